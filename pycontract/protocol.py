@@ -1,0 +1,130 @@
+"""Framing of the messages between the host (``pycontract.engine``) and the sandbox worker.
+
+A frame is a 4-byte big-endian length followed by that many bytes of CBOR. Messages are plain
+maps of str keys to None, bool, int, str, bytes, lists and maps: nothing else is ever decoded.
+Nothing from the worker is ever unpickled; the host decodes worker frames with every CBOR tag
+refused, indefinite lengths refused and a depth bound, and then validates the content itself
+(``pycontract.engine``), treating it as untrusted data.
+
+Contract values (arguments, results, event fields, storage values) travel as the canonical
+bytes of ``ledger_store.codec`` inside these frames, so the host decodes them with the same
+strict decoder that guards the ledger.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import struct
+import time
+from typing import Any
+
+import cbor2
+
+from pycontract.errors import NodeFault
+
+#: largest frame either side accepts (a block's write sets, results and events)
+MAX_FRAME = 256 * 1024 * 1024
+#: nesting bound of decoded frames (message structure plus encoded values stay in bytes)
+MAX_DEPTH = 32
+
+_HEADER = struct.Struct(">I")
+
+
+class ProtocolError(NodeFault):
+    """The peer sent something that is not a valid frame, or the pipe broke."""
+
+
+def _refuse_tag(_decoder, tag):
+    raise ProtocolError(f"worker frame contains CBOR tag {tag.tag}")
+
+
+def _refuse_semantic(tag_number: int):
+    def refuse(*_a):
+        raise ProtocolError(f"worker frame contains CBOR tag {tag_number}")
+
+    return refuse
+
+
+# cbor2 turns many tags into rich objects; refuse every one of them (no tags are ever sent).
+_SEMANTIC = {t: _refuse_semantic(t) for t in range(0, 1100)}
+_SEMANTIC.update({t: _refuse_semantic(t) for t in (55799, 55800, 55801)})
+
+
+def encode(msg: dict) -> bytes:
+    """One frame (header + CBOR) of ``msg``."""
+    body = cbor2.dumps(msg)
+    if len(body) > MAX_FRAME:
+        raise ProtocolError(f"frame of {len(body)} bytes exceeds the limit of {MAX_FRAME}")
+    return _HEADER.pack(len(body)) + body
+
+
+def decode(body: bytes) -> dict:
+    """Strictly decode one frame body; the result is a dict with str keys."""
+    try:
+        msg = cbor2.loads(
+            body,
+            semantic_decoders=_SEMANTIC,
+            tag_hook=_refuse_tag,
+            max_depth=MAX_DEPTH,
+            allow_indefinite=False,
+            allow_duplicate_keys=False,
+        )
+    except ProtocolError:
+        raise
+    except Exception as e:  # noqa: BLE001 - anything cbor2 raises means garbage
+        raise ProtocolError(f"worker sent an undecodable frame: {type(e).__name__}: {e}") from None
+    if type(msg) is not dict or not all(type(k) is str for k in msg):
+        raise ProtocolError("worker sent a frame that is not a map with text keys")
+    return msg
+
+
+def write_frame(fd: int, msg: dict) -> None:
+    data = memoryview(encode(msg))
+    while data:
+        try:
+            n = os.write(fd, data)
+        except BrokenPipeError:
+            raise ProtocolError("the pipe to the peer is closed") from None
+        except OSError as e:
+            raise ProtocolError(f"cannot write to the peer: {e}") from None
+        data = data[n:]
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    chunks = []
+    while n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+        try:
+            chunk = os.read(fd, min(n, 1 << 20))
+        except OSError as e:
+            raise ProtocolError(f"cannot read from the peer: {e}") from None
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int, timeout: float | None = None) -> dict:
+    """Read and decode one frame. Raises EOFError at a clean end of stream before a header,
+    TimeoutError when ``timeout`` seconds pass, ProtocolError for anything malformed."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    header = _read_exact(fd, _HEADER.size, deadline)
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"peer announced a frame of {length} bytes (limit {MAX_FRAME})")
+    try:
+        body = _read_exact(fd, length, deadline)
+    except EOFError:
+        raise ProtocolError("peer closed the pipe in the middle of a frame") from None
+    return decode(body)
+
+
+__all__ = ["MAX_FRAME", "ProtocolError", "encode", "decode", "write_frame", "read_frame"]
