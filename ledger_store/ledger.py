@@ -1,0 +1,900 @@
+"""The ledger: one SQLite file holding blocks, transactions, receipts, events, contracts,
+contract storage and the state commitment.
+
+* One writer per file, enforced with an exclusive ``flock`` on the sidecar ``<path>.lock``;
+  a second writer gets :class:`LedgerLockedError` at once. Readers open the file with
+  ``readonly=True`` (SQLite ``mode=ro``), never take that lock and, thanks to WAL, never block
+  the writer nor wait for it.
+* WAL journal, ``synchronous=FULL`` by default: every ``commit_block`` is fsynced before it
+  returns, so a committed block survives a process kill and a power loss.
+* A block is executed in a :class:`BlockOverlay` (per-transaction layers that can be kept or
+  reverted) and committed with :meth:`Ledger.commit_block` in one SQLite transaction.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pathlib
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from . import codec, schema
+from . import state_root as sr
+from .errors import EncodingError, LedgerError, LedgerLockedError
+from .records import ZERO_HASH, BlockRecord, ContractRecord, EventRecord, TxRecord
+
+__all__ = ["Ledger", "BlockOverlay"]
+
+_PAGE = 512  # rows per page when iterating storage
+_IN_CHUNK = 500  # bound parameters per IN (...) query
+_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+_TX_KINDS = ("deploy", "call")
+
+_BLOCK_COLS = "height, hash, parent_hash, state_root, time, tx_count"
+_CONTRACT_COLS = "name, code_hash, source, deployer, height, entry_points"
+_TX_COLS = (
+    "tx_hash, kind, sender, contract, function, args, gas_limit, status, gas_used, result, "
+    "error, height, idx"
+)
+
+
+def _block(row) -> BlockRecord | None:
+    return None if row is None else BlockRecord(*row)
+
+
+def _contract(row) -> ContractRecord | None:
+    if row is None:
+        return None
+    name, code_hash, source, deployer, height, eps = row
+    return ContractRecord(
+        name=name,
+        code_hash=code_hash,
+        source=source,
+        deployer=deployer,
+        height=height,
+        entry_points=json.loads(eps) if eps else {},
+    )
+
+
+def _is_int(x) -> bool:
+    return type(x) is int
+
+
+# --------------------------------------------------------------------------- reads shared by
+# the ledger (latest committed state) and overlays (their snapshot connection)
+
+
+def _get(conn: sqlite3.Connection, contract: str, key: bytes) -> bytes | None:
+    row = conn.execute(
+        "SELECT value FROM storage WHERE contract=? AND key=?", (contract, key)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _get_contract(conn: sqlite3.Connection, name: str) -> ContractRecord | None:
+    return _contract(
+        conn.execute(f"SELECT {_CONTRACT_COLS} FROM contracts WHERE name=?", (name,)).fetchone()
+    )
+
+
+def _iter_storage(conn: sqlite3.Connection, contract: str) -> Iterator[tuple[bytes, bytes]]:
+    """Pages of at most _PAGE rows, so no statement stays open while the caller works."""
+    rows = conn.execute(
+        "SELECT key, value FROM storage WHERE contract=? ORDER BY key LIMIT ?",
+        (contract, _PAGE),
+    ).fetchall()
+    while rows:
+        yield from rows
+        if len(rows) < _PAGE:
+            return
+        rows = conn.execute(
+            "SELECT key, value FROM storage WHERE contract=? AND key>? ORDER BY key LIMIT ?",
+            (contract, rows[-1][0], _PAGE),
+        ).fetchall()
+
+
+def _head_height(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT max(height) FROM blocks").fetchone()
+    return row[0] or 0
+
+
+def _check_key(contract, key) -> bytes:
+    if type(contract) is not str:
+        raise LedgerError(f"contract name must be str, not {type(contract).__name__}")
+    if type(key) is not bytes:
+        if isinstance(key, (bytearray, memoryview)):
+            return bytes(key)
+        raise LedgerError(
+            f"storage key must be bytes (use codec.encode_key), not {type(key).__name__}"
+        )
+    return key
+
+
+class BlockOverlay:
+    """Uncommitted state of one block: committed state + kept transactions + the current one.
+
+    Reads (``get``, ``contract``, ``iter_items``) see, in order of precedence, the open
+    transaction's writes, the writes of transactions kept earlier in the block, then the
+    committed state as of ``begin_block`` (on a read-only ledger a pinned SQLite snapshot; on
+    the writer the file only changes through this Ledger's own commits).
+
+    Writes made outside ``begin_tx``/``keep_tx`` go straight into the block layer.
+    """
+
+    def __init__(self, ledger: "Ledger", conn: sqlite3.Connection, base_height: int, owned: bool):
+        self._ledger = ledger
+        self._conn = conn
+        self._owned_conn = owned  # a dedicated snapshot connection to close on close()
+        self.base_height = base_height
+        self._block: dict[str, dict[bytes, bytes | None]] = {}
+        self._tx: dict[str, dict[bytes, bytes | None]] | None = None
+        self._block_contracts: dict[str, ContractRecord] = {}
+        self._tx_contracts: dict[str, ContractRecord] | None = None
+        self._closed = False
+        self._committed = False
+
+    # ------------------------------------------------------------------ state
+    @property
+    def height(self) -> int:
+        """Height the block will have when committed."""
+        return self.base_height + 1
+
+    @property
+    def in_tx(self) -> bool:
+        return self._tx is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _live(self) -> None:
+        if self._closed:
+            raise LedgerError(
+                "this block overlay is closed (committed, or closed with close())"
+            )
+
+    # ------------------------------------------------------------------ storage
+    def get(self, contract: str, key: bytes) -> bytes | None:
+        self._live()
+        key = _check_key(contract, key)
+        tx = self._tx
+        if tx is not None:
+            d = tx.get(contract)
+            if d is not None and key in d:
+                return d[key]
+        d = self._block.get(contract)
+        if d is not None and key in d:
+            return d[key]
+        return _get(self._conn, contract, key)
+
+    def put(self, contract: str, key: bytes, value: bytes | None) -> None:
+        """Write canonical value bytes (``None`` deletes). Bytes are validated at commit."""
+        self._live()
+        key = _check_key(contract, key)
+        if value is not None and type(value) is not bytes:
+            if isinstance(value, (bytearray, memoryview)):
+                value = bytes(value)
+            else:
+                raise LedgerError(
+                    f"storage value must be bytes (use codec.encode_value) or None, "
+                    f"not {type(value).__name__}"
+                )
+        layer = self._tx if self._tx is not None else self._block
+        d = layer.get(contract)
+        if d is None:
+            d = layer[contract] = {}
+        d[key] = value
+
+    def delete(self, contract: str, key: bytes) -> None:
+        self.put(contract, key, None)
+
+    def iter_items(self, contract: str) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value) pairs of the merged view, ordered by key bytes."""
+        self._live()
+        pending: dict[bytes, bytes | None] = dict(self._block.get(contract, {}))
+        if self._tx is not None:
+            pending.update(self._tx.get(contract, {}))
+        ours = sorted(pending.items())
+        i, n = 0, len(ours)
+        for k, v in _iter_storage(self._conn, contract):
+            while i < n and ours[i][0] < k:
+                if ours[i][1] is not None:
+                    yield ours[i]
+                i += 1
+            if i < n and ours[i][0] == k:
+                if ours[i][1] is not None:
+                    yield ours[i]
+                i += 1
+                continue
+            yield (k, v)
+        while i < n:
+            if ours[i][1] is not None:
+                yield ours[i]
+            i += 1
+
+    # ------------------------------------------------------------------ contracts
+    def contract(self, name: str) -> ContractRecord | None:
+        self._live()
+        if self._tx_contracts is not None and name in self._tx_contracts:
+            return self._tx_contracts[name]
+        if name in self._block_contracts:
+            return self._block_contracts[name]
+        return _get_contract(self._conn, name)
+
+    def add_contract(self, rec: ContractRecord) -> None:
+        self._live()
+        if not isinstance(rec, ContractRecord):
+            raise LedgerError(f"add_contract needs a ContractRecord, not {type(rec).__name__}")
+        for fld in ("name", "code_hash", "source", "deployer"):
+            if type(getattr(rec, fld)) is not str:
+                raise LedgerError(f"ContractRecord.{fld} must be str")
+        if self.contract(rec.name) is not None:
+            raise LedgerError(f"contract {rec.name!r} already exists")
+        try:
+            json.dumps(rec.entry_points, sort_keys=True)
+        except (TypeError, ValueError) as e:
+            raise LedgerError(f"ContractRecord.entry_points must be JSON-able: {e}") from None
+        layer = self._tx_contracts if self._tx_contracts is not None else self._block_contracts
+        layer[rec.name] = rec
+
+    # ------------------------------------------------------------------ transactions
+    def begin_tx(self) -> None:
+        self._live()
+        if self._tx is not None:
+            raise LedgerError("a transaction is already open in this block (keep or revert it)")
+        self._tx = {}
+        self._tx_contracts = {}
+
+    def revert_tx(self) -> None:
+        """Drop every write and contract of the open transaction."""
+        self._live()
+        if self._tx is None:
+            raise LedgerError("revert_tx without begin_tx")
+        self._tx = None
+        self._tx_contracts = None
+
+    def keep_tx(self) -> dict[tuple[str, bytes], bytes | None]:
+        """Merge the open transaction into the block; return its write set."""
+        self._live()
+        if self._tx is None:
+            raise LedgerError("keep_tx without begin_tx")
+        tx, self._tx = self._tx, None
+        txc, self._tx_contracts = self._tx_contracts, None
+        out: dict[tuple[str, bytes], bytes | None] = {}
+        for contract, writes in tx.items():
+            d = self._block.get(contract)
+            if d is None:
+                d = self._block[contract] = {}
+            d.update(writes)
+            for k, v in writes.items():
+                out[(contract, k)] = v
+        self._block_contracts.update(txc or {})
+        return out
+
+    # ------------------------------------------------------------------ inspection
+    def writes(self) -> dict[tuple[str, bytes], bytes | None]:
+        """The block's kept writes so far (not the open transaction's)."""
+        return {(c, k): v for c, d in self._block.items() for k, v in d.items()}
+
+    def contracts_added(self) -> list[ContractRecord]:
+        return list(self._block_contracts.values())
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Discard the overlay and release its snapshot. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._block = {}
+        self._tx = None
+        self._ledger._release_snapshot(self._conn, self._owned_conn)
+
+    def __enter__(self) -> "BlockOverlay":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):  # release a forgotten snapshot so the WAL can be checkpointed
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown etc.
+            pass
+
+
+class Ledger:
+    """One ledger file. ``Ledger(path)`` opens (creating if missing) for writing;
+    ``Ledger(path, readonly=True)`` opens an existing file for reading only."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        readonly: bool = False,
+        chain_id: str | None = None,
+        synchronous: str = "FULL",
+    ):
+        self.path = os.fspath(path)
+        self.readonly = bool(readonly)
+        self._memory = self.path == ":memory:"
+        self._lock_fd: int | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._snap_conn: sqlite3.Connection | None = None  # reusable snapshot connection
+        self._snap_busy = False
+        self._tree: sr.StateTree | None = None
+        sync = str(synchronous).upper()
+        if sync not in _SYNC_MODES:
+            raise LedgerError(f"synchronous must be one of {', '.join(_SYNC_MODES)}")
+        self.synchronous = sync
+        try:
+            if self.readonly:
+                self._open_readonly()
+            else:
+                self._open_writer(chain_id)
+        except BaseException:
+            self.close()
+            raise
+        if chain_id is not None and self.meta.get("chain_id") != chain_id:
+            stored = self.meta.get("chain_id")
+            self.close()
+            raise LedgerError(
+                f"{self.path}: ledger belongs to chain {stored!r}, not {chain_id!r}"
+            )
+
+    # ------------------------------------------------------------------ opening
+    def _connect_ro(self) -> sqlite3.Connection:
+        uri = pathlib.Path(self.path).resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
+        conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    def _open_readonly(self) -> None:
+        if self._memory:
+            raise LedgerError("an in-memory ledger cannot be opened read-only")
+        if not os.path.isfile(self.path):
+            raise LedgerError(f"no ledger file at {self.path}")
+        try:
+            self._conn = self._connect_ro()
+            version = schema.read_version(self._conn, self.path)
+        except sqlite3.DatabaseError as e:
+            raise LedgerError(f"{self.path}: cannot open as a ledger: {e}") from None
+        if version is None:
+            raise LedgerError(
+                f"{self.path}: the file has no ledger tables yet; open it for writing first"
+            )
+        schema.check_version(version, self.path, readonly=True)
+
+    def _open_writer(self, chain_id: str | None) -> None:
+        if not self._memory:
+            lock_path = self.path + ".lock"
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise LedgerLockedError(
+                    f"{self.path} is already open for writing by another process or Ledger "
+                    f"(lock file {lock_path} is held); open it with readonly=True to read it"
+                ) from None
+            self._lock_fd = fd
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            self._conn = conn
+            if not self._memory:
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise LedgerError(f"{self.path}: cannot switch the file to WAL mode ({mode})")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA cache_size=-32000")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = schema.read_version(conn, self.path)
+                if version is None:
+                    schema.create_schema(conn, chain_id or "pycontract-local")
+                else:
+                    schema.check_version(version, self.path, readonly=False)
+                    if version < schema.SCHEMA_VERSION:
+                        schema.migrate(conn, version)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as e:
+            raise LedgerError(f"{self.path}: cannot open as a ledger: {e}") from None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The underlying connection (for inspection; do not write through it)."""
+        if self._conn is None:
+            raise LedgerError("the ledger is closed")
+        return self._conn
+
+    def close(self) -> None:
+        """Close the connections and release the writer lock. Idempotent."""
+        for attr in ("_snap_conn", "_conn"):
+            c = getattr(self, attr, None)
+            if c is not None:
+                try:
+                    c.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                setattr(self, attr, None)
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+            self._lock_fd = None
+        self._tree = None
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "readonly" if self.readonly else "writer"
+        return f"<Ledger {self.path!r} {mode}{' closed' if self.closed else ''}>"
+
+    def _read(self):
+        """Context manager: run several SELECTs in one read transaction (one snapshot)."""
+        return _ReadTxn(self.conn)
+
+    # ------------------------------------------------------------------ meta
+    @property
+    def meta(self) -> dict[str, Any]:
+        rows = self.conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
+        return {k: json.loads(v) for k, v in rows}
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Set a meta entry (JSON-able value), e.g. ``set_meta("gas_schedule_version", 3)``."""
+        self._writable()
+        if type(key) is not str:
+            raise LedgerError("meta keys are str")
+        if key == "schema_version":
+            raise LedgerError("schema_version is managed by the ledger itself")
+        try:
+            text = json.dumps(value, sort_keys=True)
+        except (TypeError, ValueError) as e:
+            raise LedgerError(f"meta value must be JSON-able: {e}") from None
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, text))
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise LedgerError(f"{self.path} is open read-only")
+        self.conn  # noqa: B018 - raises if closed
+
+    # ------------------------------------------------------------------ chain
+    @property
+    def height(self) -> int:
+        """Number of committed blocks (the first block has height 1)."""
+        return _head_height(self.conn)
+
+    @property
+    def head(self) -> BlockRecord | None:
+        return _block(
+            self.conn.execute(
+                f"SELECT {_BLOCK_COLS} FROM blocks ORDER BY height DESC LIMIT 1"
+            ).fetchone()
+        )
+
+    def state_root(self) -> str:
+        """Hex state root after the last committed block (EMPTY_ROOT before any)."""
+        head = self.head
+        return sr.EMPTY_ROOT if head is None else head.state_root
+
+    def block(self, height: int) -> BlockRecord | None:
+        return _block(
+            self.conn.execute(
+                f"SELECT {_BLOCK_COLS} FROM blocks WHERE height=?", (height,)
+            ).fetchone()
+        )
+
+    def blocks(self, start: int = 1, end: int | None = None) -> Iterator[BlockRecord]:
+        """Blocks in ascending height, from ``start`` to ``end`` inclusive (default: head)."""
+        h = start
+        while True:
+            rows = self.conn.execute(
+                f"SELECT {_BLOCK_COLS} FROM blocks WHERE height>=? AND height<=? "
+                "ORDER BY height LIMIT ?",
+                (h, end if end is not None else (1 << 62), _PAGE),
+            ).fetchall()
+            for r in rows:
+                yield BlockRecord(*r)
+            if len(rows) < _PAGE:
+                return
+            h = rows[-1][0] + 1
+
+    def _txs_where(self, conn, where: str, params: tuple) -> list[TxRecord]:
+        rows = conn.execute(
+            f"SELECT {_TX_COLS} FROM transactions WHERE {where} ORDER BY height, idx", params
+        ).fetchall()
+        out = []
+        for r in rows:
+            (tx_hash, kind, sender, contract, function, args, gas_limit, status, gas_used,
+             result, error, height, idx) = r
+            events = [
+                EventRecord(c, n, codec.decode_any(f))
+                for c, n, f in conn.execute(
+                    "SELECT contract, name, fields FROM events WHERE height=? AND tx_index=? "
+                    "ORDER BY idx",
+                    (height, idx),
+                )
+            ]
+            out.append(
+                TxRecord(
+                    tx_hash=tx_hash,
+                    kind=kind,
+                    sender=sender,
+                    contract=contract,
+                    function=function,
+                    args=codec.decode_any(args),
+                    gas_limit=gas_limit,
+                    status=status,
+                    gas_used=gas_used,
+                    result=codec.decode_any(result),
+                    error=error,
+                    events=events,
+                    height=height,
+                    index=idx,
+                )
+            )
+        return out
+
+    def transactions(self, height: int) -> list[TxRecord]:
+        """The block's transactions in order, with their receipts and events."""
+        with self._read() as conn:
+            return self._txs_where(conn, "height=?", (height,))
+
+    def transaction(self, tx_hash: str) -> TxRecord | None:
+        """The first (lowest height, index) transaction stored with this hash."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT height, idx FROM transactions WHERE tx_hash=? ORDER BY height, idx "
+                "LIMIT 1",
+                (tx_hash,),
+            ).fetchone()
+            if row is None:
+                return None
+            return self._txs_where(conn, "height=? AND idx=?", row)[0]
+
+    def events(
+        self, contract: str | None = None, name: str | None = None
+    ) -> Iterator[tuple[int, int, EventRecord]]:
+        """(height, tx_index, event) in chain order, optionally filtered."""
+        where, params = [], []
+        if contract is not None:
+            where.append("contract=?")
+            params.append(contract)
+        if name is not None:
+            where.append("name=?")
+            params.append(name)
+        sql = "SELECT height, tx_index, contract, name, fields FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY height, tx_index, idx"
+        for h, ti, c, n, f in self.conn.execute(sql, params).fetchall():
+            yield h, ti, EventRecord(c, n, codec.decode_any(f))
+
+    # ------------------------------------------------------------------ state
+    def get(self, contract: str, key: bytes) -> bytes | None:
+        return _get(self.conn, contract, _check_key(contract, key))
+
+    def iter_items(self, contract: str) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value) of a contract's committed storage, ordered by key bytes."""
+        return _iter_storage(self.conn, contract)
+
+    def contract(self, name: str) -> ContractRecord | None:
+        return _get_contract(self.conn, name)
+
+    def contracts(self) -> list[ContractRecord]:
+        rows = self.conn.execute(f"SELECT {_CONTRACT_COLS} FROM contracts ORDER BY name")
+        return [_contract(r) for r in rows.fetchall()]
+
+    # ------------------------------------------------------------------ blocks
+    def begin_block(self) -> BlockOverlay:
+        """A new overlay over the latest committed state. On a read-only ledger its reads come
+        from one SQLite snapshot, held until the overlay is closed (close it when done)."""
+        conn = self.conn
+        if not self.readonly:
+            return BlockOverlay(self, conn, _head_height(conn), owned=False)
+        if not self._snap_busy:
+            if self._snap_conn is None:
+                self._snap_conn = self._connect_ro()
+            snap, owned = self._snap_conn, False
+            self._snap_busy = True
+        else:
+            snap, owned = self._connect_ro(), True
+        try:
+            snap.execute("BEGIN")
+            base = _head_height(snap)  # the first read pins the snapshot
+        except BaseException:
+            self._release_snapshot(snap, owned)
+            raise
+        return BlockOverlay(self, snap, base, owned=owned)
+
+    def _release_snapshot(self, conn: sqlite3.Connection, owned: bool) -> None:
+        if not self.readonly:
+            return
+        try:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        except sqlite3.ProgrammingError:  # connection already closed
+            pass
+        if owned:
+            conn.close()
+        elif conn is self._snap_conn:
+            self._snap_busy = False
+
+    def _load_tree(self) -> sr.StateTree:
+        if self._tree is not None:
+            return self._tree
+        conn = self.conn
+        buckets = dict(conn.execute("SELECT bucket, hash FROM state_buckets").fetchall())
+        tree = sr.StateTree(buckets)
+        if tree.root() != self.state_root():
+            # the bucket cache disagrees with the last block: rebuild it from the leaves
+            tree = sr.StateTree(self._buckets_from_leaves(conn))
+            if tree.root() != self.state_root():
+                raise LedgerError(
+                    f"{self.path}: state leaves do not match the head block's state root"
+                )
+        self._tree = tree
+        return tree
+
+    @staticmethod
+    def _buckets_from_leaves(conn) -> dict[int, bytes]:
+        out: dict[int, bytes] = {}
+        cur, leaves = None, []
+        for b, lf in conn.execute("SELECT bucket, leaf FROM state_leaves ORDER BY bucket, kh"):
+            if b != cur:
+                if cur is not None:
+                    out[cur] = sr.bucket_hash(leaves)
+                cur, leaves = b, []
+            leaves.append(lf)
+        if cur is not None:
+            out[cur] = sr.bucket_hash(leaves)
+        return out
+
+    def verify_state(self) -> str:
+        """Recompute the state root from scratch from the storage and contracts tables (not
+        from the cached leaves) and check it against the head block. Returns the root."""
+        with self._read() as conn:
+            leaves = [
+                sr.leaf_of(sr.storage_leaf_key(c, k), v)
+                for c, k, v in conn.execute("SELECT contract, key, value FROM storage")
+            ]
+            leaves += [
+                sr.leaf_of(sr.code_leaf_key(n), sr.code_leaf_value(h))
+                for n, h in conn.execute("SELECT name, code_hash FROM contracts")
+            ]
+            root = sr.root_from_leaves(leaves)
+            head = _block(
+                conn.execute(
+                    f"SELECT {_BLOCK_COLS} FROM blocks ORDER BY height DESC LIMIT 1"
+                ).fetchone()
+            )
+        expected = sr.EMPTY_ROOT if head is None else head.state_root
+        if root != expected:
+            raise LedgerError(
+                f"{self.path}: recomputed state root {root} != head state root {expected}"
+            )
+        return root
+
+    def commit_block(self, ov: BlockOverlay, *, time: int, txs: list[TxRecord]) -> BlockRecord:
+        """Write the overlay's storage and contracts, the transactions with their receipts and
+        events, the state root and the block row in one SQLite transaction.
+
+        Fills ``height`` and ``index`` on each TxRecord and ``height`` on each new contract.
+        Block hash: ``digest([height, parent_hash, state_root, time, [receipt_digest, ...]])``.
+        On error nothing is written and the overlay stays open."""
+        self._writable()
+        if not isinstance(ov, BlockOverlay) or ov._ledger is not self:
+            raise LedgerError("commit_block needs an overlay made by this ledger's begin_block")
+        ov._live()
+        if ov.in_tx:
+            raise LedgerError("a transaction is still open in the overlay: keep_tx or revert_tx")
+        if not _is_int(time):
+            raise LedgerError(f"block time must be int, not {type(time).__name__}")
+        txs = list(txs)
+        conn = self.conn
+        tree = self._load_tree()
+
+        # ---- validate and prepare everything before touching the file
+        height = ov.base_height + 1
+        storage_up: list[tuple[str, str, str, bytes, bytes]] = []
+        storage_del: list[tuple[str, bytes]] = []
+        leaf_up: list[tuple[int, bytes, bytes]] = []
+        leaf_del: list[tuple[int, bytes]] = []
+        for contract in sorted(ov._block):
+            for key, value in sorted(ov._block[contract].items()):
+                try:
+                    ktext = codec.to_json(codec.decode_key(key))
+                except EncodingError as e:
+                    raise EncodingError(
+                        f"storage key 0x{key.hex()} of {contract!r} is not canonical: {e}"
+                    ) from None
+                lk = sr.storage_leaf_key(contract, key)
+                if value is None:
+                    storage_del.append((contract, key))
+                    b, kh, _ = sr.leaf_of(lk, b"")
+                    leaf_del.append((b, kh))
+                else:
+                    try:
+                        vtext = codec.to_json(codec.decode_value(value))
+                    except EncodingError as e:
+                        raise EncodingError(
+                            f"value of {contract!r} {ktext} is not canonical: {e}"
+                        ) from None
+                    storage_up.append((contract, ktext, vtext, key, value))
+                    leaf_up.append(sr.leaf_of(lk, value))
+        new_contracts = [ov._block_contracts[n] for n in sorted(ov._block_contracts)]
+        contract_rows = []
+        for rec in new_contracts:
+            contract_rows.append(
+                (rec.name, rec.code_hash, rec.source, rec.deployer, height,
+                 json.dumps(rec.entry_points, sort_keys=True))
+            )
+            leaf_up.append(
+                sr.leaf_of(sr.code_leaf_key(rec.name), sr.code_leaf_value(rec.code_hash))
+            )
+        tx_rows, event_rows, receipt_digests = [], [], []
+        for i, tx in enumerate(txs):
+            if not isinstance(tx, TxRecord):
+                raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
+            if tx.kind not in _TX_KINDS:
+                raise LedgerError(f"txs[{i}].kind must be 'deploy' or 'call', not {tx.kind!r}")
+            for fld in ("tx_hash", "sender", "contract", "status"):
+                if type(getattr(tx, fld)) is not str:
+                    raise LedgerError(f"txs[{i}].{fld} must be str")
+            if not (_is_int(tx.gas_limit) and _is_int(tx.gas_used)):
+                raise LedgerError(f"txs[{i}]: gas_limit and gas_used must be int")
+            if tx.function is not None and type(tx.function) is not str:
+                raise LedgerError(f"txs[{i}].function must be str or None")
+            if tx.error is not None and type(tx.error) is not str:
+                raise LedgerError(f"txs[{i}].error must be str or None")
+            args_b = codec.encode_any(tx.args)
+            result_b = codec.encode_any(tx.result)
+            receipt_digests.append(tx.receipt_digest())
+            for j, ev in enumerate(tx.events):
+                if not isinstance(ev, EventRecord):
+                    raise LedgerError(f"txs[{i}].events[{j}] is not an EventRecord")
+                event_rows.append(
+                    (height, i, j, tx.tx_hash, ev.contract, ev.name, codec.to_json(ev.fields),
+                     codec.encode_any(ev.fields))
+                )
+            tx_rows.append(
+                (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function,
+                 codec.to_json(tx.args), tx.gas_limit, tx.status, tx.gas_used,
+                 codec.to_json(tx.result), tx.error, len(tx.events), receipt_digests[-1],
+                 args_b, result_b)
+            )
+
+        # ---- one SQLite transaction
+        committed = False
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            head = _block(
+                conn.execute(
+                    f"SELECT {_BLOCK_COLS} FROM blocks ORDER BY height DESC LIMIT 1"
+                ).fetchone()
+            )
+            head_height = 0 if head is None else head.height
+            if head_height != ov.base_height:
+                raise LedgerError(
+                    f"stale overlay: begun at height {ov.base_height}, ledger is at {head_height}"
+                )
+            parent_hash = ZERO_HASH if head is None else head.hash
+            if storage_del:
+                conn.executemany("DELETE FROM storage WHERE contract=? AND key=?", storage_del)
+            if storage_up:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO storage (contract, key_text, value_text, key, value) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    storage_up,
+                )
+            if contract_rows:
+                try:
+                    conn.executemany(
+                        f"INSERT INTO contracts ({_CONTRACT_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+                        contract_rows,
+                    )
+                except sqlite3.IntegrityError:
+                    raise LedgerError("a contract in this block already exists") from None
+            if leaf_del:
+                conn.executemany("DELETE FROM state_leaves WHERE bucket=? AND kh=?", leaf_del)
+            if leaf_up:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO state_leaves (bucket, kh, leaf) VALUES (?, ?, ?)",
+                    leaf_up,
+                )
+            touched = sorted({b for b, _ in leaf_del} | {b for b, _, _ in leaf_up})
+            changed: dict[int, bytes] = {}
+            for s in range(0, len(touched), _IN_CHUNK):
+                chunk = touched[s : s + _IN_CHUNK]
+                per: dict[int, list[bytes]] = {b: [] for b in chunk}
+                q = ",".join("?" * len(chunk))
+                for b, lf in conn.execute(
+                    f"SELECT bucket, leaf FROM state_leaves WHERE bucket IN ({q}) "
+                    "ORDER BY bucket, kh",
+                    chunk,
+                ):
+                    per[b].append(lf)
+                for b, leaves in per.items():
+                    changed[b] = sr.bucket_hash(leaves)
+            empty = [(b,) for b, h in changed.items() if h == sr.EMPTY_BUCKET]
+            if empty:
+                conn.executemany("DELETE FROM state_buckets WHERE bucket=?", empty)
+            full = [(b, h) for b, h in changed.items() if h != sr.EMPTY_BUCKET]
+            if full:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO state_buckets (bucket, hash) VALUES (?, ?)", full
+                )
+            root, pending = tree.preview(changed)
+            if tx_rows:
+                conn.executemany(
+                    "INSERT INTO transactions (height, idx, tx_hash, kind, sender, contract, "
+                    "function, args_json, gas_limit, status, gas_used, result_json, error, "
+                    "event_count, receipt_digest, args, result) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    tx_rows,
+                )
+            if event_rows:
+                conn.executemany(
+                    "INSERT INTO events (height, tx_index, idx, tx_hash, contract, name, "
+                    "fields_json, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    event_rows,
+                )
+            block_hash = codec.digest([height, parent_hash, root, time, receipt_digests])
+            block = BlockRecord(height, block_hash, parent_hash, root, time, len(txs))
+            conn.execute(
+                f"INSERT INTO blocks ({_BLOCK_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (height, block_hash, parent_hash, root, time, len(txs)),
+            )
+            conn.execute("COMMIT")
+            committed = True
+        except OverflowError as e:
+            raise LedgerError(f"an integer in the block does not fit SQLite's 64 bits: {e}") from None
+        finally:
+            if not committed:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._tree = None  # reload from the file next time, to be safe
+        tree.apply(pending)
+        for i, tx in enumerate(txs):
+            tx.height, tx.index = height, i
+        for rec in new_contracts:
+            rec.height = height
+        ov._committed = True
+        ov.close()
+        return block
+
+
+class _ReadTxn:
+    __slots__ = ("conn", "began")
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.began = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN")
+            self.began = True
+        return self.conn
+
+    def __exit__(self, *exc) -> None:
+        if self.began and self.conn.in_transaction:
+            self.conn.execute("COMMIT")

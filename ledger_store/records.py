@@ -1,0 +1,83 @@
+"""Plain records the ledger stores and returns. No behaviour beyond hashing helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import codec
+
+__all__ = ["ContractRecord", "EventRecord", "TxRecord", "BlockRecord", "ZERO_HASH"]
+
+#: parent hash of the first block (64 hex zeros)
+ZERO_HASH = "00" * 32
+
+
+@dataclass
+class ContractRecord:
+    name: str
+    code_hash: str
+    source: str
+    deployer: str
+    height: int | None = None  # filled with the block height by commit_block
+    entry_points: dict = field(default_factory=dict)  # JSON-able description, for people/tools
+
+
+@dataclass
+class EventRecord:
+    contract: str
+    name: str
+    fields: dict = field(default_factory=dict)
+
+    def as_list(self) -> list:
+        return [self.contract, self.name, self.fields]
+
+
+@dataclass
+class TxRecord:
+    tx_hash: str
+    kind: str  # "deploy" | "call"
+    sender: str
+    contract: str
+    function: str | None
+    args: dict
+    gas_limit: int
+    status: str  # "success" | "reverted" | "out_of_gas" | "rejected"
+    gas_used: int
+    result: Any = None
+    error: str | None = None
+    events: list[EventRecord] = field(default_factory=list)
+    height: int | None = None  # filled by commit_block
+    index: int | None = None  # position in the block, filled by commit_block
+
+    def receipt_digest(self) -> str:
+        """sha256 hex over the canonical encoding of the array
+        [tx_hash, kind, sender, contract, function, args, gas_limit, status, gas_used, result,
+         error, [[event.contract, event.name, event.fields], ...]].
+        Height and index are not included: they are implied by the block and position."""
+        return codec.digest(
+            [
+                self.tx_hash,
+                self.kind,
+                self.sender,
+                self.contract,
+                self.function,
+                self.args,
+                self.gas_limit,
+                self.status,
+                self.gas_used,
+                self.result,
+                self.error,
+                [e.as_list() for e in self.events],
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class BlockRecord:
+    height: int
+    hash: str
+    parent_hash: str
+    state_root: str
+    time: int
+    tx_count: int
