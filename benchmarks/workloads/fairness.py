@@ -1,0 +1,231 @@
+"""Gas-fairness workloads: each public function runs until it is out of gas.
+
+The benchmark runs every one at the same gas limit and reports nanoseconds per gas and the
+worker's peak memory: if gas really bounds work, no workload is much slower per gas than the
+median one. Ordinary work and every size-charged operation of the language are here.
+"""
+
+from pycontract import Map, Value, emit, public
+
+store = Map(default=0)
+blob = Value(default="")
+
+
+@public
+def tight_loop() -> int:
+    i = 0
+    while True:
+        i += 1
+
+
+def rec(k: int) -> int:
+    if k < 2:
+        return 1
+    return rec(k - 1) + rec(k - 2)
+
+
+@public
+def recursion() -> int:
+    while True:
+        rec(25)
+
+
+@public
+def deep_calls() -> int:
+    while True:
+        rec(150)
+
+
+@public
+def str_concat() -> int:
+    s = "x"
+    while True:
+        s = s + s
+
+
+@public
+def str_append() -> int:
+    s = "x" * 100000
+    while True:
+        s = s + "y"
+
+
+@public
+def list_double() -> int:
+    items = [1]
+    while True:
+        items = items + items
+
+
+@public
+def int_square() -> int:
+    x = 3
+    while True:
+        x = x * x
+
+
+@public
+def int_pow() -> int:
+    e = 10
+    while True:
+        e = e * 2
+        x = 7 ** e
+
+
+@public
+def int_shift() -> int:
+    n = 1
+    while True:
+        n = n * 2
+        x = 1 << n
+
+
+@public
+def int_to_str() -> int:
+    x = 7 ** 4000
+    while True:
+        s = str(x)
+
+
+@public
+def int_divmod() -> int:
+    x = 7 ** 5000
+    y = 3 ** 2000
+    while True:
+        q, r = divmod(x, y)
+
+
+@public
+def seq_repeat() -> int:
+    n = 1
+    while True:
+        n = n * 2
+        s = "a" * n
+
+
+@public
+def sorted_range() -> int:
+    while True:
+        x = sorted(range(10 ** 9))
+
+
+@public
+def sum_range() -> int:
+    return sum(range(10 ** 12))
+
+
+@public
+def sort_strings() -> int:
+    words = [str(i) * 50 for i in range(2000)]
+    while True:
+        words.sort(reverse=True)
+        words.sort()
+
+
+@public
+def join_big() -> int:
+    parts = ["abcdefgh"] * 10000
+    while True:
+        s = ",".join(parts)
+
+
+@public
+def fstring_width() -> int:
+    w = 10
+    while True:
+        w = w * 2
+        s = f"{1:>{w}}"
+
+
+@public
+def ljust_grow() -> int:
+    w = 10
+    while True:
+        w = w * 2
+        s = "x".ljust(w)
+
+
+@public
+def replace_big() -> int:
+    s = "ab" * 100000
+    while True:
+        t = s.replace("a", "xyz")
+
+
+@public
+def contains_list() -> int:
+    items = list(range(100000))
+    while True:
+        found = -1 in items
+
+
+@public
+def compare_strings() -> int:
+    a = "q" * 1000000
+    b = "q" * 999999 + "r"
+    while True:
+        same = a == b
+
+
+@public
+def dict_inserts() -> int:
+    d = {}
+    i = 0
+    while True:
+        d[i] = i
+        i += 1
+
+
+@public
+def dict_collisions() -> int:
+    d = {}
+    i = 0
+    m = 2 ** 61 - 1
+    while True:
+        d[i * m] = i
+        i += 1
+
+
+@public
+def comprehension() -> int:
+    while True:
+        x = [i * 2 for i in range(1000) if i % 3]
+
+
+@public
+def storage_writes() -> int:
+    i = 0
+    while True:
+        store[i] = i
+        i += 1
+
+
+@public
+def storage_reads() -> int:
+    i = 0
+    total = 0
+    while True:
+        total += store[i % 100]
+        i += 1
+
+
+@public
+def storage_big_values() -> int:
+    s = "z" * 10000
+    while True:
+        blob.set(s)
+
+
+@public
+def events() -> int:
+    i = 0
+    while True:
+        emit("Tick", i=i, note="event payload")
+        i += 1
+
+
+@public
+def bytes_hex() -> int:
+    b = b"\x01" * 100000
+    while True:
+        h = b.hex()
