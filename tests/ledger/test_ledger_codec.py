@@ -1,0 +1,279 @@
+"""Canonical encoding: round trips, exact bytes, refusals, defensive decoding."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from ledger_store import codec
+from ledger_store.errors import EncodingError
+
+VALUES = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    23,
+    24,
+    255,
+    256,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    2**64,
+    -(2**64),
+    -(2**64) - 1,
+    10**400,
+    -(10**400),
+    "",
+    "hello",
+    "ünïcödé ✓ 𝄞",
+    b"",
+    b"\x00\xff" * 10,
+    [],
+    [1, "a", b"b", None, True],
+    {},
+    {"a": 1, "bb": [1, 2, {"c": None}], "": b"x"},
+    {"nested": [[[[{"deep": [10**30, -(10**30)]}]]]]},
+]
+
+KEYS = [
+    "alice",
+    "",
+    0,
+    -5,
+    10**100,
+    True,
+    False,
+    b"\x01\x02",
+    ("balances", "alice"),
+    ("allowance", ("alice", "bob")),
+    ((1, (2, (3, (b"x", True)))),),
+    (),
+]
+
+
+@pytest.mark.parametrize("v", VALUES, ids=repr)
+def test_value_round_trip(v):
+    b = codec.encode_value(v)
+    back = codec.decode_value(b)
+    assert back == v
+    assert type(back) is type(v)
+    assert codec.encode_value(back) == b  # stable
+
+
+@pytest.mark.parametrize("k", KEYS, ids=repr)
+def test_key_round_trip(k):
+    b = codec.encode_key(k)
+    back = codec.decode_key(b)
+    assert back == k
+    assert type(back) is type(k)
+    assert codec.encode_key(back) == b
+
+
+def test_bool_and_int_are_distinct():
+    assert codec.encode_value(True) != codec.encode_value(1)
+    assert codec.encode_value(False) != codec.encode_value(0)
+    assert codec.decode_value(codec.encode_value(True)) is True
+    assert codec.decode_value(codec.encode_value([True, 1]))[0] is True
+    assert type(codec.decode_value(codec.encode_value([True, 1]))[1]) is int
+    assert codec.encode_key(("k", True)) != codec.encode_key(("k", 1))
+    assert codec.decode_key(codec.encode_key(("k", True)))[1] is True
+
+
+def test_nested_bool_types_preserved():
+    v = {"flags": [True, False, 0, 1], "m": {"t": True}}
+    back = codec.decode_value(codec.encode_value(v))
+    assert [type(x) for x in back["flags"]] == [bool, bool, int, int]
+    assert back["m"]["t"] is True
+
+
+def test_dict_order_does_not_matter():
+    a = {"x": 1, "yy": 2, "z": [1, {"b": 1, "a": 2}]}
+    b = {"z": [1, {"a": 2, "b": 1}], "yy": 2, "x": 1}
+    assert codec.encode_value(a) == codec.encode_value(b)
+    assert codec.digest(a) == codec.digest(b)
+
+
+def test_key_arrays_decode_as_tuples_lists_rejected_as_keys():
+    assert codec.decode_key(codec.encode_key(("a", ("b", 1)))) == ("a", ("b", 1))
+    with pytest.raises(EncodingError, match="list is not a valid key"):
+        codec.encode_key(["a"])
+    with pytest.raises(EncodingError, match="key\\[1\\]: list is not a valid key"):
+        codec.encode_key(("a", ["b"]))
+    with pytest.raises(EncodingError, match="NoneType is not a valid key"):
+        codec.encode_key(None)
+
+
+# Golden bytes: if cbor2 or Python ever changes the encoding, these fail.
+GOLDEN = {
+    "None": (None, "f6"),
+    "True": (True, "f5"),
+    "False": (False, "f4"),
+    "0": (0, "00"),
+    "24": (24, "1818"),
+    "-1": (-1, "20"),
+    "2**64": (2**64, "c249010000000000000000"),
+    "-2**64-1": (-(2**64) - 1, "c349010000000000000000"),
+    "str": ("hé", "6368c3a9"),
+    "bytes": (b"\x00\x01", "420001"),
+    "list": ([1, [2]], "82018102"),
+    "dict": ({"bb": 1, "a": 2, "c": 3}, "a3616102616303626262" + "01"),
+}
+
+
+@pytest.mark.parametrize("name", list(GOLDEN))
+def test_golden_bytes(name):
+    v, hexs = GOLDEN[name]
+    assert codec.encode_value(v).hex() == hexs
+
+
+def test_golden_key_and_digest():
+    assert codec.encode_key(("balances", "alice")).hex() == "826862616c616e63657365616c696365"
+    assert codec.digest([1, 2]) == codec.digest((1, 2))
+    import hashlib
+
+    assert codec.digest([]) == hashlib.sha256(b"\x80").hexdigest()
+    # digest is sha256 of the canonical bytes
+
+    assert codec.digest({"a": [1, b"x"]}) == hashlib.sha256(
+        codec.encode_any({"a": [1, b"x"]})
+    ).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (1.5, r"^value: float is not storable"),
+        ({"a": [1, 2, 1.5]}, r"^value\['a'\]\[2\]: float is not storable"),
+        ({1, 2}, r"^value: set is not storable"),
+        ((1, 2), r"^value: tuple is not storable as a value \(store a list instead\)"),
+        ({"a": (1,)}, r"^value\['a'\]: tuple is not storable"),
+        ({1: "x"}, r"^value: dict key int is not storable"),
+        ([object()], r"^value\[0\]: object is not storable"),
+        (bytearray(b"x"), r"^value: bytearray is not storable"),
+        ("\ud800", r"lone surrogate"),
+        ({"k": ["ok", "\udfff"]}, r"^value\['k'\]\[1\]: str contains a lone surrogate"),
+    ],
+)
+def test_encoding_errors_name_type_and_path(value, message):
+    with pytest.raises(EncodingError, match=message):
+        codec.encode_value(value)
+
+
+def test_subclasses_rejected():
+    class MyInt(int):
+        pass
+
+    class MyStr(str):
+        pass
+
+    with pytest.raises(EncodingError, match="MyInt is not storable"):
+        codec.encode_value([MyInt(3)])
+    with pytest.raises(EncodingError, match="MyStr is not a valid key"):
+        codec.encode_key(("a", MyStr("b")))
+
+
+def test_depth_limit_is_checked_before_cbor2_and_never_recurses():
+    v = []
+    for _ in range(codec.MAX_DEPTH - 1):
+        v = [v]
+    assert codec.decode_value(codec.encode_value(v)) == v  # exactly MAX_DEPTH levels: fine
+    with pytest.raises(EncodingError, match="nested more than 64"):
+        codec.encode_value([v])
+    deep = []
+    for _ in range(200_000):  # would blow any recursive walker
+        deep = [deep]
+    with pytest.raises(EncodingError, match="nested more than 64"):
+        codec.encode_value(deep)
+    with pytest.raises(EncodingError, match="nested more than 64"):
+        codec.encode_any(deep)
+    k = ()
+    for _ in range(200_000):
+        k = (k,)
+    with pytest.raises(EncodingError, match="nested more than 64"):
+        codec.encode_key(k)
+    cyc = []
+    cyc.append(cyc)
+    with pytest.raises(EncodingError, match="nested more than 64"):
+        codec.encode_value(cyc)
+
+
+@pytest.mark.parametrize(
+    "hexs",
+    [
+        "0101",  # trailing byte
+        "1801",  # non-minimal integer
+        "f93c00",  # float 1.0
+        "9f01ff",  # indefinite-length array
+        "a2616101616102",  # duplicate keys
+        "a2616201616101",  # map keys out of canonical order
+        "c11a514b67b0",  # tag 1 (datetime)
+        "d9010283010203",  # tag 258 (set)
+        "d81c81d81d00",  # shared references (a cycle)
+        "da0001000001",  # unknown tag 65536
+        "c24101",  # bignum that fits 64 bits (not canonical)
+        "f7",  # undefined
+        "",  # nothing
+        "81" * 1000 + "01",  # deeper than the limit
+        "5a ffffffff".replace(" ", ""),  # claims a 4 GB byte string
+    ],
+)
+def test_decode_refuses_non_canonical_or_foreign_bytes(hexs):
+    with pytest.raises(EncodingError):
+        codec.decode_value(bytes.fromhex(hexs))
+    with pytest.raises(EncodingError):
+        codec.decode_key(bytes.fromhex(hexs))
+
+
+def test_decode_value_refuses_array_keyed_maps_and_key_refuses_maps():
+    b = codec.encode_any({("a", 1): 2})
+    with pytest.raises(EncodingError):
+        codec.decode_value(b)
+    with pytest.raises(EncodingError):
+        codec.decode_key(codec.encode_value({"a": 1}))
+    assert codec.decode_any(b) == {("a", 1): 2}
+
+
+def test_to_json_is_readable():
+    assert codec.to_json({"b": b"\x01", "a": (1, True, None)}) == '{"a":[1,true,null],"b":"0x01"}'
+    assert codec.key_text(codec.encode_key(("balances", "alice"))) == '["balances","alice"]'
+    assert codec.to_json(2**5000).startswith('"0x1')
+    assert codec.key_text(b"\xff") == "0xff"
+
+
+_PROBE = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ledger_store import codec
+values = [None, True, False, 0, -1, 2**64, -(10**400), 10**400, "hé", b"\x00", [1, [True]],
+          {"bb": 1, "a": [b"x", {"z": None}]}, "x" * 300, list(range(30))]
+keys = [("balances", "alice"), ("allowance", ("a", "b")), 10**40, True, b"k"]
+print(json.dumps({
+    "values": [codec.encode_value(v).hex() for v in values],
+    "keys": [codec.encode_key(k).hex() for k in keys],
+    "digest": codec.digest([(1, 2), {"a": [3]}]),
+}))
+"""
+
+
+def test_same_bytes_on_python_311_312_313():
+    root = str(pathlib.Path(__file__).resolve().parents[2])
+    pythons = [sys.executable] + [
+        p for p in ("/work/venv312/bin/python", "/work/venv313/bin/python")
+        if pathlib.Path(p).exists()
+    ]
+    if len(pythons) < 2:
+        pytest.skip("other CPython versions not available")
+    outs = {}
+    for py in pythons:
+        r = subprocess.run([py, "-c", _PROBE, root], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        outs[py] = json.loads(r.stdout)
+    first = outs[pythons[0]]
+    for py, out in outs.items():
+        assert out == first, py
