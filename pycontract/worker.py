@@ -1,0 +1,492 @@
+"""The sandbox worker: the only process in which contract code ever runs.
+
+Started by ``pycontract.engine.Chain`` as ``python -s -m pycontract.worker REQ_FD RESP_FD LEDGER
+CHAIN_ID LIMITS_JSON`` with a scrubbed environment, stdin/stdout/stderr on /dev/null and only the
+two protocol pipes inherited. Start-up order matters:
+
+1. import everything contract execution needs (compiler, runtime, codec, sqlite3);
+2. open the ledger READ-ONLY and read from it once (so SQLite has opened the database, WAL and
+   shared-memory files: no file is opened after the sandbox closes the filesystem);
+3. ``pycontract.sandbox.apply()``: rlimits, no_new_privs, Landlock, seccomp;
+4. send a ``hello`` frame (pid and the sandbox report), then serve requests until EOF.
+
+Requests (maps, see docs/engine.md): ``block`` (run transactions on one overlay started from the
+latest committed state; per transaction a tx-overlay kept on success and reverted otherwise),
+``query`` (run a view, always reverted), ``probe`` (only with PYCONTRACT_WORKER_TEST_PROBES=1:
+try what the sandbox must refuse), ``exit``. Every reply carries plain data only: write sets as
+(contract, key bytes, value bytes | None), values as canonical codec bytes. Anything unexpected
+(a bug, MemoryError...) is reported as a ``fault``: the host then commits nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+from ledger_store import Ledger, codec
+from ledger_store.errors import EncodingError
+from ledger_store.records import ContractRecord
+from pycontract import protocol, sandbox
+from pycontract.errors import ContractAbort, OutOfGas, Reverted, VetError
+
+# imported before the sandbox closes the filesystem
+from pycontract import compiler as _compiler  # noqa: E402
+from pycontract import runtime as _runtime  # noqa: E402
+
+try:  # the gas of a deploy is charged per source byte
+    from pycontract import gas_schedule as _gas_schedule
+except ImportError:  # pragma: no cover - gas_schedule ships with the runtime
+    _gas_schedule = None
+
+#: gas charged per byte of UTF-8 source at deploy when the schedule does not name its own
+DEFAULT_DEPLOY_GAS_PER_BYTE = 10
+#: call-depth limit used when the runtime does not publish one
+DEFAULT_MAX_CALL_DEPTH = 32
+
+ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
+
+
+def deploy_gas_per_byte() -> int:
+    for name in ("DEPLOY_PER_BYTE", "DEPLOY_GAS_PER_BYTE", "DEPLOY_BYTE"):
+        v = getattr(_gas_schedule, name, None)
+        if type(v) is int:
+            return v
+    return DEFAULT_DEPLOY_GAS_PER_BYTE
+
+
+def max_call_depth() -> int:
+    for mod in (_runtime, _gas_schedule):
+        for name in ("MAX_CALL_DEPTH", "MAX_DEPTH", "CALL_DEPTH_LIMIT"):
+            v = getattr(mod, name, None)
+            if type(v) is int:
+                return v
+    return DEFAULT_MAX_CALL_DEPTH
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+class Rejected(Exception):
+    """The transaction is invalid before any contract code runs."""
+
+
+def check_args(contract: str, ep, kwargs) -> None:
+    """Raise Rejected unless ``kwargs`` match the entry point's parameters and annotations."""
+    if type(kwargs) is not dict:
+        raise Rejected("arguments must be a map of parameter names to values")
+    params = {p.name: p for p in ep.params}
+    for name in kwargs:
+        if name not in params:
+            expected = ", ".join(params) or "no arguments"
+            raise Rejected(f"{contract}.{ep.name}: unexpected argument {name!r} (expected {expected})")
+    for p in ep.params:
+        if p.name not in kwargs:
+            if not p.has_default:
+                raise Rejected(f"{contract}.{ep.name}: missing argument {p.name!r}")
+            continue
+        want = ANNOTATION_TYPES.get(p.annotation) if p.annotation else None
+        v = kwargs[p.name]
+        if want is not None and type(v) is not want:
+            raise Rejected(
+                f"{contract}.{ep.name}: argument {p.name!r} must be {p.annotation}, "
+                f"not {type(v).__name__}"
+            )
+
+
+def to_plain(v, depth=0):
+    """Tuples become lists (a contract may return a tuple); everything else is checked by the
+    codec. Bounded depth: deeper values are refused by the codec anyway."""
+    t = type(v)
+    if depth > codec.MAX_DEPTH:
+        return v
+    if t is tuple or t is list:
+        return [to_plain(x, depth + 1) for x in v]
+    if t is dict:
+        return {k: to_plain(x, depth + 1) for k, x in v.items()}
+    return v
+
+
+def encode_result(v) -> bytes:
+    return codec.encode_value(to_plain(v))
+
+
+def entry_points_json(cc) -> dict:
+    out = {}
+    for name, ep in cc.entry_points.items():
+        out[name] = {
+            "kind": ep.kind,
+            "params": [[p.name, p.annotation, bool(p.has_default)] for p in ep.params],
+            "returns": ep.returns if isinstance(ep.returns, str) else None,
+            "line": ep.line if type(ep.line) is int else None,
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------- execution
+
+
+class Executor:
+    """Holds the read-only ledger and the compile cache; runs blocks and queries."""
+
+    def __init__(self, ledger):
+        self.ledger = ledger
+        self.cache = {}
+
+    def compiled(self, name: str, source: str, code_hash: str | None = None):
+        key = (name, code_hash)
+        cc = self.cache.get(key) if code_hash else None
+        if cc is None:
+            cc = _compiler.compile_contract(source, name)
+            self.cache[(name, cc.code_hash)] = cc
+        return cc
+
+    def compiled_record(self, rec):
+        return self.compiled(rec.name, rec.source, rec.code_hash)
+
+
+class TxHost:
+    """The host interface the runtime calls while one transaction runs in this worker."""
+
+    def __init__(self, executor, ov, block_height, block_time, origin):
+        self.executor = executor
+        self.ov = ov
+        self.block_height = block_height
+        self.block_time = block_time
+        self.origin = origin
+        self.stack = []  # CallFrames, innermost last
+        self.touched = []
+        self.events = []
+        self.meter = None
+        self.max_depth = max_call_depth()
+
+    def _touch(self, contract):
+        if contract not in self.touched:
+            self.touched.append(contract)
+
+    def _top(self):
+        if not self.stack:
+            raise Reverted("storage accessed outside a contract call")
+        return self.stack[-1]
+
+    def run(self, cc, function, kwargs, frame):
+        self.stack.append(frame)
+        self._touch(frame.contract)
+        try:
+            return _runtime.execute(cc, function, kwargs, meter=self.meter, host=self, frame=frame)
+        finally:
+            self.stack.pop()
+
+    # --- the interface of pycontract.runtime
+    def storage_get(self, contract, key):
+        top = self._top()
+        if contract != top.contract:
+            raise Reverted(f"{top.contract}: cannot read the storage of contract {contract!r}")
+        if type(key) is not bytes:
+            raise Reverted(f"{top.contract}: storage key must be bytes")
+        return self.ov.get(contract, key)
+
+    def storage_put(self, contract, key, value):
+        top = self._top()
+        if contract != top.contract:
+            raise Reverted(f"{top.contract}: cannot write the storage of contract {contract!r}")
+        if top.readonly:
+            raise Reverted(f"{top.contract}: a view cannot write storage")
+        if type(key) is not bytes or (value is not None and type(value) is not bytes):
+            raise Reverted(f"{top.contract}: storage keys and values must be bytes")
+        if value is None:
+            self.ov.delete(contract, key)
+        else:
+            self.ov.put(contract, key, value)
+
+    def emit(self, contract, name, fields):
+        top = self._top()
+        if contract != top.contract:
+            raise Reverted(f"{top.contract}: cannot emit events for contract {contract!r}")
+        if type(name) is not str:
+            raise Reverted(f"{top.contract}: event name must be a str")
+        try:
+            data = codec.encode_value(to_plain(dict(fields)))
+        except EncodingError as e:
+            raise Reverted(f"{top.contract}: event {name!r} fields cannot be recorded: {e}") from None
+        self.events.append([contract, name, data])
+
+    def call_contract(self, frame, contract, function, kwargs):
+        caller = self._top()
+        if frame is not caller and getattr(frame, "contract", None) != caller.contract:
+            raise Reverted(f"{caller.contract}: call from a frame that is not running")
+        where = f"{caller.contract}: call to {contract}.{function}"
+        if type(contract) is not str or type(function) is not str:
+            raise Reverted(f"{caller.contract}: call() needs a contract name and a function name (str)")
+        rec = self.ov.contract(contract)
+        if rec is None:
+            raise Reverted(f"{where}: no such contract")
+        cc = self.executor.compiled_record(rec)
+        ep = cc.entry_points.get(function)
+        if ep is None:
+            raise Reverted(f"{where}: no public or view function of that name")
+        if ep.kind == "constructor":
+            raise Reverted(f"{where}: a constructor runs only at deploy")
+        # arguments cross contracts as canonical bytes: type-checked and never aliased
+        try:
+            kwargs = codec.decode_value(codec.encode_value(to_plain(dict(kwargs))))
+        except (EncodingError, TypeError, ValueError) as e:
+            raise Reverted(f"{where}: arguments cannot be passed: {e}") from None
+        try:
+            check_args(contract, ep, kwargs)
+        except Rejected as e:
+            raise Reverted(f"{caller.contract}: call rejected: {e}") from None
+        depth = caller.depth + 1
+        if depth > self.max_depth:
+            raise Reverted(f"{where}: call depth limit of {self.max_depth} reached")
+        callee = _runtime.CallFrame(
+            contract=contract,
+            sender=caller.contract,
+            origin=caller.origin,
+            block_height=caller.block_height,
+            block_time=caller.block_time,
+            readonly=bool(caller.readonly or ep.kind == "view"),
+            depth=depth,
+        )
+        result = self.run(cc, function, kwargs, callee)
+        try:
+            return codec.decode_value(encode_result(result))
+        except EncodingError as e:
+            raise Reverted(f"{where}: return value cannot be passed back: {e}") from None
+
+
+def _decode_args(blob):
+    if blob is None:
+        return {}
+    if type(blob) is not bytes:
+        raise Rejected("arguments must be encoded bytes")
+    try:
+        args = codec.decode_value(blob)
+    except EncodingError as e:
+        raise Rejected(f"arguments are not valid: {e}") from None
+    if type(args) is not dict:
+        raise Rejected("arguments must be a map of parameter names to values")
+    return args
+
+
+def _result(status, gas_used=0, result=None, error=None, events=(), writes=(), deployed=None,
+            touched=()):
+    return {
+        "status": status,
+        "gas_used": gas_used,
+        "result": result,
+        "error": error,
+        "events": list(events),
+        "writes": list(writes),
+        "deployed": deployed,
+        "touched": list(touched),
+    }
+
+
+def run_tx(executor, ov, tx, height, time):
+    """Run one transaction on ``ov``; return its result map (plain data)."""
+    kind = tx.get("kind")
+    sender = tx.get("sender")
+    name = tx.get("contract")
+    function = tx.get("function")
+    gas_limit = tx.get("gas_limit")
+    if kind not in ("deploy", "call") or type(sender) is not str or type(name) is not str \
+            or type(gas_limit) is not int:
+        return _result("rejected", error="malformed transaction")
+    try:
+        kwargs = _decode_args(tx.get("args"))
+        if kind == "deploy":
+            source = tx.get("source")
+            if type(source) is not str:
+                raise Rejected("deploy needs source text")
+            if ov.contract(name) is not None:
+                raise Rejected(f"contract {name!r} already exists")
+            try:
+                cc = executor.compiled(name, source)
+            except VetError as e:
+                raise Rejected(str(e)) from None
+            ctors = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
+            ep = ctors[0] if ctors else None
+            if ep is not None:
+                check_args(name, ep, kwargs)
+            elif kwargs:
+                raise Rejected(f"{name} has no constructor, so deploy takes no arguments")
+            readonly = False
+        else:
+            rec = ov.contract(name)
+            if rec is None:
+                raise Rejected(f"unknown contract {name!r}")
+            cc = executor.compiled_record(rec)
+            if type(function) is not str:
+                raise Rejected("function name must be a str")
+            ep = cc.entry_points.get(function)
+            if ep is None:
+                raise Rejected(
+                    f"{name} has no public or view function {function!r} "
+                    "(undecorated functions are private)"
+                )
+            if ep.kind == "constructor":
+                raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
+            check_args(name, ep, kwargs)
+            readonly = ep.kind == "view"
+    except Rejected as e:
+        return _result("rejected", error=str(e))
+
+    meter = _runtime.Meter(gas_limit)
+    host = TxHost(executor, ov, height, time, sender)
+    host.meter = meter
+    deployed = None
+    ov.begin_tx()
+    try:
+        if kind == "deploy":
+            meter.charge(len(source.encode("utf-8")) * deploy_gas_per_byte())
+            rec = ContractRecord(
+                name=name, code_hash=cc.code_hash, source=source, deployer=sender,
+                entry_points=entry_points_json(cc),
+            )
+            ov.add_contract(rec)
+            deployed = {
+                "name": name, "code_hash": cc.code_hash, "deployer": sender,
+                "entry_points": codec.encode_value(rec.entry_points),
+            }
+        host._touch(name)
+        if ep is not None:
+            frame = _runtime.CallFrame(
+                contract=name, sender=sender, origin=sender, block_height=height,
+                block_time=time, readonly=readonly, depth=0,
+            )
+            value = host.run(cc, ep.name, kwargs, frame)
+            try:
+                result = encode_result(value) if kind == "call" else None
+            except EncodingError as e:
+                raise Reverted(f"{name}: return value of {function} cannot be stored: {e}") from None
+        else:
+            result = None
+    except ContractAbort as e:
+        ov.revert_tx()
+        status = e.status if e.status in ("reverted", "out_of_gas") else "reverted"
+        used = gas_limit if isinstance(e, OutOfGas) or status == "out_of_gas" else min(meter.used, gas_limit)
+        return _result(status, used, error=str(getattr(e, "message", e)), touched=host.touched)
+    writes = ov.keep_tx()
+    write_list = [[c, k, v] for (c, k), v in sorted(writes.items(), key=lambda kv: kv[0])]
+    return _result(
+        "success", min(meter.used, gas_limit), result=result, events=host.events,
+        writes=write_list, deployed=deployed, touched=host.touched,
+    )
+
+
+def run_block(executor, msg):
+    ov = executor.ledger.begin_block()
+    try:
+        results = [run_tx(executor, ov, tx, msg["height"], msg["time"]) for tx in msg["txs"]]
+    finally:
+        ov.close()
+    return {"op": "block", "results": results}
+
+
+def run_query(executor, msg):
+    ov = executor.ledger.begin_block()
+    try:
+        return _run_query(executor, ov, msg)
+    finally:
+        ov.close()
+
+
+def _run_query(executor, ov, msg):
+    name, function = msg.get("contract"), msg.get("function")
+    try:
+        kwargs = _decode_args(msg.get("args"))
+        rec = ov.contract(name) if type(name) is str else None
+        if rec is None:
+            raise Rejected(f"unknown contract {name!r}")
+        cc = executor.compiled_record(rec)
+        ep = cc.entry_points.get(function) if type(function) is str else None
+        if ep is None:
+            raise Rejected(
+                f"{name} has no public or view function {function!r} "
+                "(undecorated functions are private)"
+            )
+        if ep.kind != "view":
+            raise Rejected(f"{name}.{function} is {ep.kind}, not a view: send it as a transaction")
+        check_args(name, ep, kwargs)
+    except Rejected as e:
+        return {"op": "query", "status": "rejected", "gas_used": 0, "result": None, "error": str(e)}
+    meter = _runtime.Meter(msg["gas_limit"])
+    sender = msg.get("sender") if type(msg.get("sender")) is str else ""
+    host = TxHost(executor, ov, msg["height"], msg["time"], sender)
+    host.meter = meter
+    frame = _runtime.CallFrame(
+        contract=name, sender=sender, origin=sender, block_height=msg["height"],
+        block_time=msg["time"], readonly=True, depth=0,
+    )
+    ov.begin_tx()
+    try:
+        value = host.run(cc, function, kwargs, frame)
+        result = encode_result(value)
+        status, error = "success", None
+    except ContractAbort as e:
+        status, error, result = e.status, str(getattr(e, "message", e)), None
+    except EncodingError as e:
+        status, error, result = "reverted", f"{name}: return value of {function} cannot be returned: {e}", None
+    finally:
+        ov.revert_tx()
+    used = msg["gas_limit"] if status == "out_of_gas" else min(meter.used, msg["gas_limit"])
+    return {"op": "query", "status": status, "gas_used": used, "result": result, "error": error}
+
+
+# ------------------------------------------------------------------------------- main loop
+
+
+def serve(req_fd, resp_fd, executor, cpu_seconds):
+    probes = os.environ.get("PYCONTRACT_WORKER_TEST_PROBES") == "1"
+    while True:
+        try:
+            msg = protocol.read_frame(req_fd)
+        except EOFError:
+            return 0
+        op = msg.get("op")
+        try:
+            budget = msg.get("cpu_seconds")
+            sandbox.set_cpu_budget(budget if type(budget) is int and budget > 0 else cpu_seconds)
+            if op == "block":
+                reply = run_block(executor, msg)
+            elif op == "query":
+                reply = run_query(executor, msg)
+            elif op == "probe" and probes:
+                reply = {"op": "probe", "results": sandbox.probe(str(msg.get("scratch", "/")))}
+            elif op == "exit":
+                return 0
+            else:
+                reply = {"op": "fault", "message": f"unknown request {op!r}"}
+        except BaseException as e:  # noqa: BLE001 - anything unexpected is a node fault
+            tb = traceback.format_exception(type(e), e, e.__traceback__)
+            reply = {"op": "fault", "message": f"{type(e).__name__}: {e}", "traceback": "".join(tb)[-4000:]}
+        protocol.write_frame(resp_fd, reply)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    req_fd, resp_fd = int(argv[0]), int(argv[1])
+    ledger_path, chain_id = argv[2], argv[3]
+    limits = json.loads(argv[4]) if len(argv) > 4 else {}
+    try:
+        ledger = Ledger(ledger_path, readonly=True, chain_id=chain_id)
+        ledger.height  # noqa: B018 - opens the database, WAL and shm files before the sandbox
+        with ledger.begin_block() as ov:  # opens the snapshot connection, reused later
+            ov.get("", b"")
+        read_paths = sandbox.default_read_paths([os.path.dirname(os.path.abspath(ledger_path))])
+        report = sandbox.apply(limits, read_paths=read_paths)
+    except BaseException as e:  # noqa: BLE001
+        protocol.write_frame(resp_fd, {"op": "fault", "message": f"worker start-up failed: {type(e).__name__}: {e}"})
+        return 2
+    protocol.write_frame(
+        resp_fd,
+        {"op": "hello", "pid": os.getpid(), "sandbox": report,
+         "python": list(sys.version_info[:3]), "hash_seed": os.environ.get("PYTHONHASHSEED")},
+    )
+    return serve(req_fd, resp_fd, Executor(ledger), int(limits.get("cpu_seconds", 120)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
