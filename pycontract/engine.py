@@ -42,7 +42,7 @@ __all__ = [
 #: contract names
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 #: the largest gas limit one transaction (or query) may ask for
-MAX_GAS_PER_TX = 50_000_000
+MAX_GAS_PER_TX = 1_000_000_000
 DEFAULT_DEPLOY_GAS = 5_000_000
 DEFAULT_CALL_GAS = 1_000_000
 DEFAULT_QUERY_GAS = 10_000_000

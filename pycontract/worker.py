@@ -43,26 +43,19 @@ except ImportError:  # pragma: no cover - gas_schedule ships with the runtime
 #: gas charged per byte of UTF-8 source at deploy when the schedule does not name its own
 DEFAULT_DEPLOY_GAS_PER_BYTE = 10
 #: call-depth limit used when the runtime does not publish one
-DEFAULT_MAX_CALL_DEPTH = 32
+DEFAULT_MAX_CALL_DEPTH = 200
 
 ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
 
 
 def deploy_gas_per_byte() -> int:
-    for name in ("DEPLOY_PER_BYTE", "DEPLOY_GAS_PER_BYTE", "DEPLOY_BYTE"):
-        v = getattr(_gas_schedule, name, None)
-        if type(v) is int:
-            return v
-    return DEFAULT_DEPLOY_GAS_PER_BYTE
+    v = getattr(getattr(_gas_schedule, "SCHEDULE", None), "deploy_byte", None)
+    return v if type(v) is int else DEFAULT_DEPLOY_GAS_PER_BYTE
 
 
 def max_call_depth() -> int:
-    for mod in (_runtime, _gas_schedule):
-        for name in ("MAX_CALL_DEPTH", "MAX_DEPTH", "CALL_DEPTH_LIMIT"):
-            v = getattr(mod, name, None)
-            if type(v) is int:
-                return v
-    return DEFAULT_MAX_CALL_DEPTH
+    v = getattr(getattr(_gas_schedule, "SCHEDULE", None), "call_depth_limit", None)
+    return v if type(v) is int else DEFAULT_MAX_CALL_DEPTH
 
 
 # ------------------------------------------------------------------------------- helpers
