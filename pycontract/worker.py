@@ -88,6 +88,15 @@ def check_args(contract: str, ep, kwargs) -> None:
             )
 
 
+def vet_text(e: VetError) -> str:
+    """Deterministic text of vetting problems for a receipt (no interpreter-specific detail)."""
+    lines = []
+    for p in e.problems:
+        f = getattr(p, "receipt_text", None) or getattr(p, "headline", None)
+        lines.append(f() if f else str(p))
+    return "\n".join(lines) or "the source failed vetting"
+
+
 def to_plain(v, depth=0):
     """Tuples become lists (a contract may return a tuple); everything else is checked by the
     codec. Bounded depth: deeper values are refused by the codec anyway."""
@@ -298,7 +307,7 @@ def run_tx(executor, ov, tx, height, time):
             try:
                 cc = executor.compiled(name, source)
             except VetError as e:
-                raise Rejected(str(e)) from None
+                raise Rejected(vet_text(e)) from None
             ctors = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
             ep = ctors[0] if ctors else None
             if ep is not None:

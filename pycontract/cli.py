@@ -1,0 +1,352 @@
+"""The ``pycontract`` command (SPEC.md section 3).
+
+    pycontract check CONTRACT.py
+    pycontract deploy --db ledger.db NAME CONTRACT.py --sender alice [--args JSON] [--gas N]
+    pycontract call   --db ledger.db CONTRACT FUNCTION [JSON_ARGS] --sender alice [--gas N]
+    pycontract query  --db ledger.db CONTRACT FUNCTION [JSON_ARGS]
+    pycontract demo
+
+Each prints for a person by default and JSON with ``--json``. Bad input is one clear line on
+stderr (or the list of vetting problems) and a non-zero exit status, never a traceback:
+
+* 0 success; 1 the contract said no (vetting problems, a transaction that was rejected,
+  reverted or ran out of gas, a query that failed); 2 bad command-line input (missing file, bad
+  JSON, unknown option); 3 the ledger or the node (locked or foreign database, a worker fault).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+EXIT_CONTRACT = 1
+EXIT_USAGE = 2
+EXIT_NODE = 3
+
+
+class CliError(Exception):
+    """A one-line error for stderr, with an exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def _read_source(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{path}: is a directory, not a contract file") from None
+    except OSError as e:
+        raise CliError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CliError(f"{path}: not UTF-8 text (byte {e.start})") from None
+
+
+def _parse_json_args(text: str | None, what: str) -> dict:
+    if text is None or text.strip() == "":
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CliError(f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    if type(value) is not dict:
+        raise CliError(f"{what} must be a JSON object like '{{\"name\": value}}', not {type(value).__name__}")
+    _check_json_ints(value, what)
+    return value
+
+
+def _check_json_ints(value, what):
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is float:
+            raise CliError(f"{what}: {v!r} is a float; contracts take int (use fixed point)")
+        if type(v) is list:
+            stack.extend(v)
+        elif type(v) is dict:
+            stack.extend(v.values())
+
+
+def _hex_bytes(params: dict, args: dict, what: str) -> dict:
+    """Arguments annotated ``bytes`` are given in JSON as "0x..." strings."""
+    out = dict(args)
+    for name, value in args.items():
+        if params.get(name) == "bytes" and type(value) is str:
+            text = value[2:] if value[:2] in ("0x", "0X") else None
+            if text is None:
+                raise CliError(f"{what}: argument {name!r} is bytes: write it as a \"0x...\" hex string")
+            try:
+                out[name] = bytes.fromhex(text)
+            except ValueError:
+                raise CliError(f"{what}: argument {name!r} is not valid hex: {value!r}") from None
+    return out
+
+
+def _params_of_record(rec, function: str) -> dict:
+    ep = (rec.entry_points or {}).get(function) if rec is not None else None
+    if not isinstance(ep, dict):
+        return {}
+    out = {}
+    for p in ep.get("params") or []:
+        if isinstance(p, list) and len(p) >= 2 and type(p[0]) is str:
+            out[p[0]] = p[1]
+    return out
+
+
+def _fmt_value(v) -> str:
+    from ledger_store import codec
+
+    return json.dumps(codec.to_jsonable(v), ensure_ascii=False)
+
+
+def _fmt_fields(fields: dict) -> str:
+    return " ".join(f"{k}={_fmt_value(v)}" for k, v in fields.items())
+
+
+def _print_receipt(r, out=None) -> None:
+    echo = out or click.echo
+    echo(f"status:   {r.status}")
+    echo(f"gas used: {r.gas_used:,}")
+    if r.status == "success":
+        echo(f"result:   {_fmt_value(r.result)}")
+    if r.error:
+        lines = r.error.splitlines() or [""]
+        echo(f"error:    {lines[0]}")
+        for line in lines[1:]:
+            echo(f"          {line}")
+    where = f" (block {r.height}, index {r.index})" if r.height is not None else " (not included)"
+    echo(f"tx:       {r.tx_hash}{where}")
+    if r.events:
+        echo("events:")
+        for e in r.events:
+            echo(f"  {e.contract}.{e.name} {_fmt_fields(e.fields)}".rstrip())
+
+
+def _emit_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+def _open_chain(db: str, must_exist: bool):
+    from pycontract.engine import Chain
+
+    if must_exist and not os.path.exists(db):
+        raise CliError(f"{db}: no ledger here (deploy a contract first to create it)")
+    if os.path.isdir(db):
+        raise CliError(f"{db}: is a directory, not a ledger file")
+    return Chain(db)
+
+
+def _finish_receipt(r, as_json: bool) -> None:
+    if as_json:
+        _emit_json(r.to_dict())
+    else:
+        _print_receipt(r)
+    if r.status != "success":
+        first = (r.error or r.status).splitlines()[0]
+        raise CliError(f"transaction {r.status}: {first}", EXIT_CONTRACT)
+
+
+def _summary(cc) -> str:
+    parts = []
+    order = {"constructor": 0, "public": 1, "view": 2}
+    eps = sorted(cc.entry_points.values(), key=lambda ep: (order.get(ep.kind, 3), ep.name))
+    for ep in eps:
+        params = ", ".join(f"{p.name}: {p.annotation}" if p.annotation else p.name for p in ep.params)
+        parts.append(f"{ep.kind} {ep.name}({params})")
+    return "; ".join(parts) if parts else "no entry points"
+
+
+# ------------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pycontract", prog_name="pycontract")
+def cli():
+    """pycontract: deterministic, gas-metered smart contracts in a restricted Python."""
+
+
+@cli.command()
+@click.argument("contract_file", metavar="CONTRACT.py")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def check(contract_file, as_json):
+    """Vet and rewrite a contract; print FILE:LINE:COL problems (exit 1) or its entry points."""
+    from pycontract.compiler import compile_contract
+    from pycontract.errors import VetError
+
+    source = _read_source(contract_file)
+    try:
+        cc = compile_contract(source, contract_file)
+    except VetError as e:
+        if as_json:
+            _emit_json({"ok": False, "file": contract_file, "problems": [
+                {"line": p.line, "col": p.col, "message": p.message, "text": p.headline()}
+                for p in e.problems]})
+        else:
+            click.echo(str(e), err=True)
+            n = len(e.problems)
+            click.echo(f"{contract_file}: {n} problem{'s' if n != 1 else ''}", err=True)
+        sys.exit(EXIT_CONTRACT)
+    if as_json:
+        _emit_json({"ok": True, "file": contract_file, "code_hash": cc.code_hash,
+                    "entry_points": {ep.name: {"kind": ep.kind, "params": [
+                        [p.name, p.annotation] for p in ep.params]} for ep in cc.entry_points.values()}})
+    else:
+        click.echo(f"{contract_file}: ok: {_summary(cc)}")
+
+
+def _gas_option(default):
+    return click.option("--gas", "gas", type=click.IntRange(min=1), default=default, show_default=True,
+                        help="gas limit")
+
+
+@cli.command()
+@click.option("--db", required=True, help="ledger file (created if missing)")
+@click.argument("name")
+@click.argument("contract_file", metavar="CONTRACT.py")
+@click.option("--sender", required=True, help="account that sends the transaction")
+@click.option("--args", "args_json", default=None, help="constructor arguments as a JSON object")
+@_gas_option(5_000_000)
+@click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
+def deploy(db, name, contract_file, sender, args_json, gas, as_json):
+    """Deploy CONTRACT.py as contract NAME."""
+    from pycontract.compiler import compile_contract
+    from pycontract.errors import VetError
+
+    source = _read_source(contract_file)
+    args = _parse_json_args(args_json, "--args")
+    # the author's own file: vet it here to report problems against its path
+    try:
+        cc = compile_contract(source, contract_file)
+    except VetError as e:
+        click.echo(str(e), err=True)
+        raise CliError(f"{contract_file}: {len(e.problems)} problem(s); nothing deployed", EXIT_CONTRACT) from None
+    ctor = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
+    if ctor:
+        args = _hex_bytes({p.name: p.annotation for p in ctor[0].params}, args, "--args")
+    with _open_chain(db, must_exist=False) as chain:
+        r = chain.deploy(name, source, sender=sender, args=args, gas_limit=gas)
+    _finish_receipt(r, as_json)
+
+
+@cli.command()
+@click.option("--db", required=True, help="ledger file")
+@click.argument("contract")
+@click.argument("function")
+@click.argument("json_args", required=False, metavar="[JSON_ARGS]")
+@click.option("--sender", required=True, help="account that sends the transaction")
+@_gas_option(1_000_000)
+@click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
+def call(db, contract, function, json_args, sender, gas, as_json):
+    """Call FUNCTION of CONTRACT in a transaction."""
+    args = _parse_json_args(json_args, "JSON_ARGS")
+    with _open_chain(db, must_exist=True) as chain:
+        args = _hex_bytes(_params_of_record(chain.contract(contract), function), args, "JSON_ARGS")
+        r = chain.call(contract, function, args, sender=sender, gas_limit=gas)
+    _finish_receipt(r, as_json)
+
+
+@cli.command()
+@click.option("--db", required=True, help="ledger file")
+@click.argument("contract")
+@click.argument("function")
+@click.argument("json_args", required=False, metavar="[JSON_ARGS]")
+@_gas_option(10_000_000)
+@click.option("--json", "as_json", is_flag=True, help="print the value as JSON")
+def query(db, contract, function, json_args, gas, as_json):
+    """Run view FUNCTION of CONTRACT against the committed state and print its value."""
+    from ledger_store import codec
+
+    args = _parse_json_args(json_args, "JSON_ARGS")
+    with _open_chain(db, must_exist=True) as chain:
+        args = _hex_bytes(_params_of_record(chain.contract(contract), function), args, "JSON_ARGS")
+        value = chain.query(contract, function, args, gas_limit=gas)
+    if as_json:
+        _emit_json({"result": codec.to_jsonable(value)})
+    else:
+        click.echo(_fmt_value(value))
+
+
+@cli.command()
+@click.option("--db", default=None, help="keep the demo ledger in this (new) file instead of a temporary one")
+@click.option("--json", "as_json", is_flag=True, help="print the steps as JSON")
+def demo(db, as_json):
+    """Run the example ledger end to end on a fresh database: deploys, calls, receipts, events."""
+    from pycontract.engine import Chain
+    from pycontract.examples import demo_ledger
+
+    if db is not None and os.path.exists(db):
+        raise CliError(f"{db}: already exists; the demo needs a fresh database")
+    lines = []
+    out = (lambda s="": None) if as_json else click.echo
+    with Chain(db) as chain:
+        steps = demo_ledger.run(chain, out=out)
+        lines.append(chain.state_root())
+    if as_json:
+        _emit_json({"steps": steps, "state_root": lines[0]})
+
+
+# ------------------------------------------------------------------------------- entry point
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0] if "\n" in text else text
+
+
+def main(argv=None) -> int:
+    """Console-script entry point: runs the click group and turns every error into one line."""
+    from ledger_store.errors import LedgerError, LedgerLockedError
+    from pycontract.errors import InvalidTransaction, NodeFault, PycontractError, QueryError
+
+    try:
+        cli.main(args=argv, prog_name="pycontract", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return EXIT_USAGE
+    except click.ClickException as e:
+        click.echo(f"error: {e.format_message()}", err=True)
+        if isinstance(e, click.UsageError) and e.ctx is not None:
+            click.echo(f"try: {e.ctx.command_path} --help", err=True)
+        return EXIT_USAGE
+    except CliError as e:
+        click.echo(f"error: {e.message}", err=True)
+        return e.code
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 0
+    except (InvalidTransaction, QueryError) as e:
+        click.echo(f"error: {_one_line(e)}", err=True)
+        return EXIT_CONTRACT
+    except LedgerLockedError as e:
+        click.echo(f"error: {_one_line(e)}", err=True)
+        return EXIT_NODE
+    except (NodeFault, LedgerError, PycontractError) as e:
+        click.echo(f"error: {_one_line(e)}", err=True)
+        return EXIT_NODE
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # noqa: BLE001 - never a traceback on the user's terminal
+        click.echo(f"error: internal error: {type(e).__name__}: {_one_line(e)}", err=True)
+        return EXIT_NODE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
