@@ -18,6 +18,7 @@ import json
 import os
 import pathlib
 import sqlite3
+import time as _time
 from collections.abc import Iterator
 from typing import Any
 
@@ -326,6 +327,8 @@ class Ledger:
         self._snap_conn: sqlite3.Connection | None = None  # reusable snapshot connection
         self._snap_busy = False
         self._tree: sr.StateTree | None = None
+        #: seconds spent in the phases of the last commit_block (for benchmarks and profiling)
+        self.last_commit_stats: dict[str, float] = {}
         sync = str(synchronous).upper()
         if sync not in _SYNC_MODES:
             raise LedgerError(f"synchronous must be one of {', '.join(_SYNC_MODES)}")
@@ -710,7 +713,9 @@ class Ledger:
             raise LedgerError(f"block time must be int, not {type(time).__name__}")
         txs = list(txs)
         conn = self.conn
+        t0 = _time.perf_counter()
         tree = self._load_tree()
+        t_load = _time.perf_counter()
 
         # ---- validate and prepare everything before touching the file
         height = ov.base_height + 1
@@ -783,6 +788,8 @@ class Ledger:
             )
 
         # ---- one SQLite transaction
+        t_prep = _time.perf_counter()
+        t_leaves = t_storage = t_prep
         committed = False
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -813,6 +820,7 @@ class Ledger:
                     )
                 except sqlite3.IntegrityError:
                     raise LedgerError("a contract in this block already exists") from None
+            t_storage = _time.perf_counter()
             if leaf_del:
                 conn.executemany("DELETE FROM state_leaves WHERE bucket=? AND kh=?", leaf_del)
             if leaf_up:
@@ -843,6 +851,7 @@ class Ledger:
                     "INSERT OR REPLACE INTO state_buckets (bucket, hash) VALUES (?, ?)", full
                 )
             root, pending = tree.preview(changed)
+            t_leaves = _time.perf_counter()
             if tx_rows:
                 conn.executemany(
                     "INSERT INTO transactions (height, idx, tx_hash, kind, sender, contract, "
@@ -863,6 +872,7 @@ class Ledger:
                 f"INSERT INTO blocks ({_BLOCK_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
                 (height, block_hash, parent_hash, root, time, len(txs)),
             )
+            t_rows = _time.perf_counter()
             conn.execute("COMMIT")
             committed = True
         except OverflowError as e:
@@ -873,6 +883,16 @@ class Ledger:
                     conn.execute("ROLLBACK")
                 self._tree = None  # reload from the file next time, to be safe
         tree.apply(pending)
+        t_end = _time.perf_counter()
+        self.last_commit_stats = {
+            "tree_load_s": t_load - t0,
+            "prepare_s": t_prep - t_load,  # validation, encodings, leaf hashes
+            "storage_s": t_storage - t_prep,  # storage and contract rows
+            "state_root_s": t_leaves - t_storage,  # leaf rows, bucket rehash, tree update
+            "records_s": t_rows - t_leaves,  # transactions, events, block row
+            "fsync_commit_s": t_end - t_rows,  # COMMIT (fsync with synchronous=FULL)
+            "total_s": t_end - t0,
+        }
         for i, tx in enumerate(txs):
             tx.height, tx.index = height, i
         for rec in new_contracts:

@@ -16,6 +16,8 @@ Construction (see docs/ledger.md, "State root", for the normative text):
 from __future__ import annotations
 
 import hashlib
+
+import cbor2
 from collections.abc import Iterable, Mapping
 
 from . import codec
@@ -42,6 +44,9 @@ EMPTY_BUCKET = _sha(b"\x01").digest()
 
 
 def storage_leaf_key(contract: str, key: bytes) -> bytes:
+    """``encode_key(("s", contract, key))``, with a fast path for the common exact types."""
+    if type(contract) is str and type(key) is bytes and contract.isascii():
+        return cbor2.dumps(("s", contract, key), canonical=True)
     return codec.encode_key(("s", contract, bytes(key)))
 
 
@@ -101,20 +106,18 @@ class StateTree:
         """Root after replacing the given bucket hashes, plus the per-level node changes to
         hand to :meth:`apply` once the change is durable. Does not modify the tree."""
         levels = self.levels
+        sha = _sha
         pending: list[dict[int, bytes]] = [dict(changed)]
         cur = pending[0]
         for lvl in range(BUCKET_BITS):
             below = levels[lvl]
+            get = cur.get
             nxt: dict[int, bytes] = {}
             for parent in {i >> 1 for i in cur}:
-                li, ri = parent << 1, (parent << 1) | 1
-                left = cur.get(li)
-                if left is None:
-                    left = below[li]
-                right = cur.get(ri)
-                if right is None:
-                    right = below[ri]
-                nxt[parent] = _node(left, right)
+                li = parent << 1
+                nxt[parent] = sha(
+                    b"\x02" + (get(li) or below[li]) + (get(li | 1) or below[li | 1])
+                ).digest()
             pending.append(nxt)
             cur = nxt
         if cur:

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests); see benchmarks/__main__.py and benchmarks/ledger_bench.py."""
