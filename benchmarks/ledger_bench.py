@@ -195,7 +195,7 @@ def main(argv=None) -> int:
          bb["state_root_s"] / out["full_recompute_big_s"]),
     ]
     lines = [
-        "| measure | ledger_store | baseline | ledger / baseline |",
+        "| measure | ledger_store | baseline | time ratio (ledger ÷ baseline) |",
         "|---|---|---|---|",
     ]
     for name, a, b, ratio in rows:
