@@ -150,14 +150,14 @@ def _signal_name(n: int) -> str:
 class _Worker:
     """One sandbox worker process and its two pipes."""
 
-    def __init__(self, ledger_path: str, chain_id: str, limits: dict):
+    def __init__(self, ledger_path: str, chain_id: str, limits: dict, hash_seed: int = 0):
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         env = {
             "PATH": "/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
-            "PYTHONHASHSEED": "0",
+            "PYTHONHASHSEED": str(int(hash_seed)),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
             "PYTHONINTMAXSTRDIGITS": "4300",
@@ -349,7 +349,9 @@ def _validate_result(r, tx: Tx, known, source_hash: str | None) -> _Checked:
     for name in touched:
         if type(name) is not str:
             _fault("touched contract names must be text")
-        if name != deployed_name and not known(name):
+        own_deploy = tx.kind == "deploy" and name == tx.contract and (
+            deployed_name is not None or c.status != "success")
+        if not own_deploy and not known(name):
             _fault(f"the call tree names unknown contract {name!r}")
         tree.add(name)
     if c.status == "success" and tx.contract not in tree:
@@ -405,7 +407,8 @@ class Chain:
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, chain_id: str = "pycontract-local",
-                 max_gas_per_tx: int = MAX_GAS_PER_TX, worker_limits: dict | None = None):
+                 max_gas_per_tx: int = MAX_GAS_PER_TX, worker_limits: dict | None = None,
+                 worker_hash_seed: int = 0):
         self._tmpdir = None
         if path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="pycontract-")
@@ -414,6 +417,7 @@ class Chain:
         self.chain_id = chain_id
         self.max_gas_per_tx = int(max_gas_per_tx)
         self._limits = dict(worker_limits or {})
+        self._hash_seed = int(worker_hash_seed)
         self._worker: _Worker | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -475,7 +479,7 @@ class Chain:
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
-        w = _Worker(self.path, self.chain_id, self._limits)
+        w = _Worker(self.path, self.chain_id, self._limits, self._hash_seed)
         try:
             hello = protocol.read_frame(w.resp, timeout=WORKER_START_TIMEOUT)
         except (EOFError, TimeoutError, protocol.ProtocolError) as e:
@@ -536,6 +540,18 @@ class Chain:
             )
         return reply
 
+    def probe_sandbox(self, scratch_dir: str) -> dict:
+        """Test hook: inside the worker, try fork, exec, sockets, a file write in
+        ``scratch_dir``, a read outside the allowed paths and a signal to this process; return
+        {attempt: "refused: ERRNO" | "ALLOWED"}. Works only when the environment variable
+        PYCONTRACT_WORKER_TEST_PROBES=1 was set when the worker started."""
+        with self._lock:
+            self._live()
+            reply = self._request({"op": "probe", "scratch": str(scratch_dir)}, WORKER_TIMEOUT_BASE)
+            if reply.get("op") != "probe" or type(reply.get("results")) is not dict:
+                raise NodeFault("the sandbox worker did not answer the probe")
+            return reply["results"]
+
     # ------------------------------------------------------------- transactions
     def _tx_hash(self, height: int, index: int, tx: Tx) -> str:
         args = tx.args if tx.args is not None else {}
@@ -571,9 +587,11 @@ class Chain:
         receipts: list[Receipt | None] = [None] * len(txs)
         hashes = [self._tx_hash(height, i, tx) for i, tx in enumerate(txs)]
         send, send_idx = [], []
+        deploying = set()  # contracts an earlier transaction of this block may deploy
         for i, tx in enumerate(txs):
             why = _precheck(tx, self.max_gas_per_tx)
-            if why is None and tx.kind == "call" and led.contract(tx.contract) is None:
+            if why is None and tx.kind == "call" and tx.contract not in deploying \
+                    and led.contract(tx.contract) is None:
                 why = f"unknown contract {tx.contract!r}"
             if why is None and tx.kind == "deploy" and led.contract(tx.contract) is not None:
                 why = f"contract {tx.contract!r} already exists"
@@ -586,6 +604,7 @@ class Chain:
                    "gas_limit": tx.gas_limit}
             if tx.kind == "deploy":
                 msg["source"] = tx.source
+                deploying.add(tx.contract)
             send.append(msg)
             send_idx.append(i)
         if not send:
