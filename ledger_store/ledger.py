@@ -156,6 +156,8 @@ class BlockOverlay:
             raise LedgerError(
                 "this block overlay is closed (committed, or closed with close())"
             )
+        if self._ledger._conn is None:
+            raise LedgerError("the ledger of this block overlay is closed")
 
     # ------------------------------------------------------------------ storage
     def get(self, contract: str, key: bytes) -> bytes | None:

@@ -273,9 +273,14 @@ def test_readonly_does_not_create_or_write(tmp_path):
         Ledger(missing, readonly=True)
     assert not missing.exists()
     p = tmp_path / "l.db"
-    Ledger(p).close()
+    with Ledger(p) as w:
+        ov = w.begin_block()
+        ov.put("c", K(0), V(0))
+        w.commit_block(ov, time=1, txs=[])
+    before = p.read_bytes()
     with Ledger(p, readonly=True) as ro:
-        assert ro.height == 0
+        assert ro.height == 1
+        assert list(ro.iter_items("c")) == [(K(0), V(0))]
         with pytest.raises(LedgerError, match="read-only"):
             ro.set_meta("x", 1)
         ov = ro.begin_block()
@@ -286,6 +291,7 @@ def test_readonly_does_not_create_or_write(tmp_path):
         ov.close()
         with pytest.raises(sqlite3.OperationalError):
             ro.conn.execute("INSERT INTO meta VALUES ('x', '1')")
+    assert p.read_bytes() == before  # the database file was not written
 
 
 def test_readonly_sees_commits_and_overlay_snapshot_is_stable(path):
@@ -318,9 +324,12 @@ def test_readonly_sees_commits_and_overlay_snapshot_is_stable(path):
         other.close()
         with ro.begin_block() as fresh:
             assert fresh.base_height == 2 and fresh.get("c", K("b")) == V(3)
+        left_open = ro.begin_block()
     finally:
         ro.close()
         led.close()
+    with pytest.raises(LedgerError, match="ledger of this block overlay is closed"):
+        left_open.get("c", K("a"))
 
 
 def _run(code, *args):
