@@ -341,6 +341,8 @@ def default_read_paths(extra=()) -> list[str]:
     out = []
     for p in paths:
         p = os.path.abspath(p)
+        if p == "/":  # never the whole filesystem (e.g. the working directory on sys.path)
+            continue
         if os.path.exists(p) and p not in out:
             out.append(p)
     return out

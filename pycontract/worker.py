@@ -469,6 +469,10 @@ def serve(req_fd, resp_fd, executor, cpu_seconds):
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # ``python -m`` put the working directory ("/") first on sys.path: imports come only from
+    # the interpreter, the installed packages and PYTHONPATH
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path.pop(0)
     req_fd, resp_fd = int(argv[0]), int(argv[1])
     ledger_path, chain_id = argv[2], argv[3]
     limits = json.loads(argv[4]) if len(argv) > 4 else {}
