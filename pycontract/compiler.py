@@ -1,0 +1,71 @@
+"""``compile_contract``: vet -> gas rewrite -> ``compile()``, cached by code hash (LRU)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from pycontract import gas_rewriter, vetting
+from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
+
+__all__ = ["CompiledContract", "compile_contract", "CACHE_SIZE", "clear_cache"]
+
+CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class CompiledContract:
+    code: object  # the metered module's code object
+    code_hash: str  # sha256 hex of the UTF-8 source
+    entry_points: dict
+    storage: dict
+    imports: dict
+    source: str
+    filename: str
+    gas_schedule_version: int = GAS_SCHEDULE_VERSION
+
+
+_cache: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def compile_contract(source: str, filename: str = "<contract>") -> CompiledContract:
+    """Vet, meter and compile contract source. Raises ``VetError`` listing every problem.
+
+    Cached by (code hash, filename): a second call with the same source never re-parses.
+    """
+    if type(source) is not str:
+        # let vetting produce its positioned problem for non-str input
+        vetted = vetting.vet(source, filename)
+    code_hash = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    key = (code_hash, filename)
+    with _lock:
+        cc = _cache.get(key)
+        if cc is not None:
+            _cache.move_to_end(key)
+            return cc
+    vetted = vetting.vet(source, filename)
+    tree = gas_rewriter.rewrite(vetted.tree)
+    code = compile(tree, filename, "exec", dont_inherit=True, optimize=0)
+    cc = CompiledContract(
+        code=code,
+        code_hash=code_hash,
+        entry_points=dict(vetted.entry_points),
+        storage=dict(vetted.storage),
+        imports=dict(vetted.imports),
+        source=source,
+        filename=filename,
+    )
+    with _lock:
+        _cache[key] = cc
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return cc

@@ -1,0 +1,522 @@
+"""Rewrite a vetted contract tree into metered code.
+
+What the rewriter inserts (every name begins with ``_pc_``, which contract code cannot name):
+
+* a charge at the entry of every basic block: the straight-line run of simple statements up to
+  and including the header of the next compound statement, priced as the sum of the static
+  weights (``gas_schedule.NODE_WEIGHTS``) of the nodes in it::
+
+      _pc_m.g -= K
+      if _pc_m.g < 0: _pc_oog()
+
+* a charge at the TOP of every loop body (loop iteration + the loop test / target + the body's
+  first block), so ``continue`` and caught exceptions cannot skip it;
+* at every function entry a charge (call + first block), then the engine-owned call depth
+  counter ``_pc_m.d`` (incremented, checked against ``call_depth_limit``, decremented in a
+  ``finally``);
+* comprehension / generator-expression iterables wrapped in ``_pc_citer(it, per_item_gas)``;
+* size-dependent operations routed to runtime helpers that charge by size BEFORE the work:
+  ``+ * ** << // % |`` (``_pc_add`` ...), comparisons of non-constant operands, ``in``,
+  ``is``, augmented assignment, f-string fields (``_pc_fmt``), star-unpacking
+  (``_pc_star``/``_pc_dstar``), non-constant dict display keys (``_pc_hk``, nesting check),
+  exception construction (``_pc_exc``, which records a contract-given message) and ``assert``.
+
+Weights are computed on the vetted tree with an explicit table of child fields per node type
+(:data:`CHILD_FIELDS`), never by generic field walking, so the figures are identical on CPython
+3.11, 3.12 and 3.13. Every node of a simple statement (and of a compound statement's header) is
+given that statement's line, so tracebacks name the same line on every version.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from pycontract.gas_schedule import NODE_WEIGHTS, SCHEDULE
+from pycontract.language import ALLOWED_EXCEPTIONS
+
+#: the child fields whose nodes are evaluated when a node is evaluated (explicit, per type)
+CHILD_FIELDS = {
+    "Expr": ("value",), "Assign": ("targets", "value"), "AugAssign": ("target", "value"),
+    "AnnAssign": ("target", "value"), "Return": ("value",), "Pass": (), "Break": (),
+    "Continue": (), "Delete": ("targets",), "Raise": ("exc", "cause"), "Assert": ("test", "msg"),
+    # compound statements: header only
+    "If": ("test",), "While": ("test",), "For": ("iter",), "Try": (), "TryStar": (),
+    "FunctionDef": ("decorator_list", "args"), "ExceptHandler": ("type",),
+    "arguments": ("defaults", "kw_defaults"), "arg": (),
+    "Name": (), "Constant": (), "Attribute": ("value",), "Subscript": ("value", "slice"),
+    "Slice": ("lower", "upper", "step"), "Starred": ("value",), "BinOp": ("left", "right"),
+    "UnaryOp": ("operand",), "BoolOp": ("values",), "Compare": ("left", "comparators"),
+    "IfExp": ("test", "body", "orelse"), "Call": ("func", "args", "keywords"),
+    "keyword": ("value",), "List": ("elts",), "Tuple": ("elts",), "Dict": ("keys", "values"),
+    "FormattedValue": ("value", "format_spec"),
+    # JoinedStr and comprehensions are special-cased in weight()
+}
+
+SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Pass, ast.Break,
+          ast.Continue, ast.Delete, ast.Raise, ast.Assert)
+
+_SMALL_CONST_LEN = 256
+
+
+def weight(node) -> int:
+    """Static weight of evaluating ``node`` once (iterative; explicit child table)."""
+    total = 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n is None:
+            continue
+        name = type(n).__name__
+        try:
+            total += NODE_WEIGHTS[name]
+        except KeyError:
+            raise TypeError(f"gas_rewriter: no weight for node type {name}") from None
+        if name == "JoinedStr":
+            stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
+        elif name in ("ListComp", "GeneratorExp", "DictComp"):
+            stack.append(n.generators[0].iter)  # the rest is charged per item
+        else:
+            for f in CHILD_FIELDS[name]:
+                v = getattr(n, f, None)
+                if isinstance(v, list):
+                    stack.extend(v)
+                elif v is not None:
+                    stack.append(v)
+    return total
+
+
+def header_weight(stmt) -> int:
+    """Weight of a statement as part of the block that contains it (bodies excluded)."""
+    return weight(stmt)
+
+
+def _name(id_, ctx=None):
+    return ast.Name(id=id_, ctx=ctx or ast.Load())
+
+
+def _call(fname, *args):
+    return ast.Call(func=_name(fname), args=list(args), keywords=[])
+
+
+def _const(v):
+    return ast.Constant(value=v)
+
+
+def charge_stmts(k: int):
+    """``_pc_m.g -= k`` ; ``if _pc_m.g < 0: _pc_oog()``"""
+    sub = ast.AugAssign(
+        target=ast.Attribute(value=_name("_pc_m"), attr="g", ctx=ast.Store()),
+        op=ast.Sub(), value=_const(k),
+    )
+    chk = ast.If(
+        test=ast.Compare(
+            left=ast.Attribute(value=_name("_pc_m"), attr="g", ctx=ast.Load()),
+            ops=[ast.Lt()], comparators=[_const(0)],
+        ),
+        body=[ast.Expr(value=_call("_pc_oog"))], orelse=[],
+    )
+    return [sub, chk]
+
+
+def _is_small_const(n) -> bool:
+    if not isinstance(n, ast.Constant):
+        return False
+    v = n.value
+    if v is None or isinstance(v, (bool, int)):
+        return True
+    if isinstance(v, (str, bytes)):
+        return len(v) <= _SMALL_CONST_LEN
+    return False
+
+
+def _is_int_const(n) -> bool:
+    return isinstance(n, ast.Constant) and type(n.value) is int
+
+
+def _is_singleton_const(n) -> bool:
+    return isinstance(n, ast.Constant) and (n.value is None or type(n.value) is bool)
+
+
+_BINOP_HELPER = {
+    ast.Add: "_pc_add", ast.Mult: "_pc_mul", ast.Pow: "_pc_pow", ast.LShift: "_pc_lshift",
+    ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod", ast.BitOr: "_pc_or",
+    ast.MatMult: "_pc_matmul", ast.Div: "_pc_truediv",
+}
+_OPNAME = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Pow: "pow", ast.LShift: "lshift",
+    ast.RShift: "rshift", ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.BitOr: "or",
+    ast.BitAnd: "and", ast.BitXor: "xor", ast.MatMult: "matmul", ast.Div: "truediv",
+}
+_CMPNAME = {
+    ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge",
+    ast.In: "in", ast.NotIn: "notin", ast.Is: "is", ast.IsNot: "isnot",
+}
+_INLINE_CHEAP = (ast.Sub, ast.BitAnd, ast.BitXor, ast.RShift)
+
+
+class ExprRewriter(ast.NodeTransformer):
+    """Routes size-dependent expression operations to runtime helpers (recursion is bounded by
+    the nesting limit vetting enforces)."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        op = type(node.op)
+        if op in _INLINE_CHEAP:
+            return node
+        if op is ast.Add and (_is_int_const(node.left) or _is_int_const(node.right)):
+            return node  # int + small constant: the other side must be an int (or TypeError)
+        if op is ast.FloorDiv and _is_int_const(node.right) and node.right.value != 0:
+            return node  # int // small constant: linear, result smaller than the operand
+        return ast.Call(func=_name(_BINOP_HELPER[op]), args=[node.left, node.right], keywords=[])
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1:
+            return self._compare1(node.left, node.ops[0], node.comparators[0], node)
+        # chained: _pc_chain(left, ('lt', 'le'), lambda: b, lambda: c) evaluates lazily, once
+        lambdas = [
+            ast.Lambda(
+                args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                   kw_defaults=[], kwarg=None, defaults=[]),
+                body=c,
+            )
+            for c in node.comparators
+        ]
+        ops = ast.Tuple(elts=[_const(_CMPNAME[type(o)]) for o in node.ops], ctx=ast.Load())
+        return ast.Call(func=_name("_pc_chain"), args=[node.left, ops, *lambdas], keywords=[])
+
+    def _compare1(self, left, op, right, node):
+        t = type(op)
+        if t in (ast.Is, ast.IsNot):
+            if _is_singleton_const(left) or _is_singleton_const(right):
+                return node
+        elif t in (ast.In, ast.NotIn):
+            if _is_small_const(right) and isinstance(right.value, (str, bytes)):
+                return node
+            if (
+                isinstance(right, (ast.Tuple, ast.List))
+                and len(right.elts) <= 16
+                and all(_is_small_const(e) for e in right.elts)
+            ):
+                return node
+        elif _is_small_const(left) or _is_small_const(right):
+            return node
+        return ast.Call(func=_name("_pc_cmp_" + _CMPNAME[t]), args=[left, right], keywords=[])
+
+    def visit_JoinedStr(self, node):
+        values = []
+        for v in node.values:
+            if isinstance(v, ast.FormattedValue):
+                values.append(self._formatted(v))
+            else:
+                values.append(v)
+        node.values = values
+        return node
+
+    def _formatted(self, fv):
+        value = self.visit(fv.value)
+        if fv.format_spec is None:
+            spec = _const("")
+        else:
+            spec = self.visit(fv.format_spec)  # a JoinedStr whose fields are formatted too
+        call = ast.Call(
+            func=_name("_pc_fmt"), args=[value, _const(fv.conversion), spec], keywords=[]
+        )
+        return ast.FormattedValue(value=call, conversion=-1, format_spec=None)
+
+    def visit_FormattedValue(self, node):  # only reached outside JoinedStr (never, in practice)
+        return self._formatted(node)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        args = []
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                a = ast.Starred(value=_call("_pc_star", a.value), ctx=ast.Load())
+            args.append(a)
+        node.args = args
+        for kw in node.keywords:
+            if kw.arg is None:
+                kw.value = _call("_pc_kwstar", kw.value)
+        if isinstance(node.func, ast.Name) and node.func.id in ALLOWED_EXCEPTIONS:
+            node = ast.Call(func=_name("_pc_exc"), args=[node.func, *node.args],
+                            keywords=node.keywords)
+        return node
+
+    def _display(self, node):
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            node.elts = [
+                ast.Starred(value=_call("_pc_star", e.value), ctx=ast.Load())
+                if isinstance(e, ast.Starred) else e
+                for e in node.elts
+            ]
+        return node
+
+    visit_List = _display
+    visit_Tuple = _display
+
+    def visit_Dict(self, node):
+        self.generic_visit(node)
+        keys, values = [], []
+        for k, v in zip(node.keys, node.values):
+            if k is None:
+                v = _call("_pc_dstar", v)
+            elif not _is_small_const(k):
+                k = _call("_pc_hk", k)
+            keys.append(k)
+            values.append(v)
+        node.keys, node.values = keys, values
+        return node
+
+    def _comprehension(self, node, elt_weight, mem):
+        gens = node.generators
+        per_item = []
+        for i, g in enumerate(gens):
+            w = SCHEDULE.comprehension_item + weight(g.target) + sum(weight(c) for c in g.ifs)
+            if i + 1 < len(gens):
+                w += weight(gens[i + 1].iter)
+            else:
+                w += elt_weight
+            per_item.append(w)
+        self.generic_visit(node)
+        for i, g in enumerate(gens):
+            last = i + 1 == len(gens)
+            g.iter = _call("_pc_citer", g.iter, _const(per_item[i]), _const(bool(mem and last)))
+        return node
+
+    def visit_ListComp(self, node):
+        return self._comprehension(node, weight(node.elt), True)
+
+    def visit_GeneratorExp(self, node):
+        return self._comprehension(node, weight(node.elt), False)
+
+    def visit_DictComp(self, node):
+        node2 = self._comprehension(node, weight(node.key) + weight(node.value), True)
+        if not _is_small_const(node2.key):
+            node2.key = _call("_pc_hk", node2.key)
+        return node2
+
+    def visit_SetComp(self, node):  # vetting rejects sets
+        raise TypeError("gas_rewriter: set comprehensions are not part of the language")
+
+
+class GasRewriter:
+    """Statement-level rewriting: block charges, loop charges, function entry and depth."""
+
+    def __init__(self, schedule=SCHEDULE):
+        self.s = schedule
+        self.expr = ExprRewriter()
+
+    # -- entry point
+    def rewrite(self, module: ast.Module) -> ast.Module:
+        module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
+        _fix_lines(module.body)
+        ast.fix_missing_locations(module)
+        return module
+
+    # -- statement lists
+    def body(self, stmts, extra: int, line: int):
+        """Rewrite a statement list; ``extra`` is added to the charge of its first block."""
+        out = []
+        run = []
+        run_weight = extra
+        first = True
+        for st in stmts:
+            w = header_weight(st)
+            new = self.stmt(st)
+            run_weight += w
+            run.extend(new)
+            if not isinstance(st, SIMPLE):
+                out.extend(self._flush(run, run_weight, first, line))
+                run, run_weight, first = [], 0, False
+        if run or first:
+            out.extend(self._flush(run, run_weight, first, line))
+        return out
+
+    def _flush(self, run, k, first, line):
+        if not run and k == 0:
+            return []
+        ln = run[0].lineno if run else line
+        ch = charge_stmts(k)
+        for c in ch:
+            _set_line(c, ln)
+        return ch + run
+
+    def stmt(self, st):
+        """Return the list of statements replacing ``st`` (bodies rewritten recursively)."""
+        t = type(st)
+        if t is ast.If:
+            st.test = self.expr.visit(st.test)
+            st.body = self.body(st.body, 0, st.lineno)
+            if st.orelse:
+                st.orelse = self.body(st.orelse, 0, st.lineno)
+            return [st]
+        if t is ast.While:
+            per = self.s.loop_iteration + weight(st.test)
+            st.test = self.expr.visit(st.test)
+            st.body = self.body(st.body, per, st.lineno)
+            if st.orelse:
+                st.orelse = self.body(st.orelse, 0, st.lineno)
+            return [st]
+        if t is ast.For:
+            per = self.s.loop_iteration + weight(st.target)
+            st.iter = self.expr.visit(st.iter)
+            st.target = self.expr.visit(st.target)
+            st.body = self.body(st.body, per, st.lineno)
+            if st.orelse:
+                st.orelse = self.body(st.orelse, 0, st.lineno)
+            return [st]
+        if t is ast.Try or t.__name__ == "TryStar":
+            st.body = self.body(st.body, 0, st.lineno)
+            for h in st.handlers:
+                hw = weight(h)
+                if h.type is not None:
+                    h.type = self.expr.visit(h.type)
+                h.body = self.body(h.body, hw, h.lineno)
+            if st.orelse:
+                st.orelse = self.body(st.orelse, 0, st.lineno)
+            if st.finalbody:
+                st.finalbody = self.body(st.finalbody, 0, st.lineno)
+            return [st]
+        if t is ast.FunctionDef:
+            return [self.function(st)]
+        if t is ast.Assert:
+            test = self.expr.visit(st.test)
+            args = [_name("AssertionError")]
+            if st.msg is not None:
+                args.append(self.expr.visit(st.msg))
+            raise_ = ast.Raise(exc=ast.Call(func=_name("_pc_exc"), args=args, keywords=[]),
+                               cause=None)
+            new = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test), body=[raise_], orelse=[])
+            _set_line(new, st.lineno)
+            return [new]
+        if t is ast.AugAssign:
+            return [self.augassign(st)]
+        if t in (ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith, ast.AsyncFor):
+            raise TypeError(f"gas_rewriter: {t.__name__} is not part of the language")
+        if isinstance(st, SIMPLE):
+            return [self.expr.visit(st)]
+        raise TypeError(f"gas_rewriter: unsupported statement {t.__name__}")
+
+    def augassign(self, st):
+        op = type(st.op)
+        value = self.expr.visit(st.value)
+        tgt = st.target
+        if isinstance(tgt, ast.Name):
+            if op in _INLINE_CHEAP or (op is ast.Add and _is_int_const(value)):
+                st.value = value
+                return st
+            new = ast.Assign(
+                targets=[ast.Name(id=tgt.id, ctx=ast.Store())],
+                value=ast.Call(
+                    func=_name("_pc_iop"),
+                    args=[_const(_OPNAME[op]), ast.Name(id=tgt.id, ctx=ast.Load()), value],
+                    keywords=[],
+                ),
+            )
+            return ast.copy_location(new, st)
+        if isinstance(tgt, ast.Subscript):
+            obj = tgt.value
+            if (
+                isinstance(obj, ast.Call) and isinstance(obj.func, ast.Name)
+                and obj.func.id == "_write_" and len(obj.args) == 1
+            ):
+                obj = obj.args[0]
+            obj = self.expr.visit(obj)
+            key = self.expr.visit(tgt.slice)
+            new = ast.Expr(value=ast.Call(
+                func=_name("_pc_aug_item"), args=[obj, key, _const(_OPNAME[op]), value],
+                keywords=[],
+            ))
+            return ast.copy_location(new, st)
+        raise TypeError("gas_rewriter: augmented assignment target must be a name or item")
+
+    def function(self, fn):
+        s = self.s
+        fn.args = self.expr.visit(fn.args)
+        fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
+        inner = self.body(fn.body, 0, fn.lineno)
+        # the first block's charge is merged into the entry charge
+        first_k = 0
+        if (
+            len(inner) >= 2 and isinstance(inner[0], ast.AugAssign)
+            and isinstance(inner[0].target, ast.Attribute) and inner[0].target.attr == "g"
+        ):
+            first_k = inner[0].value.value
+            inner = inner[2:]
+        entry = charge_stmts(s.call + first_k)
+        m_d = lambda ctx: ast.Attribute(value=_name("_pc_m"), attr="d", ctx=ctx)  # noqa: E731
+        inc = ast.AugAssign(target=m_d(ast.Store()), op=ast.Add(), value=_const(1))
+        check = ast.If(
+            test=ast.Compare(left=m_d(ast.Load()), ops=[ast.Gt()],
+                             comparators=[_const(s.call_depth_limit)]),
+            body=[ast.Expr(value=_call("_pc_deep"))], orelse=[],
+        )
+        dec = ast.AugAssign(target=m_d(ast.Store()), op=ast.Sub(), value=_const(1))
+        tr = ast.Try(body=[check] + (inner or [ast.Pass()]), handlers=[], orelse=[],
+                     finalbody=[dec])
+        for n in entry + [inc, check, dec]:
+            _set_line(n, fn.lineno)
+        tr.lineno = fn.lineno
+        fn.body = entry + [inc, tr]
+        fn.returns = None
+        return fn
+
+
+# ---------------------------------------------------------------- line numbers
+
+_HEADER_FIELDS = {
+    ast.If: ("test",), ast.While: ("test",), ast.For: ("target", "iter"),
+    ast.FunctionDef: ("args", "decorator_list", "returns"), ast.Try: (),
+}
+_BODY_FIELDS = ("body", "orelse", "finalbody")
+
+
+def _set_line(node, line):
+    for n in ast.walk(node):
+        if hasattr(n, "lineno") or isinstance(n, (ast.expr, ast.stmt, ast.arg, ast.keyword,
+                                                   ast.excepthandler)):
+            n.lineno = line
+            n.end_lineno = line
+            n.col_offset = 0
+            n.end_col_offset = 0
+
+
+def _fix_lines(stmts):
+    """Give every node of a simple statement (and of a compound header) the statement's line,
+    so that the line a traceback reports is the same on every CPython version."""
+    stack = [stmts]
+    while stack:
+        lst = stack.pop()
+        for st in lst:
+            line = getattr(st, "lineno", None) or 1
+            t = type(st)
+            if t in _HEADER_FIELDS:
+                st.lineno = st.end_lineno = line
+                st.col_offset = st.end_col_offset = 0
+                for f in _HEADER_FIELDS[t]:
+                    v = getattr(st, f, None)
+                    if isinstance(v, list):
+                        for x in v:
+                            _set_line(x, line)
+                    elif v is not None:
+                        _set_line(v, line)
+                for f in _BODY_FIELDS:
+                    v = getattr(st, f, None)
+                    if v:
+                        stack.append(v)
+                if t is ast.Try:
+                    for h in st.handlers:
+                        h.lineno = h.end_lineno = h.lineno or line
+                        h.col_offset = h.end_col_offset = 0
+                        if h.type is not None:
+                            _set_line(h.type, h.lineno)
+                        stack.append(h.body)
+            else:
+                _set_line(st, line)
+
+
+def rewrite(tree: ast.Module) -> ast.Module:
+    """Rewrite a vetted module tree in place and return it."""
+    return GasRewriter().rewrite(tree)

@@ -1,0 +1,84 @@
+"""The one table of gas costs (see docs/gas.md for the rule and reasoning behind each figure).
+
+Every figure here is part of consensus: ``gas_used`` of a transaction is a pure function of the
+contract code, its arguments, the ledger state and this table. Changing ANY figure (or the set
+of node types, or what a rate applies to) must bump :data:`GAS_SCHEDULE_VERSION`.
+
+Node weights are an explicit table keyed by AST node class name. The rewriter walks only the
+child fields listed in ``gas_rewriter.CHILD_FIELDS`` (also explicit), never generic field lists,
+which differ between CPython 3.11, 3.12 and 3.13.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+GAS_SCHEDULE_VERSION = 1
+
+#: static weight of each AST node type, charged when the basic block containing it is entered
+NODE_WEIGHTS = MappingProxyType(
+    {
+        # statements (the header only; bodies are separate blocks)
+        "Expr": 1, "Assign": 1, "AugAssign": 2, "AnnAssign": 1, "Return": 1, "Pass": 1,
+        "Break": 1, "Continue": 1, "Delete": 1, "Raise": 2, "Assert": 2, "If": 1, "While": 1,
+        "For": 1, "Try": 1, "TryStar": 1, "ExceptHandler": 1, "FunctionDef": 4,
+        # expressions
+        "Name": 1, "Constant": 1, "Attribute": 1, "Subscript": 1, "Slice": 1, "Starred": 1,
+        "BinOp": 1, "UnaryOp": 1, "BoolOp": 1, "Compare": 1, "IfExp": 1, "Call": 2,
+        "keyword": 1, "List": 1, "Tuple": 1, "Dict": 1, "JoinedStr": 1, "FormattedValue": 2,
+        "ListComp": 3, "DictComp": 3, "GeneratorExp": 3, "comprehension": 0,
+        "arguments": 0, "arg": 0,
+    }
+)
+
+
+@dataclass(frozen=True)
+class GasSchedule:
+    """Every dynamic rate and limit. Sizes: bytes for str/bytes (len; str counts characters),
+    machine words of 64 bits for ints, elements for containers."""
+
+    version: int = GAS_SCHEDULE_VERSION
+
+    # ---- control flow
+    call: int = 10  # every entry into a contract function (on top of its first block)
+    loop_iteration: int = 2  # every for/while iteration, charged at the top of the body
+    comprehension_item: int = 2  # every item drawn by a comprehension / generator expression
+    builtin_call: int = 2  # every call of a runtime builtin or method wrapper
+
+    # ---- size rates (gas per unit, or units per gas as *_per_gas)
+    bytes_per_gas: int = 16  # copying / scanning / allocating bytes of str or bytes
+    element: int = 1  # per element walked, copied, compared or created in a container
+    word_mul_per_gas: int = 32  # big-int multiply: words(a)*words(b) products per gas
+    word_linear: int = 1  # per 64-bit word of an int operand for linear int work
+    div_word_per_gas: int = 16  # big-int division: words(q)*words(b) per gas
+    int_str_per_gas: int = 8  # int<->decimal text: words(x)**2 per gas (quadratic algorithms)
+    sort_factor: int = 1  # multiplier on n*ceil(log2 n) comparisons
+
+    # ---- ledger
+    storage_read_base: int = 200
+    storage_read_byte: int = 1
+    storage_write_base: int = 500
+    storage_write_byte: int = 10
+    event_base: int = 200
+    event_byte: int = 4
+    cross_call_base: int = 500
+    cross_call_byte: int = 2
+    deploy_byte: int = 5  # charged by the engine per byte of source at deploy
+
+    # ---- limits (exceeding one ends the transaction as Reverted)
+    call_depth_limit: int = 200  # contract function frames, across cross-contract calls
+    memory_limit: int = 128 * 1024 * 1024  # bytes allocated by size-charged operations, per tx
+    max_int_bits: int = 1 << 16  # results of *, **, <<, int(str), int.from_bytes above: refused
+    max_nesting: int = 64  # containers nested deeper are refused where compared/hashed/shown
+    max_format_width: int = 1 << 20  # widths / precisions in f-strings and % formatting
+    item_memory: int = 16  # accounted bytes per element added to a list/dict/comprehension
+    object_memory: int = 64  # accounted bytes per new str object created by split etc.
+
+
+SCHEDULE = GasSchedule()
+
+
+def node_weight(name: str) -> int:
+    """Weight of one AST node class name; unknown node types are a programming error."""
+    return NODE_WEIGHTS[name]

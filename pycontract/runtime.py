@@ -1,0 +1,501 @@
+"""What a contract sees at run time, and ``execute()``.
+
+``execute`` builds a FRESH namespace per call from the cached code object: ``__builtins__``
+holds only the safe builtins (language.ALLOWED_BUILTINS / ALLOWED_EXCEPTIONS, each wrapped to
+charge by size), the guards RestrictedPython's transform calls (``_getattr_`` ...), the
+helpers the gas rewriter calls (``_pc_*``), and the authoring API bound per ``imports``.
+Nothing persists between transactions. Helpers live in ``runtime_core`` (meter, size measures),
+``runtime_ops`` (operators, conversions, formatting) and ``runtime_builtins`` (builtins and
+methods).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import partial
+
+from pycontract.errors import ContractAbort, OutOfGas, PycontractError, Reverted
+from pycontract.gas_schedule import SCHEDULE
+from pycontract.language import ALLOWED_EXCEPTIONS, ALLOWED_METHODS
+from pycontract.runtime_builtins import BuiltinsMixin, method_table
+from pycontract.runtime_core import (
+    Meter, RawOutOfGas, RawRevert, deep_units, key_units,
+)
+from pycontract.runtime_ops import OpsMixin
+
+try:  # the ledger codec (canonical CBOR); see docs/architecture.md
+    from ledger_store import codec as _codec
+    from ledger_store.errors import EncodingError
+except ImportError:  # pragma: no cover - only while ledger_store is being built
+    _codec = None
+
+    class EncodingError(Exception):
+        pass
+
+S = SCHEDULE
+
+__all__ = ["Meter", "CallFrame", "execute", "Runtime"]
+
+_EXCEPTIONS = {name: getattr(__import__("builtins"), name) for name in ALLOWED_EXCEPTIONS}
+_RECURSION_FLOOR = 20000
+
+
+@dataclass(frozen=True)
+class CallFrame:
+    contract: str
+    sender: str
+    origin: str
+    block_height: int
+    block_time: int
+    readonly: bool = False
+    depth: int = 0
+
+
+# ---------------------------------------------------------------- contract-facing objects
+
+
+class Map:
+    """A storage map bound to one contract; reachable methods: get, contains (+ m[k] forms)."""
+
+    __slots__ = ("_rt", "_name", "_default")
+
+    def __init__(self, rt, name, default_bytes):
+        self._rt = rt
+        self._name = name
+        self._default = default_bytes
+
+    def __getitem__(self, k):
+        return self._rt.map_read(self, k)
+
+    def __setitem__(self, k, v):
+        self._rt.map_write(self, k, v)
+
+    def __delitem__(self, k):
+        self._rt.map_write(self, k, None, delete=True)
+
+    __iter__ = None
+    __hash__ = None
+
+
+class Value:
+    """A storage cell bound to one contract; reachable methods: get, set."""
+
+    __slots__ = ("_rt", "_name", "_default")
+
+    def __init__(self, rt, name, default_bytes):
+        self._rt = rt
+        self._name = name
+        self._default = default_bytes
+
+    __iter__ = None
+    __hash__ = None
+
+
+class Context:
+    """``ctx``: sender, origin, this, block_height, block_time (read through the guard)."""
+
+    __slots__ = ("_frame",)
+
+    def __init__(self, frame):
+        self._frame = frame
+
+    __iter__ = None
+    __hash__ = None
+
+
+class _Writer:
+    """What ``_write_(obj)`` returns for contract lists and dicts: checked item stores."""
+
+    __slots__ = ("rt", "obj")
+
+    def __init__(self, rt, obj):
+        self.rt = rt
+        self.obj = obj
+
+    def __setitem__(self, k, v):
+        self.rt.setitem(self.obj, k, v)
+
+    def __delitem__(self, k):
+        self.rt.delitem(self.obj, k)
+
+
+def _identity_decorator(f):
+    return f
+
+
+# ---------------------------------------------------------------- the runtime
+
+
+class Runtime(OpsMixin, BuiltinsMixin):
+    MapType = Map
+    PROXY_TYPES = frozenset({Map, Value, Context})
+
+    def __init__(self, compiled, meter: Meter, host, frame: CallFrame):
+        self.cc = compiled
+        self.m = meter
+        self.host = host
+        self.frame = frame
+        self.ctx = Context(frame)
+        self.methods = method_table(self)
+        self.exception_types = frozenset(_EXCEPTIONS.values())
+        self.builtins = self._builtins()
+        self.type_map = {}
+        for name, real in (("int", int), ("str", str), ("bytes", bytes), ("bool", bool),
+                           ("list", list), ("tuple", tuple), ("dict", dict),
+                           ("range", range)):
+            fn = self.builtins[name]
+            self.type_map[id(fn)] = (fn, real)
+        self.type_attrs = {
+            id(self.builtins["int"]): (self.builtins["int"], {"from_bytes": self.t_int_from_bytes}),
+            id(self.builtins["bytes"]): (self.builtins["bytes"], {"fromhex": self.t_bytes_fromhex}),
+        }
+
+    # ------------------------------------------------------------ namespace
+    def _builtins(self):
+        b = {
+            "abs": self.b_abs, "all": self.b_all, "any": self.b_any, "bin": self.b_bin,
+            "bool": self.b_bool, "bytes": self.b_bytes, "chr": self.b_chr, "dict": self.b_dict,
+            "divmod": self.b_divmod, "enumerate": self.b_enumerate, "filter": self.b_filter,
+            "hex": self.b_hex, "int": self.to_int, "isinstance": self.b_isinstance,
+            "len": self.b_len, "list": self.b_list, "map": self.b_map, "max": self.b_max,
+            "min": self.b_min, "oct": self.b_oct, "ord": self.b_ord, "pow": self.b_pow,
+            "range": self.b_range, "reversed": self.b_reversed, "sorted": self.b_sorted,
+            "str": self.str_call, "sum": self.b_sum, "tuple": self.b_tuple, "zip": self.b_zip,
+            "True": True, "False": False, "None": None,
+        }
+        b.update(_EXCEPTIONS)
+        return b
+
+    def namespace(self):
+        cc = self.cc
+        ns = {
+            "__builtins__": self.builtins,
+            "__name__": "contract",
+            # RestrictedPython guards
+            "_getattr_": self.getattr_,
+            "_getitem_": self.getitem,
+            "_write_": self.write,
+            "_getiter_": self.getiter,
+            "_iter_unpack_sequence_": self.iter_unpack_sequence,
+            "_unpack_sequence_": self.unpack_sequence,
+            "_apply_": self.apply,
+            "_inplacevar_": self.inplacevar,
+            "_pc_storage_": self.storage_decl,
+            # gas rewriter helpers
+            "_pc_m": self.m,
+            "_pc_oog": self.m.fail,
+            "_pc_deep": self.deep,
+            "_pc_add": self.add, "_pc_mul": self.mul, "_pc_pow": self.pow,
+            "_pc_lshift": self.lshift, "_pc_floordiv": self.floordiv, "_pc_mod": self.mod,
+            "_pc_or": self.or_, "_pc_matmul": self.matmul, "_pc_truediv": self.truediv,
+            "_pc_cmp_eq": self.cmp_eq, "_pc_cmp_ne": self.cmp_ne, "_pc_cmp_lt": self.cmp_lt,
+            "_pc_cmp_le": self.cmp_le, "_pc_cmp_gt": self.cmp_gt, "_pc_cmp_ge": self.cmp_ge,
+            "_pc_cmp_in": self.cmp_in, "_pc_cmp_notin": self.cmp_notin,
+            "_pc_cmp_is": self.cmp_is, "_pc_cmp_isnot": self.cmp_isnot,
+            "_pc_chain": self.chain, "_pc_iop": self.iop, "_pc_aug_item": self.aug_item,
+            "_pc_fmt": self.fmt, "_pc_star": self.star, "_pc_kwstar": self.kwstar,
+            "_pc_dstar": self.dstar, "_pc_hk": self.hk, "_pc_citer": self.citer,
+            "_pc_exc": self.exc,
+        }
+        api = {
+            "public": _identity_decorator, "view": _identity_decorator,
+            "constructor": _identity_decorator, "Map": self.api_storage_type,
+            "Value": self.api_storage_type, "ctx": self.ctx, "require": self.api_require,
+            "revert": self.api_revert, "emit": self.api_emit, "call": self.api_call,
+        }
+        for local, api_name in (cc.imports or {}).items():
+            ns[local] = api[api_name]
+        return ns
+
+    def deep(self):
+        self.m.revert(f"call depth limit of {S.call_depth_limit} exceeded")
+
+    # ------------------------------------------------------------ guards
+    def getattr_(self, obj, name, *default):
+        t = type(obj)
+        tbl = self.methods.get(t)
+        if tbl is not None:
+            impl = tbl.get(name)
+            if impl is not None:
+                return partial(impl, obj)
+            raise AttributeError()
+        if t is Map:
+            if name == "get":
+                return partial(self.map_get, obj)
+            if name == "contains":
+                return partial(self.map_contains, obj)
+        elif t is Value:
+            if name == "get":
+                return partial(self.value_get, obj)
+            if name == "set":
+                return partial(self.value_set, obj)
+        elif t is Context:
+            if name in ALLOWED_METHODS["Context"]:
+                f = self.frame
+                return f.contract if name == "this" else getattr(f, name)
+        else:
+            ta = self.type_attrs.get(id(obj))
+            if ta is not None and ta[0] is obj and name in ta[1]:
+                return ta[1][name]
+        raise AttributeError()
+
+    def getitem(self, obj, key):
+        t = type(obj)
+        if t is dict:
+            if type(key) is tuple:
+                self._gas(key_units(key, self.m))
+            return obj[key]
+        if t is list or t is tuple or t is str or t is bytes:
+            if type(key) is slice:
+                n = len(range(*key.indices(len(obj))))
+                if t is str or t is bytes:
+                    self._bytes(n)
+                else:
+                    self._elems(n)
+            return obj[key]
+        if t is range:
+            return obj[key]
+        if t is Map:
+            return self.map_read(obj, key)
+        raise TypeError()
+
+    def write(self, obj):
+        t = type(obj)
+        if t is list or t is dict:
+            return _Writer(self, obj)
+        if t is Map:
+            return obj
+        raise TypeError()
+
+    def setitem(self, obj, key, value):
+        t = type(obj)
+        if t is dict:
+            self.hk(key)
+            if key not in obj:
+                self.m.alloc(S.item_memory)
+            obj[key] = value
+        elif t is list:
+            if type(key) is slice:
+                items = self.materialize(value)
+                self._elems(len(items) + len(obj) // 8, S.item_memory)
+                obj[key] = items
+            else:
+                obj[key] = value
+        elif t is Map:
+            self.map_write(obj, key, value)
+        else:
+            raise TypeError()
+
+    def delitem(self, obj, key):
+        t = type(obj)
+        if t is dict:
+            self.hk(key)
+            del obj[key]
+        elif t is list:
+            self._gas(1 + len(obj) // 32)
+            del obj[key]
+        else:
+            raise TypeError()
+
+    # ------------------------------------------------------------ storage
+    def storage_decl(self, name):
+        decl = self.cc.storage[name]
+        default = self._encode_value(decl.default, "default")
+        if decl.kind == "map":
+            return Map(self, name, default)
+        return Value(self, name, default)
+
+    def api_storage_type(self, *a, **k):
+        raise TypeError()  # storage is declared at module level only
+
+    def _encode_value(self, v, what="value"):
+        try:
+            return _codec.encode_value(v)
+        except EncodingError as e:
+            self.m.revert(f"{what} not storable: {e}")
+
+    def _key(self, slot, k):
+        self._gas(deep_units(k, max(self.m.g, 0) + 1, self.m) if type(k) is tuple
+                  else 1 + (len(k) // 16 if type(k) in (str, bytes) else 0))
+        try:
+            return _codec.encode_key((slot._name, k) if type(slot) is Map else (slot._name,))
+        except EncodingError as e:
+            self.m.revert(f"key not storable: {e}")
+
+    def _read(self, kb):
+        raw = self.host.storage_get(self.frame.contract, kb)
+        self._gas(S.storage_read_base
+                  + (len(kb) + (len(raw) if raw is not None else 0)) * S.storage_read_byte)
+        return raw
+
+    def _write(self, kb, vb, default):
+        if self.frame.readonly:
+            self.m.revert("a view cannot write storage")
+        if vb is not None and vb == default:
+            vb = None
+        self._gas(S.storage_write_base
+                  + (len(kb) + (len(vb) if vb is not None else 0)) * S.storage_write_byte)
+        self.host.storage_put(self.frame.contract, kb, vb)
+
+    def _decode(self, raw):
+        self._gas(1 + len(raw) // 16)
+        return _codec.decode_value(raw)
+
+    def map_read(self, mp, k):
+        raw = self._read(self._key(mp, k))
+        return self._decode(raw if raw is not None else mp._default)
+
+    def map_get(self, mp, k, default=None):
+        raw = self._read(self._key(mp, k))
+        if raw is None:
+            return default
+        return self._decode(raw)
+
+    def map_contains(self, mp, k):
+        return self._read(self._key(mp, k)) is not None
+
+    def map_write(self, mp, k, v, delete=False):
+        kb = self._key(mp, k)
+        if self.frame.readonly:
+            self.m.revert("a view cannot write storage")
+        if delete:
+            self._write(kb, None, mp._default)
+            return
+        self._gas(deep_units(v, max(self.m.g, 0) + 1, self.m))
+        self._write(kb, self._encode_value(v), mp._default)
+
+    def value_get(self, val):
+        raw = self._read(self._key(val, None))
+        return self._decode(raw if raw is not None else val._default)
+
+    def value_set(self, val, v):
+        kb = self._key(val, None)
+        if self.frame.readonly:
+            self.m.revert("a view cannot write storage")
+        self._gas(deep_units(v, max(self.m.g, 0) + 1, self.m))
+        self._write(kb, self._encode_value(v), val._default)
+
+    # ------------------------------------------------------------ API functions
+    def _message(self, msg):
+        if type(msg) is str:
+            self._gas(1 + len(msg) // 16)
+            return msg
+        return self.str_(msg)
+
+    def api_require(self, cond, message="requirement failed"):
+        if not cond:
+            self.m.revert(self._message(message))
+
+    def api_revert(self, message="reverted"):
+        self.m.revert(self._message(message))
+
+    def api_emit(self, name, **fields):
+        if type(name) is not str:
+            raise TypeError()
+        self._gas(deep_units(fields, max(self.m.g, 0) + 1, self.m))
+        data = self._encode_value(fields, "event fields")
+        self._gas(S.event_base + (len(name) + len(data)) * S.event_byte)
+        self.m.alloc(len(data) + len(name))
+        self.host.emit(self.frame.contract, name, _codec.decode_value(data))
+
+    def api_call(self, contract, function, **kwargs):
+        if type(contract) is not str or type(function) is not str:
+            raise TypeError()
+        self._gas(deep_units(kwargs, max(self.m.g, 0) + 1, self.m))
+        data = self._encode_value(kwargs, "call arguments")
+        self._gas(S.cross_call_base + len(data) * S.cross_call_byte)
+        args = _codec.decode_value(data)
+        try:
+            result = self.host.call_contract(self.frame, contract, function, args)
+        except ContractAbort as e:
+            # a failure in the callee ends the whole transaction; make it sticky so a
+            # ``finally`` in the caller cannot swallow it
+            self.m.set_abort(type(e), e.message)
+            raise
+        except PycontractError as e:
+            self.m.revert(f"call to {contract}.{function} failed: {e}")
+        except Exception as e:  # host bug: do not leak interpreter text
+            self.m.revert(f"call to {contract}.{function} failed: {type(e).__name__}")
+        try:
+            rb = _codec.encode_value(result)
+        except EncodingError:
+            self.m.revert(f"call to {contract}.{function} returned a non-storable value")
+        self._gas(1 + len(rb) * S.cross_call_byte)
+        return _codec.decode_value(rb)
+
+
+# ---------------------------------------------------------------- execute
+
+
+def _contract_line(tb, ns):
+    line = 0
+    while tb is not None:
+        if tb.tb_frame.f_globals is ns:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _describe(e):
+    name = type(e).__name__
+    msg = getattr(e, "_pc_msg", None)
+    return f"{name}: {msg}" if msg else name
+
+
+def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame):
+    """Run ``function`` of a compiled contract; return its (storable) result or raise
+    OutOfGas / Reverted with ``message`` = ``CONTRACT:LINE: reason``."""
+    if sys.getrecursionlimit() < _RECURSION_FLOOR:
+        sys.setrecursionlimit(_RECURSION_FLOOR)
+    rt = Runtime(compiled, meter, host, frame)
+    ns = rt.namespace()
+    name = frame.contract
+    entry_line = getattr(compiled.entry_points.get(function), "line", 0) or 0
+    try:
+        if meter.abort is not None or meter.g < 0:
+            meter.fail()
+        try:
+            args = {k: _codec.decode_value(_codec.encode_value(v)) for k, v in kwargs.items()}
+        except EncodingError as e:
+            raise RawRevert(f"argument not storable: {e}") from None
+        exec(compiled.code, ns)
+        fn = ns.get(function)
+        if function not in compiled.entry_points or fn is None:
+            raise RawRevert(f"no entry point {function!r}")
+        result = fn(**args)
+        if meter.abort is not None or meter.g < 0:
+            meter.fail()  # an abort swallowed by ``finally: return`` still ends the call
+        try:
+            rb = _codec.encode_value(result)
+        except EncodingError:
+            raise RawRevert(
+                f"{function} returned a non-storable {type(result).__name__}") from None
+        rt._gas(1 + len(rb) // 16)
+        return result
+    except ContractAbort as e:
+        if getattr(e, "raw", False):
+            line = _contract_line(e.__traceback__, ns) or entry_line
+            msg = f"{name}:{line}: {e.message}"
+            cls = OutOfGas if isinstance(e, OutOfGas) else Reverted
+            if cls is Reverted:
+                meter.set_abort(Reverted, msg)
+                meter.abort = (Reverted, msg)
+            err = cls(msg)
+        else:
+            err = e
+        e.__traceback__ = None
+        raise err from None
+    except RecursionError:
+        msg = f"{name}:{entry_line}: RecursionError"
+        meter.set_abort(Reverted, msg)
+        meter.abort = (Reverted, msg)
+        raise Reverted(msg) from None
+    except Exception as e:
+        line = _contract_line(e.__traceback__, ns) or entry_line
+        msg = f"{name}:{line}: {_describe(e)}"
+        meter.set_abort(Reverted, msg)
+        meter.abort = (Reverted, msg)
+        raise Reverted(msg) from None
+    finally:
+        ns.clear()

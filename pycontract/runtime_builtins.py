@@ -1,0 +1,748 @@
+"""Safe builtins and per-type method wrappers (a Runtime mixin), each charging by size."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from pycontract.runtime_core import BPG, MAX_INT_BITS, S, deep_units, key_units
+
+INTS = (int, bool)
+_ASCII_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "ascii": "ascii"}
+_LAZY = (
+    map, filter, zip, enumerate, reversed, type(iter([])), type(iter(())), type(iter("")),
+    type(iter(b"")), type(iter(range(0))), type(iter({})), type(reversed([])),
+    type(reversed(range(0))), type(reversed({})), type((lambda: (yield))()),
+)
+
+
+def _int_arg(v):
+    if type(v) not in INTS:
+        raise TypeError()
+    return int(v)
+
+
+def _log2ceil(n):
+    return max((n - 1).bit_length(), 1)
+
+
+class BuiltinsMixin:
+    LAZY_TYPES = frozenset(_LAZY)
+
+    # ------------------------------------------------------------ iteration helpers
+    def known_len(self, it):
+        t = type(it)
+        if t in (list, tuple, str, bytes, dict):
+            return len(it)
+        if t is range:
+            return max(0, (it.stop - it.start + it.step - (1 if it.step > 0 else -1))
+                       // it.step)
+        return None
+
+    def materialize(self, it):
+        """A list of the items of ``it``, charged per element (up front when the length is
+        known, so ``list(range(10**12))`` stops before any work)."""
+        n = self.known_len(it)
+        if n is not None:
+            self._elems(n)
+            return list(it)
+        if type(it) in self.PROXY_TYPES:
+            raise TypeError()
+        out = []
+        append = out.append
+        m = self.m
+        k = 1 + S.element
+        for x in iter(it):
+            m.g -= k
+            if m.g < 0:
+                m.fail()
+            m.mem += 8
+            if m.mem > S.memory_limit:
+                m.alloc(0)
+            append(x)
+        return out
+
+    def citer(self, it, k, mem):
+        """Charging iterator wrapped around every comprehension / genexp iterable."""
+        if type(it) in self.PROXY_TYPES:
+            raise TypeError()
+        m = self.m
+        lim = S.memory_limit
+        per = S.item_memory
+        if mem:
+            for x in it:
+                m.g -= k
+                if m.g < 0:
+                    m.fail()
+                m.mem += per
+                if m.mem > lim:
+                    m.alloc(0)
+                yield x
+        else:
+            for x in it:
+                m.g -= k
+                if m.g < 0:
+                    m.fail()
+                yield x
+
+    def star(self, it):
+        return self.materialize(it)
+
+    def kwstar(self, d):
+        if type(d) is not dict:
+            raise TypeError()
+        self._elems(len(d))
+        return d
+
+    def dstar(self, d):
+        if type(d) is not dict:
+            raise TypeError()
+        self._elems(2 * len(d), S.item_memory)
+        return d
+
+    def hk(self, k):
+        if type(k) is tuple:
+            self._gas(key_units(k, self.m))
+        return k
+
+    def getiter(self, it):
+        if type(it) in self.PROXY_TYPES:
+            raise TypeError()
+        return it
+
+    def unpack_sequence(self, it, spec, _getiter_=None):
+        ret = self.materialize(it)
+        if len(ret) < spec["min_len"]:
+            return ret
+        for idx, child in spec["childs"]:
+            ret[idx] = self.unpack_sequence(ret[idx], child)
+        return ret
+
+    def iter_unpack_sequence(self, it, spec, _getiter_=None):
+        for ob in self.getiter(it):
+            yield self.unpack_sequence(ob, spec)
+
+    def apply(self, f, *a, **kw):
+        return f(*a, **kw)
+
+    def _sizes_units(self, items):
+        """Sum and max of deep units of ``items`` (charged as it goes; depth-checked)."""
+        total = 0
+        mx = 0
+        m = self.m
+        for x in items:
+            u = deep_units(x, max(m.g, 0) + 1, m)
+            total += u
+            if u > mx:
+                mx = u
+            m.g -= u
+            if m.g < 0:
+                m.fail()
+        return total, mx
+
+    # ------------------------------------------------------------ builtins
+    def b_len(self, x):
+        t = type(x)
+        if t in (list, tuple, str, bytes, dict, range):
+            return len(x)
+        raise TypeError()
+
+    def b_abs(self, x):
+        if type(x) not in INTS:
+            raise TypeError()
+        return abs(x)
+
+    def b_bool(self, x=False):
+        if type(x) in self.PROXY_TYPES:
+            raise TypeError()
+        return bool(x)
+
+    def b_chr(self, i):
+        return chr(_int_arg(i))
+
+    def b_ord(self, c):
+        if type(c) not in (str, bytes):
+            raise TypeError()
+        return ord(c)
+
+    def b_bin(self, x):
+        x = _int_arg(x)
+        self._bytes(x.bit_length() + 3)
+        return bin(x)
+
+    def b_oct(self, x):
+        x = _int_arg(x)
+        self._bytes(x.bit_length() // 3 + 3)
+        return oct(x)
+
+    def b_hex(self, x):
+        x = _int_arg(x)
+        self._bytes(x.bit_length() // 4 + 3)
+        return hex(x)
+
+    def b_range(self, *args):
+        if not 1 <= len(args) <= 3:
+            raise TypeError()
+        return range(*[_int_arg(a) for a in args])
+
+    def b_divmod(self, a, b):
+        return self.divmod_(a, b)
+
+    def b_pow(self, base, exp, mod=None):
+        return self.pow(base, exp, mod)
+
+    def b_isinstance(self, obj, types):
+        if type(types) is tuple:
+            real = tuple(self._real_type(t) for t in types)
+        else:
+            real = self._real_type(types)
+        return isinstance(obj, real)
+
+    def _real_type(self, t):
+        r = self.type_map.get(id(t))
+        if r is not None and r[0] is t:
+            return r[1]
+        if isinstance(t, type) and t in self.exception_types:
+            return t
+        raise TypeError()
+
+    def b_list(self, it=()):
+        return self.materialize(it)
+
+    def b_tuple(self, it=()):
+        if type(it) is tuple:
+            return it
+        return tuple(self.materialize(it))
+
+    def b_dict(self, x=None, **kw):
+        d = {}
+        if x is not None:
+            self.dict_update(d, x)
+        if kw:
+            self._elems(len(kw), S.item_memory)
+            d.update(kw)
+        return d
+
+    def dict_update(self, d, x=None, **kw):
+        if x is not None:
+            if type(x) is dict:
+                self._elems(2 * len(x), S.item_memory)
+                d.update(x)
+            else:
+                for pair in self.materialize(x):
+                    p = self.materialize(pair)
+                    if len(p) != 2:
+                        raise ValueError()
+                    self.hk(p[0])
+                    self._elems(2, S.item_memory)
+                    d[p[0]] = p[1]
+        if kw:
+            self._elems(len(kw), S.item_memory)
+            d.update(kw)
+
+    def b_bytes(self, x=b"", encoding=None, errors=None):
+        t = type(x)
+        if encoding is not None or errors is not None:
+            if t is not str:
+                raise TypeError()
+            return self.m_str_encode(x, encoding or "utf-8", errors or "strict")
+        if t is bytes:
+            return x
+        if t in INTS:
+            if x < 0:
+                raise ValueError()
+            self._bytes(x)
+            return bytes(x)
+        if t is str:
+            raise TypeError()
+        items = self.materialize(x)
+        self._bytes(len(items))
+        return bytes(items)
+
+    def b_sum(self, it, start=0):
+        if type(start) not in INTS:
+            raise TypeError()  # documented: sum adds ints only
+        m = self.m
+        acc = start
+        n = self.known_len(it)
+        if n is not None:
+            self._elems(n, 0)
+            src = it
+        else:
+            src = iter(it)
+        for x in src:
+            if type(x) not in INTS:
+                raise TypeError()
+            k = 1 + ((acc.bit_length() + x.bit_length()) >> 10)
+            if n is None:
+                k += S.element
+            m.g -= k
+            if m.g < 0:
+                m.fail()
+            acc = acc + x
+        return acc
+
+    def b_any(self, it):
+        m = self.m
+        for x in self.getiter(it):
+            m.g -= 1
+            if m.g < 0:
+                m.fail()
+            if x:
+                return True
+        return False
+
+    def b_all(self, it):
+        m = self.m
+        for x in self.getiter(it):
+            m.g -= 1
+            if m.g < 0:
+                m.fail()
+            if not x:
+                return False
+        return True
+
+    _NO = object()
+
+    def _minmax(self, fn, args, key, default):
+        if len(args) == 1:
+            items = self.materialize(args[0])
+        elif len(args) > 1:
+            items = list(args)
+        else:
+            raise TypeError()
+        if not items:
+            if default is self._NO:
+                raise ValueError()
+            return default
+        keys = items if key is None else [key(x) for x in items]
+        _, mx = self._sizes_units(keys)
+        self._gas(len(items) * (1 + mx))
+        if key is None:
+            return fn(items)
+        best = 0
+        for i in range(1, len(items)):
+            if (keys[i] < keys[best]) if fn is min else (keys[i] > keys[best]):
+                best = i
+        return items[best]
+
+    def b_min(self, *args, key=None, default=_NO):
+        return self._minmax(min, args, key, default)
+
+    def b_max(self, *args, key=None, default=_NO):
+        return self._minmax(max, args, key, default)
+
+    def _sort_list(self, items, key, reverse):
+        n = len(items)
+        if n < 2:
+            return items
+        keys = items if key is None else [key(x) for x in items]
+        _, mx = self._sizes_units(keys)
+        self._gas(n * _log2ceil(n) * S.sort_factor * (1 + mx))
+        if key is None:
+            return sorted(items, reverse=bool(reverse))
+        order = sorted(range(n), key=keys.__getitem__, reverse=bool(reverse))
+        return [items[i] for i in order]
+
+    def b_sorted(self, it, key=None, reverse=False):
+        return self._sort_list(self.materialize(it), key, reverse)
+
+    def b_enumerate(self, it, start=0):
+        return enumerate(self.getiter(it), _int_arg(start))
+
+    def b_zip(self, *its, strict=False):
+        return zip(*[self.getiter(i) for i in its], strict=bool(strict))
+
+    def b_map(self, f, *its):
+        if not its:
+            raise TypeError()
+        return map(f, *[self.getiter(i) for i in its])
+
+    def b_filter(self, f, it):
+        return filter(f, self.getiter(it))
+
+    def b_reversed(self, seq):
+        if type(seq) not in (list, tuple, str, bytes, range, dict):
+            raise TypeError()
+        return reversed(seq)
+
+    def exc(self, cls, *args):
+        """Construct an exception; a contract-given message is kept for str(e) and receipts."""
+        if not (isinstance(cls, type) and cls in self.exception_types):
+            return cls(*args)
+        if len(args) == 0:
+            msg = None
+        elif len(args) == 1:
+            msg = self.str_(args[0])
+        else:
+            msg = self.str_(args)
+        e = cls()
+        e._pc_msg = msg
+        return e
+
+    # ------------------------------------------------------------ str methods
+    def _ascii(self, s):
+        if not s.isascii():
+            raise ValueError()  # case mapping / classification only for ASCII text
+
+    def _str_case(name):  # noqa: N805
+        def f(self, s):
+            self._ascii(s)
+            self._bytes(len(s))
+            return getattr(s, name)()
+        return f
+
+    m_str_capitalize = _str_case("capitalize")
+    m_str_lower = _str_case("lower")
+    m_str_upper = _str_case("upper")
+    m_str_title = _str_case("title")
+
+    def _str_is(name):  # noqa: N805
+        def f(self, s):
+            self._ascii(s)
+            self._gas(1 + len(s) // BPG)
+            return getattr(s, name)()
+        return f
+
+    m_str_isalnum = _str_is("isalnum")
+    m_str_isalpha = _str_is("isalpha")
+    m_str_isdecimal = _str_is("isdecimal")
+    m_str_isdigit = _str_is("isdigit")
+    m_str_islower = _str_is("islower")
+    m_str_isspace = _str_is("isspace")
+    m_str_isupper = _str_is("isupper")
+
+    def m_str_isascii(self, s):
+        self._gas(1 + len(s) // BPG)
+        return s.isascii()
+
+    def _pad(name):  # noqa: N805
+        def f(self, s, width, fillchar=" "):
+            width = _int_arg(width)
+            if type(fillchar) is not type(s) or len(fillchar) != 1:
+                raise TypeError()
+            self._bytes(max(len(s), width))
+            return getattr(s, name)(width, fillchar)
+        return f
+
+    m_str_center = _pad("center")
+    m_str_ljust = _pad("ljust")
+    m_str_rjust = _pad("rjust")
+
+    def m_str_zfill(self, s, width):
+        width = _int_arg(width)
+        self._bytes(max(len(s), width))
+        return s.zfill(width)
+
+    def _search(name):  # noqa: N805
+        def f(self, s, sub, *se):
+            if type(sub) is not type(s) and not (type(s) is bytes and type(sub) in INTS):
+                raise TypeError()
+            for v in se:
+                if v is not None:
+                    _int_arg(v)
+            m = len(sub) if type(sub) is not int else 1
+            self._gas(self._search_cost(len(s), m))
+            return getattr(s, name)(sub, *se)
+        return f
+
+    m_str_count = _search("count")
+    m_str_find = _search("find")
+    m_str_index = _search("index")
+    m_str_rfind = _search("rfind")
+    m_str_rindex = _search("rindex")
+
+    def _affix(name):  # noqa: N805
+        def f(self, s, affix, *se):
+            if type(affix) is tuple:
+                if not all(type(a) is type(s) for a in affix):
+                    raise TypeError()
+                n = sum(len(a) for a in affix) + len(affix)
+            elif type(affix) is type(s):
+                n = len(affix)
+            else:
+                raise TypeError()
+            for v in se:
+                if v is not None:
+                    _int_arg(v)
+            self._gas(1 + n // BPG)
+            return getattr(s, name)(affix, *se)
+        return f
+
+    m_str_startswith = _affix("startswith")
+    m_str_endswith = _affix("endswith")
+
+    def m_str_encode(self, s, encoding="utf-8", errors="strict"):
+        enc = _ENCODINGS.get(encoding)
+        if enc is None or errors != "strict":
+            raise ValueError()
+        self._bytes(4 * len(s))
+        return s.encode(enc)
+
+    def _join(self, s, it):
+        items = self.materialize(it)
+        t = type(s)
+        total = 0
+        for x in items:
+            if type(x) is not t:
+                raise TypeError()
+            total += len(x)
+        total += len(s) * max(len(items) - 1, 0)
+        self._bytes(total)
+        return s.join(items)
+
+    m_str_join = _join
+
+    def _strip(name):  # noqa: N805
+        def f(self, s, chars=None):
+            if chars is None:
+                chars = _ASCII_WS if type(s) is str else b" \t\n\r\x0b\x0c"
+            elif type(chars) is not type(s):
+                raise TypeError()
+            self._gas(1 + (len(s) * (1 + len(chars) // 8) + len(chars)) // BPG)
+            self.m.mem += len(s)
+            return getattr(s, name)(chars)
+        return f
+
+    m_str_strip = _strip("strip")
+    m_str_lstrip = _strip("lstrip")
+    m_str_rstrip = _strip("rstrip")
+
+    def _partition(name):  # noqa: N805
+        def f(self, s, sep):
+            if type(sep) is not type(s):
+                raise TypeError()
+            self._gas(self._search_cost(len(s), len(sep)))
+            self._bytes(len(s))
+            return getattr(s, name)(sep)
+        return f
+
+    m_str_partition = _partition("partition")
+    m_str_rpartition = _partition("rpartition")
+
+    def _affix_remove(name):  # noqa: N805
+        def f(self, s, affix):
+            if type(affix) is not type(s):
+                raise TypeError()
+            self._bytes(len(s))
+            return getattr(s, name)(affix)
+        return f
+
+    m_str_removeprefix = _affix_remove("removeprefix")
+    m_str_removesuffix = _affix_remove("removesuffix")
+
+    def _replace(self, s, old, new, count=-1):
+        if type(old) is not type(s) or type(new) is not type(s):
+            raise TypeError()
+        count = _int_arg(count)
+        if old:
+            self._gas(self._search_cost(len(s), len(old)))
+            n = s.count(old)
+        else:
+            n = len(s) + 1
+        if count >= 0:
+            n = min(n, count)
+        self._bytes(len(s) + n * max(len(new) - len(old), 0))
+        return s.replace(old, new, count)
+
+    m_str_replace = _replace
+
+    def _split(name):  # noqa: N805
+        def f(self, s, sep=None, maxsplit=-1):
+            maxsplit = _int_arg(maxsplit)
+            if sep is None:
+                if type(s) is str and not s.isascii():
+                    raise ValueError()  # whitespace splitting only for ASCII text
+                n = len(s) // 2 + 1
+            else:
+                if type(sep) is not type(s):
+                    raise TypeError()
+                if not sep:
+                    raise ValueError()
+                self._gas(self._search_cost(len(s), len(sep)))
+                n = s.count(sep) + 1
+            if maxsplit >= 0:
+                n = min(n, maxsplit + 1)
+            self._gas(1 + len(s) // BPG + n * S.element)
+            self.m.alloc(len(s) + n * S.object_memory)
+            return getattr(s, name)(sep, maxsplit)
+        return f
+
+    m_str_split = _split("split")
+    m_str_rsplit = _split("rsplit")
+
+    # ------------------------------------------------------------ bytes methods
+    m_bytes_count = m_str_count
+    m_bytes_find = m_str_find
+    m_bytes_index = m_str_index
+    m_bytes_rfind = m_str_rfind
+    m_bytes_rindex = m_str_rindex
+    m_bytes_startswith = m_str_startswith
+    m_bytes_endswith = m_str_endswith
+    m_bytes_join = _join
+    m_bytes_strip = m_str_strip
+    m_bytes_lstrip = m_str_lstrip
+    m_bytes_rstrip = m_str_rstrip
+    m_bytes_removeprefix = m_str_removeprefix
+    m_bytes_removesuffix = m_str_removesuffix
+    m_bytes_replace = _replace
+    m_bytes_split = m_str_split
+
+    def m_bytes_decode(self, b, encoding="utf-8", errors="strict"):
+        enc = _ENCODINGS.get(encoding)
+        if enc is None or errors != "strict":
+            raise ValueError()
+        self._bytes(4 * len(b))
+        return b.decode(enc)
+
+    def m_bytes_hex(self, b):
+        self._bytes(2 * len(b))
+        return b.hex()
+
+    # ------------------------------------------------------------ int methods
+    def m_int_bit_length(self, x):
+        return x.bit_length()
+
+    def m_int_to_bytes(self, x, length=1, byteorder="big", *, signed=False):
+        length = _int_arg(length)
+        if length > MAX_INT_BITS // 8 + 8:
+            self.m.revert(f"int too large (limit {MAX_INT_BITS} bits)")
+        if byteorder not in ("big", "little"):
+            raise ValueError()
+        self._bytes(max(length, 0))
+        return x.to_bytes(length, byteorder, signed=bool(signed))
+
+    def t_int_from_bytes(self, b, byteorder="big", *, signed=False):
+        if type(b) is not bytes:
+            raise TypeError()
+        if len(b) * 8 > MAX_INT_BITS:
+            self.m.revert(f"int too large (limit {MAX_INT_BITS} bits)")
+        if byteorder not in ("big", "little"):
+            raise ValueError()
+        self._bytes(len(b))
+        return int.from_bytes(b, byteorder, signed=bool(signed))
+
+    def t_bytes_fromhex(self, s):
+        if type(s) is not str:
+            raise TypeError()
+        if not s.isascii():
+            raise ValueError()
+        self._bytes(len(s))
+        return bytes.fromhex(s)
+
+    # ------------------------------------------------------------ list / tuple methods
+    def m_list_append(self, lst, x):
+        m = self.m
+        m.mem += S.item_memory
+        if m.mem > S.memory_limit:
+            m.alloc(0)
+        lst.append(x)
+
+    def m_list_clear(self, lst):
+        self._gas(1 + len(lst) // 8)
+        lst.clear()
+
+    def m_list_copy(self, lst):
+        self._elems(len(lst))
+        return lst.copy()
+
+    def _seq_scan(name):  # noqa: N805
+        def f(self, seq, x, *se):
+            for v in se:
+                _int_arg(v)
+            n = len(seq)
+            if n:
+                ux = deep_units(x, max(self.m.g, 0) // n + 1, self.m)
+                self._gas(1 + n * ux)
+            return getattr(seq, name)(x, *se)
+        return f
+
+    m_list_count = _seq_scan("count")
+    m_list_index = _seq_scan("index")
+    m_tuple_count = _seq_scan("count")
+    m_tuple_index = _seq_scan("index")
+
+    def m_list_remove(self, lst, x):
+        n = len(lst)
+        if n:
+            ux = deep_units(x, max(self.m.g, 0) // n + 1, self.m)
+            self._gas(1 + n * ux)
+        lst.remove(x)
+
+    def m_list_extend(self, lst, it):
+        items = self.materialize(it)
+        self._elems(len(items), S.item_memory)
+        lst.extend(items)
+
+    def m_list_insert(self, lst, i, x):
+        i = _int_arg(i)
+        self._gas(1 + len(lst) // 32)
+        self.m.alloc(S.item_memory)
+        lst.insert(i, x)
+
+    def m_list_pop(self, lst, i=-1):
+        i = _int_arg(i)
+        self._gas(1 + len(lst) // 32)
+        return lst.pop(i)
+
+    def m_list_reverse(self, lst):
+        self._gas(1 + len(lst) // 8)
+        lst.reverse()
+
+    def m_list_sort(self, lst, *, key=None, reverse=False):
+        lst[:] = self._sort_list(list(lst), key, reverse)
+
+    # ------------------------------------------------------------ dict methods
+    def m_dict_clear(self, d):
+        self._gas(1 + len(d) // 8)
+        d.clear()
+
+    def m_dict_copy(self, d):
+        self._elems(2 * len(d), S.item_memory)
+        return d.copy()
+
+    def m_dict_get(self, d, k, default=None):
+        self.hk(k)
+        return d.get(k, default)
+
+    def m_dict_items(self, d):
+        self._elems(3 * len(d))
+        return list(d.items())
+
+    def m_dict_keys(self, d):
+        self._elems(len(d))
+        return list(d)
+
+    def m_dict_values(self, d):
+        self._elems(len(d))
+        return list(d.values())
+
+    def m_dict_pop(self, d, k, *default):
+        self.hk(k)
+        return d.pop(k, *default)
+
+    def m_dict_popitem(self, d):
+        return d.popitem()
+
+    def m_dict_setdefault(self, d, k, default=None):
+        self.hk(k)
+        if k not in d:
+            self.m.alloc(S.item_memory)
+        return d.setdefault(k, default)
+
+    def m_dict_update(self, d, x=None, **kw):
+        self.dict_update(d, x, **kw)
+
+
+def method_table(rt):
+    """{type: {name: bound impl}} for the attribute guard, built from language.ALLOWED_METHODS."""
+    from pycontract.language import ALLOWED_METHODS
+
+    table = {}
+    for tname, typ in (("str", str), ("bytes", bytes), ("int", int), ("list", list),
+                       ("tuple", tuple), ("dict", dict)):
+        table[typ] = {n: getattr(rt, f"m_{tname}_{n}") for n in ALLOWED_METHODS[tname]}
+    return table
+
+
+_ = partial

@@ -1,0 +1,191 @@
+"""Meter, engine-internal aborts and size measures shared by the runtime helpers."""
+
+from __future__ import annotations
+
+from pycontract.errors import ContractAbort, OutOfGas, Reverted
+from pycontract.gas_schedule import SCHEDULE
+
+S = SCHEDULE
+BPG = S.bytes_per_gas
+MAX_NEST = S.max_nesting
+MAX_INT_BITS = S.max_int_bits
+
+
+class RawRevert(Reverted):
+    """A revert raised inside the runtime; ``execute`` prefixes ``CONTRACT:LINE:``."""
+
+    raw = True
+
+
+class RawOutOfGas(OutOfGas):
+    raw = True
+
+
+class Meter:
+    """Gas and per-transaction resource accounting, shared across cross-contract calls.
+
+    ``g`` is the remaining gas (rewritten code decrements it inline and calls ``_pc_oog`` when
+    it goes negative); ``d`` the contract call depth; ``mem`` the bytes accounted to
+    size-charged allocations. Once out of gas, or once any abort has been raised, every later
+    charge raises again, so no further contract code does work.
+    """
+
+    __slots__ = ("limit", "g", "d", "mem", "abort", "saved")
+
+    def __init__(self, gas_limit: int):
+        if type(gas_limit) is not int or gas_limit < 0:
+            raise ValueError("gas_limit must be a non-negative int")
+        self.limit = gas_limit
+        self.g = gas_limit
+        self.d = 0
+        self.mem = 0
+        self.abort = None  # (class, message) of a sticky abort
+        self.saved = None  # remaining gas when the abort was raised
+
+    @property
+    def used(self) -> int:
+        rem = self.saved if self.abort is not None and self.saved is not None else self.g
+        if rem < 0:
+            return self.limit
+        return self.limit - rem
+
+    @property
+    def remaining(self) -> int:
+        return self.limit - self.used
+
+    @property
+    def exhausted(self) -> bool:
+        return self.g < 0 and self.abort is None
+
+    def charge(self, n: int) -> None:
+        self.g -= n
+        if self.g < 0:
+            self.fail()
+
+    def fail(self):
+        """Raise what ends execution now: the sticky abort if any, else out of gas."""
+        if self.abort is not None:
+            cls, msg = self.abort
+            raise cls(msg)
+        raise RawOutOfGas("out of gas")
+
+    def set_abort(self, cls, msg):
+        """Make an abort sticky: every later charge re-raises it (gas used stays as it was)."""
+        if self.abort is None:
+            self.saved = self.g
+            self.abort = (cls, msg)
+            self.g = -(1 << 62)
+
+    def alloc(self, nbytes: int) -> None:
+        self.mem += nbytes
+        if self.mem > S.memory_limit:
+            self.revert(f"memory limit exceeded ({S.memory_limit} bytes per transaction)")
+
+    def revert(self, msg):
+        self.set_abort(RawRevert, msg)
+        raise RawRevert(msg)
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def int_words(x: int) -> int:
+    return (x.bit_length() + 63) >> 6
+
+
+def scalar_units(o) -> int:
+    t = type(o)
+    if t is str or t is bytes:
+        return 1 + len(o) // BPG
+    if t is int:
+        return 1 + ((o.bit_length() + 63) >> 6)
+    return 1
+
+
+def deep_units(obj, budget: int, meter: Meter) -> int:
+    """Units of work to compare/walk ``obj``: 1 per node + 1 per BPG bytes of text + 1 per int
+    word. Stops once above ``budget`` (returns a value > budget). Refuses nesting deeper than
+    ``max_nesting`` (deterministically: the walk order is fixed)."""
+    t = type(obj)
+    if t is str or t is bytes or t is int or t is bool or obj is None:
+        return scalar_units(obj)
+    total = 0
+    stack = [(obj, 1)]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        o, d = pop()
+        t = type(o)
+        if t is list or t is tuple:
+            if d > MAX_NEST:
+                meter.revert(f"containers nested more than {MAX_NEST} levels deep")
+            total += 1 + len(o)
+            if total > budget:
+                return total
+            for x in o:
+                tx = type(x)
+                if tx is list or tx is tuple or tx is dict:
+                    push((x, d + 1))
+                elif tx is str or tx is bytes:
+                    total += len(x) // BPG
+                elif tx is int:
+                    total += (x.bit_length() + 63) >> 6
+        elif t is dict:
+            if d > MAX_NEST:
+                meter.revert(f"containers nested more than {MAX_NEST} levels deep")
+            total += 1 + 2 * len(o)
+            if total > budget:
+                return total
+            for k, x in o.items():
+                push((k, d + 1))
+                push((x, d + 1))
+        else:
+            total += scalar_units(o)
+        if total > budget:
+            return total
+    return total
+
+
+def pair_units(a, b, meter: Meter) -> int:
+    """min(deep_units(a), deep_units(b)) computed with doubling budgets, so the walk costs
+    O(min) even when one side is huge."""
+    b_ = 64
+    while True:
+        ua = deep_units(a, b_, meter)
+        ub = deep_units(b, b_, meter)
+        if ua <= b_ or ub <= b_:
+            return min(ua, ub)
+        if b_ > meter.g:
+            return b_
+        b_ *= 4
+
+
+def key_units(k, meter: Meter) -> int:
+    """Check a dict key before it is hashed: tuple nesting (tuplehash recurses in C without a
+    guard) and size. Returns the units of hashing work."""
+    t = type(k)
+    if t is not tuple:
+        return 1
+    total = 0
+    stack = [(k, 1)]
+    while stack:
+        o, d = stack.pop()
+        if d > MAX_NEST:
+            meter.revert(f"key tuples nested more than {MAX_NEST} levels deep")
+        total += 1 + len(o)
+        for x in o:
+            tx = type(x)
+            if tx is tuple:
+                stack.append((x, d + 1))
+            elif tx is int:
+                total += (x.bit_length() + 63) >> 6
+        if total > meter.g + 1:
+            break
+    return total
+
+
+__all__ = [
+    "Meter", "RawRevert", "RawOutOfGas", "ContractAbort", "deep_units", "pair_units",
+    "key_units", "int_words", "ceil_div", "scalar_units",
+]

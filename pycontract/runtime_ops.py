@@ -1,0 +1,626 @@
+"""Size-charged operators, comparisons, text conversions and formatting (a Runtime mixin).
+
+Every helper here charges BEFORE doing work whose cost grows with its operands, and accounts
+the bytes it allocates in ``meter.mem``. Exceptions raised here carry no CPython message text:
+``execute`` reports them as ``CONTRACT:LINE: TypeName``.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+
+from pycontract.runtime_core import (
+    BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
+)
+
+INTS = (int, bool)
+SEQS = (str, bytes, list, tuple)
+_DEC_CHUNK = 500  # digits per chunk: below the smallest int_max_str_digits (640) there is
+_DEC_POW = 10 ** _DEC_CHUNK
+_SMALL_DEC_BITS = 1600  # ints below 2**1600 (< 482 digits) convert directly
+_ASCII_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+_SPEC_RE = re.compile(
+    r"(?:(?P<fill>[^{}])?(?P<align>[<>=^]))?(?P<sign>[-+ ]?)(?P<alt>#?)(?P<zero>0?)"
+    r"(?P<width>[0-9]*)(?P<group>[,_]?)(?:\.(?P<prec>[0-9]+))?(?P<type>[bdoxXs]?)\Z",
+    re.ASCII | re.DOTALL,
+)
+_PCT_RE = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[-+ #0]*)(?P<width>\*|[0-9]*)(?:\.(?P<prec>\*|[0-9]*))?"
+    r"(?P<type>[sdiuxXor%a])",
+    re.ASCII,
+)
+
+
+class OpsMixin:
+    # self.m: Meter
+
+    # ------------------------------------------------------------ charging primitives
+    def _bytes(self, n):
+        m = self.m
+        m.g -= 1 + n // BPG
+        if m.g < 0:
+            m.fail()
+        m.mem += n
+        if m.mem > S.memory_limit:
+            m.alloc(0)
+
+    def _elems(self, n, per_mem=8):
+        m = self.m
+        m.g -= 1 + n * S.element
+        if m.g < 0:
+            m.fail()
+        m.mem += n * per_mem
+        if m.mem > S.memory_limit:
+            m.alloc(0)
+
+    def _gas(self, k):
+        m = self.m
+        m.g -= k
+        if m.g < 0:
+            m.fail()
+
+    def _int_too_big(self):
+        self.m.revert(f"int too large (limit {MAX_INT_BITS} bits)")
+
+    def _check_int(self, v):
+        if v.bit_length() > MAX_INT_BITS:
+            self._int_too_big()
+        return v
+
+    # ------------------------------------------------------------ arithmetic
+    def add(self, a, b):
+        ta = type(a)
+        tb = type(b)
+        if ta is int and tb is int:
+            w = (a.bit_length() + b.bit_length()) >> 10
+            if w:
+                self._gas(w)
+            return a + b
+        if ta is str or ta is bytes:
+            if tb is not ta:
+                raise TypeError()
+            self._bytes(len(a) + len(b))
+            return a + b
+        if ta is list or ta is tuple:
+            if tb is not ta:
+                raise TypeError()
+            self._elems(len(a) + len(b))
+            return a + b
+        if ta in INTS and tb in INTS:
+            return a + b
+        raise TypeError()
+
+    def mul(self, a, b):
+        ta = type(a)
+        tb = type(b)
+        if ta in INTS and tb in INTS:
+            la, lb = a.bit_length(), b.bit_length()
+            if la + lb > MAX_INT_BITS + 1:
+                self._int_too_big()
+            wa, wb = (la + 63) >> 6, (lb + 63) >> 6
+            self._gas(1 + wa * wb // S.word_mul_per_gas)
+            return self._check_int(a * b)
+        if ta in INTS and tb in SEQS:
+            a, b, ta, tb = b, a, tb, ta
+        if ta in SEQS and tb in INTS:
+            n = len(a) * b if b > 0 else 0
+            if ta is str or ta is bytes:
+                self._bytes(n)
+            else:
+                self._elems(n)
+            return a * b
+        raise TypeError()
+
+    def pow(self, a, b, mod=None):
+        if type(a) not in INTS or type(b) not in INTS:
+            raise TypeError()
+        if mod is not None:
+            if type(mod) not in INTS:
+                raise TypeError()
+            if mod == 0:
+                raise ValueError()
+            wm = int_words(mod)
+            steps = max(b.bit_length(), 1) if b >= 0 else wm * 64  # inverse: ~ Euclid steps
+            self._gas(1 + 2 * steps * (1 + wm * wm // S.word_mul_per_gas)
+                      + int_words(a) * wm // S.div_word_per_gas)
+            return pow(a, b, mod)
+        if b < 0:
+            raise ValueError()  # would be a float
+        if a in (0, 1) or b == 0:
+            return pow(a, b)
+        if a == -1:
+            return 1 if b % 2 == 0 else -1
+        la = abs(a).bit_length()
+        if (la - 1) * b > MAX_INT_BITS:
+            self._int_too_big()
+        wr = (la * b + 63) >> 6
+        self._gas(1 + 2 * wr * wr // S.word_mul_per_gas + b.bit_length())
+        self.m.mem += wr * 8
+        return self._check_int(a ** b)
+
+    def lshift(self, a, b):
+        if type(a) not in INTS or type(b) not in INTS:
+            raise TypeError()
+        if b < 0:
+            raise ValueError()
+        if a == 0:
+            return 0
+        if a.bit_length() + b > MAX_INT_BITS:
+            self._int_too_big()
+        self._gas(1 + ((a.bit_length() + b) >> 10))
+        return a << b
+
+    def _div_cost(self, a, b):
+        wa, wb = int_words(a), int_words(b)
+        self._gas(1 + max(wa - wb + 1, 1) * wb // S.div_word_per_gas)
+
+    def floordiv(self, a, b):
+        if type(a) not in INTS or type(b) not in INTS:
+            raise TypeError()
+        self._div_cost(a, b)
+        return a // b
+
+    def divmod_(self, a, b):
+        if type(a) not in INTS or type(b) not in INTS:
+            raise TypeError()
+        self._div_cost(a, b)
+        return divmod(a, b)
+
+    def mod(self, a, b):
+        ta = type(a)
+        if ta is str:
+            return self.percent_format(a, b)
+        if ta not in INTS or type(b) not in INTS:
+            raise TypeError()
+        self._div_cost(a, b)
+        return a % b
+
+    def or_(self, a, b):
+        ta = type(a)
+        if ta in INTS and type(b) in INTS:
+            return a | b
+        if ta is dict and type(b) is dict:
+            self._elems(2 * (len(a) + len(b)), S.item_memory)
+            return a | b
+        raise TypeError()
+
+    def matmul(self, a, b):
+        raise TypeError()
+
+    def truediv(self, a, b):
+        raise TypeError()
+
+    _BIN = None
+
+    def binop(self, name, a, b):
+        if name == "add":
+            return self.add(a, b)
+        if name == "mul":
+            return self.mul(a, b)
+        if name == "pow":
+            return self.pow(a, b)
+        if name == "lshift":
+            return self.lshift(a, b)
+        if name == "floordiv":
+            return self.floordiv(a, b)
+        if name == "mod":
+            return self.mod(a, b)
+        if name == "or":
+            return self.or_(a, b)
+        if name == "sub":
+            return a - b
+        if name == "and":
+            return a & b
+        if name == "xor":
+            return a ^ b
+        if name == "rshift":
+            return a >> b
+        raise TypeError()
+
+    def iop(self, name, a, b):
+        """Augmented assignment: in place for lists (+=, *=) and dicts (|=), as in Python."""
+        ta = type(a)
+        if ta is list:
+            if name == "add":
+                items = self.materialize(b)
+                self._elems(len(items))
+                a.extend(items)
+                return a
+            if name == "mul":
+                if type(b) not in INTS:
+                    raise TypeError()
+                self._elems(len(a) * b if b > 1 else 0)
+                a *= b
+                return a
+        if ta is dict and name == "or":
+            if type(b) is dict:
+                self._elems(2 * len(b), S.item_memory)
+                a |= b
+                return a
+            self.dict_update(a, b)
+            return a
+        return self.binop(name, a, b)
+
+    def inplacevar(self, op, a, b):
+        names = {"+=": "add", "-=": "sub", "*=": "mul", "**=": "pow", "<<=": "lshift",
+                 ">>=": "rshift", "//=": "floordiv", "%=": "mod", "|=": "or", "&=": "and",
+                 "^=": "xor"}
+        if op not in names:
+            raise TypeError()
+        return self.iop(names[op], a, b)
+
+    def aug_item(self, obj, key, name, value):
+        old = self.getitem(obj, key)
+        new = self.iop(name, old, value)
+        self.setitem(obj, key, new)
+
+    # ------------------------------------------------------------ comparisons
+    def _cmp_charge(self, a, b):
+        ta = type(a)
+        tb = type(b)
+        if ta is str or ta is bytes:
+            if tb is str or tb is bytes:
+                n = min(len(a), len(b)) // BPG
+                if n:
+                    self._gas(n)
+            return
+        if ta is int or tb is int or ta is bool or tb is bool or a is None or b is None:
+            return
+        self._gas(pair_units(a, b, self.m))
+
+    def cmp_eq(self, a, b):
+        self._cmp_charge(a, b)
+        return a == b
+
+    def cmp_ne(self, a, b):
+        self._cmp_charge(a, b)
+        return a != b
+
+    def cmp_lt(self, a, b):
+        self._cmp_charge(a, b)
+        return a < b
+
+    def cmp_le(self, a, b):
+        self._cmp_charge(a, b)
+        return a <= b
+
+    def cmp_gt(self, a, b):
+        self._cmp_charge(a, b)
+        return a > b
+
+    def cmp_ge(self, a, b):
+        self._cmp_charge(a, b)
+        return a >= b
+
+    def cmp_is(self, a, b):
+        for x in (a, b):
+            if x is None or x is True or x is False or type(x) is list or type(x) is dict:
+                return a is b
+        raise TypeError()  # identity of ints/str/bytes/tuples differs between versions
+
+    def cmp_isnot(self, a, b):
+        return not self.cmp_is(a, b)
+
+    def _search_cost(self, n, m):
+        return 1 + (n * min(max(m, 1), 8) + m) // BPG
+
+    def cmp_in(self, x, c):
+        t = type(c)
+        if t is str or t is bytes:
+            if t is bytes and type(x) in INTS:
+                self._gas(1 + len(c) // BPG)
+                return x in c
+            if type(x) is not t:
+                raise TypeError()
+            self._gas(self._search_cost(len(c), len(x)))
+            return x in c
+        if t is list or t is tuple:
+            n = len(c)
+            if n:
+                ux = deep_units(x, max(self.m.g, 0) // n + 1, self.m)
+                self._gas(1 + n * ux)
+            return x in c
+        if t is dict:
+            self._gas(key_units(x, self.m))
+            return x in c
+        if t is range:
+            if type(x) not in INTS:
+                raise TypeError()
+            return x in c
+        if t is self.MapType:
+            return self.map_contains(c, x)
+        if t in self.LAZY_TYPES:
+            for e in c:
+                self._gas(1 + S.element)
+                if self.cmp_eq(x, e):
+                    return True
+            return False
+        raise TypeError()
+
+    def cmp_notin(self, x, c):
+        return not self.cmp_in(x, c)
+
+    def chain(self, left, ops, *thunks):
+        r = True
+        for op, th in zip(ops, thunks):
+            right = th()
+            r = getattr(self, "cmp_" + op)(left, right)
+            if not r:
+                return r
+            left = right
+        return r
+
+    # ------------------------------------------------------------ text conversions
+    def int_to_dec(self, x):
+        """Decimal text of an int, independent of sys.int_max_str_digits."""
+        nb = x.bit_length()
+        w = (nb + 63) >> 6
+        self._gas(1 + w * w // S.int_str_per_gas + nb // 40)
+        self.m.mem += nb // 3 + 1
+        if nb <= _SMALL_DEC_BITS:
+            return str(x)
+        neg = x < 0
+        x = -x if neg else x
+        parts = []
+        while x:
+            x, r = divmod(x, _DEC_POW)
+            parts.append(r)
+        out = str(parts[-1]) + "".join(str(p).zfill(_DEC_CHUNK) for p in reversed(parts[:-1]))
+        return "-" + out if neg else out
+
+    def dec_to_int(self, s):
+        """Parse base-10 text of any length (ASCII only), independent of int_max_str_digits."""
+        t = s.strip(_ASCII_WS)
+        neg = False
+        if t[:1] in ("+", "-"):
+            neg = t[0] == "-"
+            t = t[1:]
+        if not t or not t[0].isdigit() or not t[-1].isdigit():
+            raise ValueError()
+        if "_" in t:
+            if "__" in t:
+                raise ValueError()
+            t = t.replace("_", "")
+        if not t.isdigit():
+            raise ValueError()
+        t = t.lstrip("0") or "0"
+        if len(t) > MAX_INT_BITS * 30103 // 100000 + 2:
+            self._int_too_big()
+        w = (len(t) * 3322 // 1000 + 63) >> 6
+        self._gas(1 + w * w // S.int_str_per_gas)
+        if len(t) <= 480:
+            v = int(t)
+        else:
+            head = len(t) % _DEC_CHUNK or _DEC_CHUNK
+            v = int(t[:head])
+            for i in range(head, len(t), _DEC_CHUNK):
+                v = v * _DEC_POW + int(t[i:i + _DEC_CHUNK])
+        v = -v if neg else v
+        return self._check_int(v)
+
+    def to_int(self, x=0, base=None):
+        t = type(x)
+        if base is None:
+            if t is int:
+                return x
+            if t is bool:
+                return int(x)
+            base = 10
+            if t not in (str, bytes):
+                raise TypeError()
+        elif t not in (str, bytes) or type(base) not in INTS:
+            raise TypeError()
+        if t is bytes:
+            if not x.isascii():
+                raise ValueError()
+            self._bytes(len(x))
+            x = x.decode("ascii")
+        if not x.isascii():
+            raise ValueError()  # non-ASCII digits/whitespace: the Unicode database differs
+        self._gas(1 + len(x) // BPG)
+        if base == 10:
+            return self.dec_to_int(x)
+        if not (base == 0 or 2 <= base <= 36):
+            raise ValueError()
+        if base in (2, 4, 8, 16, 32):  # exempt from int_max_str_digits, linear
+            bits = len(x) * (base.bit_length() - 1)
+            if bits > MAX_INT_BITS + 64 and len(x.strip(_ASCII_WS).lstrip("+-0_")) * (
+                base.bit_length() - 1
+            ) > MAX_INT_BITS + 8:
+                self._int_too_big()
+            return self._check_int(int(x, base))
+        if len(x) > 480:
+            raise ValueError()  # documented: long texts only in bases 2, 4, 8, 10, 16, 32
+        return self._check_int(int(x, base))
+
+    def str_(self, x=""):
+        t = type(x)
+        if t is str:
+            return x
+        if t is int:
+            return self.int_to_dec(x)
+        if x is None or t is bool:
+            return str(x)
+        if isinstance(x, BaseException):
+            msg = getattr(x, "_pc_msg", None)
+            name = type(x).__name__
+            return f"{name}: {msg}" if msg else name
+        return self.repr_(x)
+
+    def str_call(self, x="", encoding=None, errors=None):
+        if encoding is None and errors is None:
+            return self.str_(x)
+        if type(x) is not bytes:
+            raise TypeError()
+        return self.m_bytes_decode(x, encoding or "utf-8", errors or "strict")
+
+    def repr_(self, x, _depth=0):
+        t = type(x)
+        if t is str:
+            self._bytes(4 + len(x) * (1 if x.isascii() else 10))
+            return repr(x) if x.isascii() else ascii(x)
+        if t is int:
+            return self.int_to_dec(x)
+        if x is None or t is bool:
+            return repr(x)
+        if t is bytes:
+            self._bytes(4 + 4 * len(x))
+            return repr(x)
+        if _depth >= MAX_NEST:
+            self.m.revert(f"containers nested more than {MAX_NEST} levels deep")
+        if t is list or t is tuple:
+            self._elems(len(x))
+            parts = [self.repr_(e, _depth + 1) for e in x]
+            self._bytes(sum(len(p) + 2 for p in parts))
+            if t is list:
+                return "[" + ", ".join(parts) + "]"
+            if len(parts) == 1:
+                return "(" + parts[0] + ",)"
+            return "(" + ", ".join(parts) + ")"
+        if t is dict:
+            self._elems(2 * len(x))
+            parts = [self.repr_(k, _depth + 1) + ": " + self.repr_(v, _depth + 1)
+                     for k, v in x.items()]
+            self._bytes(sum(len(p) + 2 for p in parts))
+            return "{" + ", ".join(parts) + "}"
+        if t is range:
+            s = f"range({self.int_to_dec(x.start)}, {self.int_to_dec(x.stop)}"
+            return s + (f", {self.int_to_dec(x.step)})" if x.step != 1 else ")")
+        if isinstance(x, BaseException):
+            return self.str_(x)
+        raise TypeError()  # functions, iterators, storage objects have no deterministic text
+
+    # ------------------------------------------------------------ formatting
+    def fmt(self, value, conversion, spec):
+        """One f-string field: ``{value!conversion:spec}`` in a documented safe subset."""
+        if conversion == 115:  # !s
+            value = self.str_(value)
+        elif conversion in (114, 97):  # !r, !a (our repr escapes non-ASCII: deterministic)
+            value = self.repr_(value)
+        if spec == "":
+            return self.str_(value)
+        if type(spec) is not str:
+            raise TypeError()
+        mt = _SPEC_RE.match(spec)
+        if mt is None:
+            raise ValueError()
+        width = mt.group("width")
+        prec = mt.group("prec")
+        for n in (width, prec):
+            if n and (len(n) > 8 or int(n) > S.max_format_width):
+                self.m.revert(f"format width or precision above {S.max_format_width}")
+        w = int(width) if width else 0
+        typ = mt.group("type")
+        t = type(value)
+        if t is bool:
+            value = int(value)
+            t = int
+        if t is int:
+            if typ == "s" or prec:
+                raise ValueError()
+            nb = value.bit_length()
+            if (typ in ("", "d")) and nb > _SMALL_DEC_BITS:
+                if mt.group("sign") or mt.group("alt") or mt.group("zero") or mt.group("group") \
+                        or mt.group("align") == "=":
+                    raise ValueError()  # documented: plain width/fill/align only for huge ints
+                digits = self.int_to_dec(value)
+                self._bytes(max(w, len(digits)))
+                return format(digits, (mt.group("fill") or "") + (mt.group("align") or ">")
+                              + width)
+            est = nb + 8 if typ in ("b",) else nb // 2 + 8
+            if mt.group("group"):
+                est += est // 3
+            self._gas(1 + (nb >> 6) * (nb >> 6) // S.int_str_per_gas)
+            self._bytes(max(w, est))
+            return format(value, spec)
+        if t is str:
+            if typ not in ("", "s") or mt.group("sign") or mt.group("alt") or mt.group("group") \
+                    or mt.group("align") == "=" or mt.group("zero"):
+                raise ValueError()
+            n = len(value)
+            if prec:
+                n = min(n, int(prec))
+            self._bytes(max(w, n))
+            return format(value, spec)
+        raise TypeError()  # only ints, bools and str take a format spec
+
+    def percent_format(self, fmtstr, args):
+        """``'...' % args`` in the same safe subset (positional or ``%(key)s``)."""
+        self._gas(1 + len(fmtstr) // BPG)
+        if type(args) is tuple:
+            pos = list(args)
+            mapping = None
+        elif type(args) is dict:
+            pos = [args]
+            mapping = args
+        else:
+            pos = [args]
+            mapping = None
+        out = []
+        i = 0
+        last = 0
+        for mt in _PCT_RE.finditer(fmtstr):
+            if "%" in fmtstr[last:mt.start()]:
+                raise ValueError()
+            out.append(fmtstr[last:mt.start()])
+            last = mt.end()
+            typ = mt.group("type")
+            if typ == "%":
+                out.append("%")
+                continue
+            flags, width, prec = mt.group("flags"), mt.group("width"), mt.group("prec")
+            if width == "*":
+                if i >= len(pos) or type(pos[i]) is not int:
+                    raise TypeError()
+                width = str(pos[i])
+                i += 1
+            if prec == "*":
+                if i >= len(pos) or type(pos[i]) is not int:
+                    raise TypeError()
+                prec = str(pos[i])
+                i += 1
+            if width.startswith("-"):
+                flags += "-"
+                width = width[1:]
+            if mt.group("key") is not None:
+                if mapping is None:
+                    raise TypeError()
+                self._gas(key_units(mt.group("key"), self.m))
+                v = mapping[mt.group("key")]
+            else:
+                if i >= len(pos):
+                    raise TypeError()
+                v = pos[i]
+                i += 1
+            align = "<" if "-" in flags else ">"
+            sign = "+" if "+" in flags else (" " if " " in flags else "")
+            zero = "0" if ("0" in flags and "-" not in flags) else ""
+            alt = "#" if "#" in flags else ""
+            if typ in ("s", "r", "a"):
+                sv = self.str_(v) if typ == "s" else self.repr_(v)
+                spec = align + width + ("." + prec if prec else "")
+                out.append(self.fmt(sv, -1, spec if (width or prec) else ""))
+            else:
+                if type(v) not in INTS:
+                    raise TypeError()
+                if prec:
+                    raise ValueError()  # documented: no precision on integers
+                code = {"d": "d", "i": "d", "u": "d", "x": "x", "X": "X", "o": "o"}[typ]
+                if zero:
+                    spec = sign + alt + "0" + width + code
+                else:
+                    spec = align + sign + alt + width + code
+                out.append(self.fmt(int(v), -1, spec))
+        if "%" in fmtstr[last:]:
+            raise ValueError()
+        out.append(fmtstr[last:])
+        if mapping is None and i != len(pos):
+            raise TypeError()
+        total = sum(len(p) for p in out)
+        self._bytes(total)
+        return "".join(out)
+
+
+_ = operator  # kept for helpers that may need it
