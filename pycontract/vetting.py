@@ -332,7 +332,7 @@ _SCAN_RE = re.compile(
           | '(?:[^'\\\n]++|\\.)*+(?:'|(?=\n)|\Z)
           | "(?:[^"\\\n]++|\\.)*+(?:"|(?=\n)|\Z)
         ))
-  | (?P<nonascii>[A-Za-z0-9_]*+[^\x00-\x7f])
+  | (?P<nonascii>[A-Za-z0-9_]*+[^\x00-\x7f][^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*+)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*+)
   | (?P<number>[0-9][A-Za-z0-9_]*+)
   | (?P<open>[(\[{])
@@ -411,7 +411,13 @@ def _precheck(text: str, smap: SourceMap):
             body = s[len(prefix):]
             q = body[:3] if body[:3] in ("'''", '"""') else body[:1]
             terminated = len(body) >= 2 * len(q) and body.endswith(q)
-            strings.append(_StrTok(m.start(), m.end(), prefix, terminated))
+            tok = _StrTok(m.start(), m.end(), prefix, terminated)
+            strings.append(tok)
+            if "f" in prefix.lower():
+                bad = _fstring_problem(text, tok)
+                if bad is not None:
+                    fatal = True
+                    problems.append(at(bad[1], bad[0], kind="policy"))
             continue
         if kind == "newline":
             if depth == 0:
@@ -422,7 +428,9 @@ def _precheck(text: str, smap: SourceMap):
         if kind == "cont":
             continue
         if kind == "nonascii":
-            off = m.end() - 1
+            off = m.start()
+            while text[off].isascii():
+                off += 1
             problems.append(at(
                 off,
                 f"non-ASCII character U+{ord(text[off]):04X} outside a string or comment; "
@@ -502,13 +510,14 @@ def _parse(text: str, filename: str, smap: SourceMap):
 
 
 def _check_shape(tree: ast.AST, smap: SourceMap) -> list[Problem]:
-    """Iterative depth and size bound; reports each too-deep statement once."""
+    """Iterative depth and size bound; one report per module-level statement (at the innermost
+    statement around the first too-deep node found)."""
     problems = []
-    reported_stmts = set()
+    reported_tops = set()
     count = 0
-    stack = [(tree, 0, None)]
+    stack = [(tree, 0, None, None)]
     while stack:
-        node, depth, stmt = stack.pop()
+        node, depth, stmt, top = stack.pop()
         count += 1
         if count > MAX_AST_NODES:
             return problems + [smap.problem(
@@ -519,10 +528,12 @@ def _check_shape(tree: ast.AST, smap: SourceMap) -> list[Problem]:
             )]
         if isinstance(node, ast.stmt):
             stmt = node
+            if top is None:
+                top = node
         if depth > MAX_AST_DEPTH:
-            anchor = stmt if stmt is not None else node
-            if id(anchor) not in reported_stmts:
-                reported_stmts.add(id(anchor))
+            if id(top) not in reported_tops:
+                reported_tops.add(id(top))
+                anchor = stmt if stmt is not None else node
                 p = smap.node_problem(
                     anchor,
                     f"code is nested more than {MAX_AST_DEPTH} levels deep here; "
@@ -533,7 +544,7 @@ def _check_shape(tree: ast.AST, smap: SourceMap) -> list[Problem]:
                                         p.source_line))
             continue
         for child in ast.iter_child_nodes(node):
-            stack.append((child, depth + 1, stmt))
+            stack.append((child, depth + 1, stmt, top))
     return problems
 
 
@@ -591,51 +602,74 @@ def _check_fstrings(tree: ast.Module, strings: list[_StrTok], smap: SourceMap) -
             pos = tok.end
         if not ok or pos != end:
             line, col = smap.offset_to_line_col(start)
-            problems.append(smap.problem(
-                line, col,
-                "this f-string needs Python 3.12 syntax (the same quote character inside a "
-                "replacement field, or a field spanning lines); use the other quote character "
-                "inside, or compute the value on a separate line",
-            ))
-            continue
-        for tok in toks:
-            if "f" not in tok.prefix.lower():
-                continue
-            bad = _fstring_field_char(smap.text, tok)
-            if bad is not None:
-                line, col = smap.offset_to_line_col(bad)
-                problems.append(smap.problem(
-                    line, col,
-                    "a backslash or '#' inside an f-string replacement field is not allowed "
-                    "(Python 3.11 refuses it); compute the value on a separate line",
-                ))
+            problems.append(smap.problem(line, col, _FSTRING_312))
     return problems
 
 
-def _fstring_field_char(text: str, tok: _StrTok):
-    """Offset of the first backslash or '#' inside a replacement field of an f-string token."""
+_FSTRING_312 = (
+    "this f-string needs Python 3.12 syntax (the same quote character inside a replacement "
+    "field, or a field spanning lines); use the other quote character inside, or compute the "
+    "value on a separate line"
+)
+_FSTRING_CHAR = (
+    "a backslash or '#' inside an f-string replacement field is not allowed (Python 3.11 "
+    "refuses it); compute the value on a separate line"
+)
+
+
+def _fstring_problem(text: str, tok: _StrTok):
+    """(message, offset) when an f-string token is outside the Python 3.11 f-string grammar.
+
+    ``tok`` was cut by 3.11 rules (the string ends at the first unescaped delimiter). A field
+    still open at the end means 3.12 would read a longer string (PEP 701 nested quotes or a
+    multi-line field); a backslash or ``#`` inside a field expression is refused by 3.11.
+    """
     body_start = tok.start + len(tok.prefix)
     q = 3 if text.startswith(("'''", '"""'), body_start) else 1
+    if not tok.terminated:
+        return _FSTRING_312, tok.start
     i = body_start + q
     end = tok.end - q
-    depth = 0
+    # stack of open fields: [mode, bracket nesting]; mode "expr" or "spec"
+    stack: list[list] = []
     while i < end:
         c = text[i]
-        if depth == 0:
+        if not stack or stack[-1][0] == "spec":
             if c == "{":
-                if text.startswith("{{", i):
+                if not stack and text.startswith("{{", i):
                     i += 2
                     continue
-                depth = 1
+                stack.append(["expr", 0])
+            elif c == "}" and stack:
+                stack.pop()
             i += 1
             continue
+        frame = stack[-1]
         if c in "\\#":
-            return i
-        if c == "{":
-            depth += 1
+            return _FSTRING_CHAR, i
+        if c in "\'\"":
+            close = text.find(c, i + 1, end)
+            if close < 0:
+                return _FSTRING_312, tok.start
+            for j in range(i + 1, close):
+                if text[j] in "\\#":  # 3.11 refuses these even inside nested strings
+                    return _FSTRING_CHAR, j
+            i = close + 1
+            continue
+        if c in "([{":
+            frame[1] += 1
+        elif c in ")]":
+            frame[1] -= 1
         elif c == "}":
-            depth -= 1
+            if frame[1] > 0:
+                frame[1] -= 1
+            else:
+                stack.pop()
+        elif c == ":" and frame[1] == 0:
+            frame[0] = "spec"
         i += 1
+    if stack:
+        return _FSTRING_312, tok.start
     return None
 
 
@@ -755,6 +789,10 @@ def _is_singleton_const(node) -> bool:
 _IMMUTABLE_SCALARS = (int, str, bytes)  # bool is an int
 
 
+class _BadConstant(ValueError):
+    """A literal containing a float, complex or Ellipsis (reported by the constant rule)."""
+
+
 def _literal_value(node, *, mutable: bool, allow_tuple: bool):
     """Value of a literal expression, or raise ValueError.
 
@@ -765,7 +803,7 @@ def _literal_value(node, *, mutable: bool, allow_tuple: bool):
         v = node.value
         if v is None or isinstance(v, _IMMUTABLE_SCALARS):
             return v
-        raise ValueError
+        raise _BadConstant
     if (
         isinstance(node, ast.UnaryOp)
         and isinstance(node.op, ast.USub)
@@ -843,6 +881,7 @@ class _Policy:
 
     # ---- module level
     def _module_level(self, tree: ast.Module):
+        imported: dict[str, str] = {}
         for i, stmt in enumerate(tree.body):
             if isinstance(stmt, ast.FunctionDef):
                 self._module_name(stmt.name, stmt)
@@ -850,14 +889,19 @@ class _Policy:
                 continue
             if isinstance(stmt, ast.ImportFrom):
                 for a in stmt.names:
-                    if a.name != "*":
-                        self._module_name(a.asname or a.name, a)
+                    local = a.asname or a.name
+                    if a.name == "*":
+                        continue
+                    if stmt.module == "pycontract" and imported.get(local) == a.name:
+                        continue  # the same import again: harmless
+                    imported[local] = a.name
+                    self._module_name(local, a)
                 continue
-            if isinstance(stmt, ast.Import):
-                continue  # refused by the node table
-            if i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
+            if type(stmt) in _REFUSED_NODES:
+                continue  # reported by the node table
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
                     and isinstance(stmt.value.value, str):
-                continue  # the docstring
+                continue  # the docstring (or any other bare string: documentation)
             target = value = None
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
                 target, value = stmt.targets[0], stmt.value
@@ -868,6 +912,9 @@ class _Policy:
                     continue
                 try:
                     _literal_value(value, mutable=False, allow_tuple=True)
+                except _BadConstant:
+                    self._module_name(target.id, target)
+                    continue
                 except ValueError:
                     if isinstance(value, (ast.List, ast.Dict)):
                         self.report(
@@ -935,6 +982,8 @@ class _Policy:
         if ok and default_node is not None:
             try:
                 default = _literal_value(default_node, mutable=True, allow_tuple=False)
+            except _BadConstant:
+                pass
             except ValueError:
                 self.report(
                     default_node,
@@ -983,6 +1032,12 @@ class _Policy:
         if isinstance(node, (ast.ClassDef, ast.AsyncFunctionDef)):
             self._check_ident(node.name, node, "name")
         self.report(node, message)
+
+    def _mark_handled(self, expr):
+        """An annotation the entry-point rule already refused: no second report on its names."""
+        for n in ast.walk(expr):
+            if isinstance(n, ast.Name):
+                self.handled.add(id(n))
 
     # ---- rules: names
     def _check_ident(self, name, node, what="name", *, byte_col=None) -> bool:
@@ -1304,6 +1359,8 @@ class _Policy:
         for d in list(args.defaults) + [x for x in args.kw_defaults if x is not None]:
             try:
                 _literal_value(d, mutable=False, allow_tuple=True)
+            except _BadConstant:
+                pass
             except ValueError:
                 self.report(d, "default values must be literals (int, str, bytes, bool, None or "
                                "a tuple of them); use None and set the value in the body")
@@ -1340,6 +1397,7 @@ class _Policy:
                 if isinstance(a.annotation, ast.Name) and a.annotation.id in PARAM_ANNOTATIONS:
                     ann = a.annotation.id
                 else:
+                    self._mark_handled(a.annotation)
                     self.report(a.annotation,
                                 f"entry-point parameter '{a.arg}' must be annotated with one of "
                                 f"{', '.join(PARAM_ANNOTATIONS)} (or not at all)")
@@ -1358,6 +1416,7 @@ class _Policy:
             elif isinstance(r, ast.Constant) and r.value is None:
                 returns = "None"
             else:
+                self._mark_handled(r)
                 self.report(r, "an entry point's return annotation must be one of "
                                f"{', '.join(PARAM_ANNOTATIONS)}, tuple or None (or absent)")
         if node.name not in self.entry_points:
@@ -1443,7 +1502,15 @@ class _Restrictor(RestrictingNodeTransformer):
 def _finish(tree: ast.Module, policy: _Policy):
     """Storage factories, f-string normalization, locations everywhere."""
     for stmt in tree.body:
-        if id(stmt) in policy.storage_stmts and isinstance(stmt, ast.Assign):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id in policy.storage
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Name)
+            and policy.api(stmt.value.func.id) in _STORAGE_API
+        ):
             name = stmt.targets[0].id
             call = ast.Call(
                 func=ast.Name(STORAGE_FACTORY_NAME, ast.Load()),
