@@ -477,3 +477,63 @@ def test_whitelists_are_consistent():
     assert all(not a.startswith("_") for a in language.ALLOWED_ATTRIBUTE_NAMES)
     assert "format" not in language.ALLOWED_ATTRIBUTE_NAMES
     assert "format_map" not in language.ALLOWED_ATTRIBUTE_NAMES
+
+
+ACCEPTED_CONSTRUCTS = '''from pycontract import public, view, Map, Value, ctx, require, revert, emit, call
+"""Doc."""
+votes = Map()
+owner = Value(default="alice")
+MAX = 10
+
+def helper(xs, n=3, *rest, flag=False, **kw):
+    def inner(y):
+        return y * 2
+    out = [inner(x) for x in xs[::-1] if not x]
+    d = {k: v for k, v in zip(xs, xs)}
+    i = 0
+    while i < n:
+        i += 1
+        if i == 2:
+            continue
+    else:
+        pass
+    assert i >= 0, "bad"
+    b = int.from_bytes(b"\\x01", "big")
+    s = "a,b".split(",")
+    t = (1, 2)
+    first, *others = xs
+    return -i if d else abs(b) + len(s) + len(t) + ~n
+
+@view
+def get(key: str) -> list:
+    if votes.contains(key):
+        return [votes.get(key, 0), ctx.block_height, ctx.sender.upper()]
+    return call("other", "f", x=1)
+
+@public
+def vote(key: str, weight: int = 1):
+    require(ctx.origin == owner.get(), "only owner")
+    if weight > MAX:
+        raise ValueError("too heavy")
+    try:
+        votes[key] += weight
+    except (KeyError, ValueError):
+        revert("failed")
+    emit("Voted", key=key, weight=weight)
+'''
+
+
+def test_accepted_constructs():
+    v = vet(ACCEPTED_CONSTRUCTS, "votes.py")
+    assert v.storage == {"votes": StorageDecl("votes", "map", None),
+                         "owner": StorageDecl("owner", "value", "alice")}
+    assert v.entry_points["vote"] == EntryPoint(
+        "vote", "public", (Param("key", "str", False, None), Param("weight", "int", True, 1)),
+        None, 33)
+    assert v.functions == frozenset({"helper", "get", "vote"})
+    assert_tree_invariants(v.tree)
+    code = ast.unparse(v.tree)
+    assert "votes[key] += weight" in code
+    assert "_getattr_(int, 'from_bytes')" in code
+    assert "first, *others = _unpack_sequence_(xs, " in code
+    compile(v.tree, "votes.py", "exec")
