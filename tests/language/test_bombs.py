@@ -1,0 +1,133 @@
+"""Resource bombs: each must end with an exact, engine-defined outcome, bounded by gas or by a
+documented engine limit (never MemoryError, RecursionError, a timer or a crash)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import contract, run
+
+GAS = 2_000_000
+OOG = ("out_of_gas", None)
+
+
+def rev(msg):
+    return ("reverted", msg)
+
+
+INT_CAP = "int too large (limit 65536 bits)"
+NEST = "containers nested more than 64 levels deep"
+MEM = "memory limit exceeded (134217728 bytes per transaction)"
+
+# (id, body of main() (4-space indented lines joined by \n), expected (status, message))
+# the message is the part after "c:LINE: "; for out_of_gas it is "out of gas"
+BOMBS = [
+    ("str_repeat", "return len('a' * 10**10)", OOG),
+    ("bytes_repeat", "return len(b'a' * 10**10)", OOG),
+    ("list_repeat", "return len([0] * 10**10)", OOG),
+    ("tuple_repeat_rev", "return len(10**10 * (1, 2))", OOG),
+    ("pow_tower", "return 10**10**8", rev(INT_CAP)),
+    ("pow3_huge_modulus", "return pow(3, 2**8191, 2**1048575 + 1)", rev(INT_CAP)),
+    ("pow3_cap_modulus", "return pow(3, 2**60000, 2**65000 + 1)", OOG),
+    ("pow_builtin", "return pow(7, 10**9)", rev(INT_CAP)),
+    ("lshift", "return 1 << 10**9", rev(INT_CAP)),
+    ("fstring_width", "return f'{1:>{10**10}}'", rev("format width or precision above 1048576")),
+    ("fstring_precision", "return f'{\"a\":.{10**9}}'", rev("format width or precision above 1048576")),
+    ("fstring_wide_ok_but_costly", "s = ''\n    for i in range(10**6):\n        s = f'{s:>{1000000}}'\n    return 0", OOG),
+    ("percent_width", "return '%*d' % (10**9, 1)", rev("format width or precision above 1048576")),
+    ("sorted_range", "return len(sorted(range(10**9)))", OOG),
+    ("sum_range", "return sum(range(10**12))", OOG),
+    ("sum_genexp", "return sum(x for x in range(10**12))", OOG),
+    ("any_lazy", "return any(x > 10**13 for x in range(10**12))", OOG),
+    ("list_range", "return len(list(range(10**12)))", OOG),
+    ("max_map", "return max(map(abs, range(10**12)))", OOG),
+    ("square_loop", "x = 3\n    while True:\n        x = x * x", rev(INT_CAP)),
+    ("double_list_loop", "l = [1]\n    while True:\n        l = l + l", OOG),
+    ("double_str_loop", "s = 'ab'\n    while True:\n        s += s", OOG),
+    ("str_of_huge", "x = 7 ** 20000\n    return len(str(x))", ("success", None)),
+    ("int_of_long_text", "return int('9' * 100000)", rev(INT_CAP)),
+    ("fstring_huge_int", "return len(f'{7 ** 20000}')", ("success", None)),
+    ("tuple_nesting_key", "t = ()\n    for i in range(1000):\n        t = (t,)\n    d = {}\n    d[t] = 1\n    return 1",
+     rev("key tuples nested more than 64 levels deep")),
+    ("tuple_nesting_in", "t = ()\n    for i in range(1000):\n        t = (t,)\n    return t in {}",
+     rev("key tuples nested more than 64 levels deep")),
+    ("tuple_nesting_display", "t = ()\n    for i in range(1000):\n        t = (t,)\n    return len({t: 1})",
+     rev("key tuples nested more than 64 levels deep")),
+    ("list_nesting_compare", "a = []\n    b = []\n    for i in range(1000):\n        a = [a]\n        b = [b]\n    return a == b", rev(NEST)),
+    ("list_nesting_str", "a = []\n    for i in range(1000):\n        a = [a]\n    return str(a)", rev(NEST)),
+    ("self_reference_str", "a = []\n    a.append(a)\n    return str(a)", rev(NEST)),
+    ("deep_recursion", None, rev("call depth limit of 200 exceeded")),
+    ("finally_loop_after_oog", "try:\n        while True:\n            pass\n    finally:\n        while True:\n            pass", OOG),
+    ("except_around_oog", "n = 0\n    while True:\n        try:\n            while True:\n                n += 1\n        except Exception:\n            n = 0", OOG),
+    ("finally_return_swallows_oog", "try:\n        while True:\n            pass\n    finally:\n        return 1", OOG),
+    ("finally_return_swallows_revert", "try:\n        revert('no')\n    finally:\n        return 1", rev("no")),
+    ("join_huge", "return len(' '.join(['ab'] * 10**7))", OOG),
+    ("join_genexp", "return len(''.join('x' for i in range(10**12)))", OOG),
+    ("ljust_huge", "return len('x'.ljust(10**10))", OOG),
+    ("zfill_huge", "return len('1'.zfill(10**10))", OOG),
+    ("replace_blowup", "s = 'a' * 10000\n    return len(s.replace('', s))", OOG),
+    ("split_many", "s = ',' * 10**6\n    t = s\n    for i in range(100):\n        t = s.split(',')\n    return 0", OOG),
+    ("in_huge_list", "l = [0] * 10**6\n    while True:\n        if -1 in l:\n            return 0", OOG),
+    ("compare_big_strings", "a = 'x' * 10**6\n    b = 'x' * 10**6\n    while True:\n        if a == b:\n            a = a", OOG),
+    ("compare_big_lists", "a = list(range(10**5))\n    b = list(range(10**5))\n    while True:\n        if a < b:\n            a = a", OOG),
+    ("sorted_long_strings", "l = ['x' * 10**5 + str(i) for i in range(300)]\n    return len(sorted(l))", OOG),
+    ("star_unpack", "return len([*range(10**12)])", OOG),
+    ("star_call", "return max(*range(10**12))", OOG),
+    ("dict_of_range", "return len(dict(enumerate(range(10**12))))", OOG),
+    ("comprehension_bomb", "return len([i for i in range(10**12)])", OOG),
+    ("nested_comprehension", "return len([(i, j) for i in range(10**6) for j in range(10**6)])", OOG),
+    ("bytes_of_int", "return len(bytes(10**10))", OOG),
+    ("to_bytes_huge", "return len((1).to_bytes(10**9, 'big'))", rev(INT_CAP)),
+    ("from_bytes_huge", "return int.from_bytes(b'\\xff' * 10**5, 'big')", rev(INT_CAP)),
+    ("list_extend_loop", "l = [1]\n    while True:\n        l.extend(l)", OOG),
+    ("min_empty", "return min([])", rev("ValueError")),
+    ("mul_huge_ints", "x = 7 ** 9000\n    y = 7 ** 9000\n    while True:\n        z = x * y", OOG),
+    ("divmod_huge", "x = 7 ** 20000\n    while True:\n        z = divmod(x, 12345)", OOG),
+    ("mod_huge", "x = 7 ** 20000\n    while True:\n        z = x % (x // 3 + 1)", OOG),
+]
+
+
+@pytest.mark.parametrize("name,body,expected", BOMBS, ids=[b[0] for b in BOMBS])
+def test_bomb(name, body, expected):
+    if body is None:
+        src = contract("def f(n):\n    return f(n + 1)\n\n@public\ndef main() -> int:\n    return f(0)\n")
+    else:
+        src = contract(f"@public\ndef main() -> int:\n    {body}\n")
+    out = run(src, gas=GAS)
+    status, msg = expected
+    assert out.status == status, out
+    if status == "out_of_gas":
+        assert out.gas_used == GAS
+        assert out.error.endswith(": out of gas"), out
+    elif status == "reverted":
+        assert out.error.split(": ", 1)[1] == msg, out
+        assert out.gas_used < GAS
+    else:
+        assert out.gas_used < GAS
+
+
+def test_memory_limit_is_deterministic_revert():
+    # with a very large gas limit the per-transaction memory cap stops the doubling first
+    src = contract("@public\ndef main() -> int:\n    s = 'ab'\n    while True:\n        s = s + s\n")
+    out = run(src, gas=10**9)
+    assert (out.status, out.error) == ("reverted", f"c:6: {MEM}")
+    again = run(src, gas=10**9)
+    assert again.gas_used == out.gas_used
+
+
+def test_storage_bomb_huge_value():
+    src = contract("big = Value(default='')\n\n@public\ndef main() -> int:\n    big.set('x' * 10**6)\n    return 1\n")
+    out = run(src, gas=GAS)
+    assert out.status == "out_of_gas" and out.gas_used == GAS
+
+
+def test_storage_bomb_many_keys():
+    src = contract("m = Map(default=0)\n\n@public\ndef main() -> int:\n    i = 0\n    while True:\n        m[i] = 1\n        i += 1\n")
+    out = run(src, gas=GAS)
+    assert out.status == "out_of_gas" and out.gas_used == GAS
+
+
+def test_event_bomb():
+    src = contract("@public\ndef main() -> int:\n    while True:\n        emit('E', data='x' * 10**4)\n")
+    out = run(src, gas=GAS)
+    assert out.status == "out_of_gas" and out.gas_used == GAS

@@ -1,0 +1,113 @@
+"""Pinned gas_used for fixed programs. These numbers are consensus: they must be identical on
+CPython 3.11, 3.12, 3.13 and under any PYTHONHASHSEED. A change here needs a new
+GAS_SCHEDULE_VERSION (see docs/gas.md)."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from conftest import DictHost, contract, run
+from pycontract import gas_rewriter, vetting
+from pycontract.gas_schedule import GAS_SCHEDULE_VERSION, NODE_WEIGHTS, SCHEDULE
+
+PROGRAMS = {
+    "straight": ("@public\ndef main() -> int:\n    x = 1\n    y = x + 2\n    return y\n", {}),
+    "for_loop": ("@public\ndef main(n: int) -> int:\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n", {"n": 100}),
+    "while_continue": (
+        "@public\ndef main(n: int) -> int:\n    i = 0\n    k = 0\n    while i < n:\n        i += 1\n"
+        "        if i % 2 == 0:\n            continue\n        k += 1\n    return k\n", {"n": 50}),
+    "recursion": ("def fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n\n"
+                  "@public\ndef main(n: int) -> int:\n    return fib(n)\n", {"n": 15}),
+    "comprehension": ("@public\ndef main(n: int) -> int:\n    l = [i * i for i in range(n) if i % 3]\n"
+                      "    d = {str(i): i for i in l}\n    return sum(x for x in l) + len(d)\n", {"n": 60}),
+    "strings": ("@public\ndef main(s: str) -> str:\n    parts = s.split(',')\n    out = '-'.join(p.upper() for p in parts)\n"
+                "    return f'{out:>40}|{len(parts):05d}|' + '%s=%d' % ('n', 3)\n", {"s": "a,bb,ccc,dddd"}),
+    "try_except": ("@public\ndef main(n: int) -> int:\n    k = 0\n    for i in range(n):\n        try:\n"
+                   "            if i % 4 == 0:\n                raise ValueError('x')\n            k += 1\n"
+                   "        except ValueError as e:\n            k += len(str(e))\n        finally:\n            k += 1\n    return k\n", {"n": 20}),
+    "storage": ("balances = Map(default=0)\ntotal = Value(default=0)\n\n@public\ndef main(n: int) -> int:\n"
+                "    for i in range(n):\n        balances[str(i)] += i\n        total.set(total.get() + i)\n"
+                "    del balances['1']\n    return balances['3'] + total.get() + int(balances.contains('2'))\n", {"n": 10}),
+    "events": ("@public\ndef main(n: int) -> int:\n    for i in range(n):\n        emit('Tick', i=i, who=ctx.sender, tags=['a', 'b'])\n    return n\n", {"n": 5}),
+    "bigint": ("@public\ndef main() -> int:\n    x = 3 ** 5000\n    y = x * x // 7 + (x << 100) % 1000003\n    return len(str(y)) + len(hex(x))\n", {}),
+}
+
+PINNED = {
+    "straight": 25,
+    "for_loop": 728,
+    "while_continue": 952,
+    "recursion": 43424,
+    "comprehension": 1292,
+    "strings": 135,
+    "try_except": 478,
+    "storage": 18037,
+    "events": 1764,
+    "bigint": 10325,
+}
+
+RESULTS = {
+    "straight": 3, "for_loop": 4950, "while_continue": 25, "recursion": 610,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_pinned_gas(name):
+    body, args = PROGRAMS[name]
+    out = run(contract(body), gas=10_000_000, **args)
+    assert out.status == "success", out
+    if name in RESULTS:
+        assert out.result == RESULTS[name]
+    assert out.gas_used == PINNED[name], (name, out.gas_used)
+
+
+def test_schedule_version_and_table():
+    assert GAS_SCHEDULE_VERSION == 1 == SCHEDULE.version
+    assert NODE_WEIGHTS["Call"] == 2 and NODE_WEIGHTS["Name"] == 1
+    assert SCHEDULE.call_depth_limit == 200
+
+
+def test_gas_is_repeatable_and_out_of_gas_uses_limit():
+    body, args = PROGRAMS["recursion"]
+    a = run(contract(body), gas=10_000_000, **args)
+    b = run(contract(body), gas=10_000_000, **args)
+    assert a.gas_used == b.gas_used
+    c = run(contract(body), gas=a.gas_used - 1, **args)
+    assert c.status == "out_of_gas" and c.gas_used == a.gas_used - 1
+    d = run(contract(body), gas=a.gas_used, **args)
+    assert d.status == "success" and d.gas_used == a.gas_used
+
+
+def test_loop_charge_is_at_top_of_body_so_continue_cannot_skip_it():
+    src = contract("@public\ndef main() -> int:\n    while True:\n        continue\n")
+    out = run(src, gas=100_000)
+    assert out.status == "out_of_gas" and out.error == "c:5: out of gas"
+
+
+def test_weights_use_explicit_table():
+    src = contract("@public\ndef main(a: int) -> int:\n    return a + 1\n")
+    tree = vetting.vet(src, "c").tree
+    fn = [n for n in tree.body if isinstance(n, ast.FunctionDef)][0]
+    ret = fn.body[0]
+    # Return(1) + BinOp(1) + Name(1) + Constant(1)
+    assert gas_rewriter.weight(ret) == 4
+
+
+def test_depth_limit_independent_of_host_stack():
+    src = contract("def f(n):\n    return f(n + 1)\n\n@public\ndef main() -> int:\n    return f(0)\n")
+    a = run(src, gas=1_000_000)
+
+    def nested(k):
+        return run(src, gas=1_000_000) if k == 0 else nested(k - 1)
+
+    b = nested(300)
+    assert (a.status, a.error, a.gas_used) == (b.status, b.error, b.gas_used)
+    assert a.error == "c:2: call depth limit of 200 exceeded"
+
+
+def test_gas_independent_of_host_state():
+    body, args = PROGRAMS["storage"]
+    h = DictHost()
+    first = run(contract(body), gas=10_000_000, host=h, **args)
+    assert first.status == "success"
