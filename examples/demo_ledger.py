@@ -12,15 +12,22 @@ queries, and the state root at the end.
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
+
+# Run as a script, this folder is first on sys.path, and its token.py would shadow the standard
+# library's ``token`` module: import from the installed packages only.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+from pathlib import Path  # noqa: E402
 
 try:
     from importlib.resources import files as _files
 except ImportError:  # pragma: no cover
     _files = None
 
-from pycontract import Chain, Tx
+from pycontract import Chain, Tx  # noqa: E402
 
 
 def load_example(name: str) -> str:

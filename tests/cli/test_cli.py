@@ -197,3 +197,15 @@ def test_demo_runs_end_to_end(tmp_path):
     data = json.loads(p2.stdout)
     assert data["state_root"] in out  # deterministic: the same root every run
     assert any(s.get("receipt", {}).get("status") == "out_of_gas" for s in data["steps"])
+
+
+def test_demo_ledger_runs_as_a_plain_script(tmp_path):
+    script = Path(str(files("pycontract.examples").joinpath("demo_ledger.py")))
+    db = tmp_path / "demo.db"
+    p = subprocess.run([sys.executable, str(script), str(db)], capture_output=True, text=True,
+                       timeout=300, cwd=script.parent)
+    assert p.returncode == 0, p.stderr
+    assert "state root" in p.stdout
+    with Chain(db) as chain:
+        assert chain.height == 14
+        assert chain.query("ballot", "winner") == "coffee"
