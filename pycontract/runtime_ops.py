@@ -137,7 +137,7 @@ class OpsMixin:
             self._int_too_big()
         wr = (la * b + 63) >> 6
         self._gas(1 + 2 * wr * wr // S.word_mul_per_gas + b.bit_length())
-        self.m.mem += wr * 8
+        self.m.alloc(wr * 8)
         return self._check_int(a ** b)
 
     def lshift(self, a, b):
@@ -358,7 +358,7 @@ class OpsMixin:
         nb = x.bit_length()
         w = (nb + 63) >> 6
         self._gas(1 + w * w // S.int_str_per_gas + nb // 40)
-        self.m.mem += nb // 3 + 1
+        self.m.alloc(nb // 3 + 1)
         if nb <= _SMALL_DEC_BITS:
             return str(x)
         neg = x < 0
