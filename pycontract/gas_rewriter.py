@@ -152,6 +152,20 @@ _CMPNAME = {
     ast.In: "in", ast.NotIn: "notin", ast.Is: "is", ast.IsNot: "isnot",
 }
 _INLINE_CHEAP = (ast.Sub, ast.BitAnd, ast.BitXor, ast.RShift)
+#: augmented assignment to a name: in place for lists/dicts where Python is, else the binop
+_IOP_HELPER = {
+    ast.Add: "_pc_iadd", ast.Mult: "_pc_imul", ast.BitOr: "_pc_ior", ast.Pow: "_pc_pow",
+    ast.LShift: "_pc_lshift", ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod",
+}
+
+
+def _write_target(t) -> bool:
+    """``_write_(o)[k]`` as RestrictedPython produces for item stores and deletes."""
+    return (
+        isinstance(t, ast.Subscript) and isinstance(t.value, ast.Call)
+        and isinstance(t.value.func, ast.Name) and t.value.func.id == "_write_"
+        and len(t.value.args) == 1 and not t.value.keywords
+    )
 
 
 class ExprRewriter(ast.NodeTransformer):
@@ -393,6 +407,18 @@ class GasRewriter:
             return [new]
         if t is ast.AugAssign:
             return [self.augassign(st)]
+        if t is ast.Assign and len(st.targets) == 1 and _write_target(st.targets[0]):
+            tgt = st.targets[0]
+            # Python evaluates the value first, then the object, then the key: keep that order
+            new = ast.Expr(value=_call("_pc_setitem", self.expr.visit(st.value),
+                                       self.expr.visit(tgt.value.args[0]),
+                                       self.expr.visit(tgt.slice)))
+            return [ast.copy_location(new, st)]
+        if t is ast.Delete and len(st.targets) == 1 and _write_target(st.targets[0]):
+            tgt = st.targets[0]
+            new = ast.Expr(value=_call("_pc_delitem", self.expr.visit(tgt.value.args[0]),
+                                       self.expr.visit(tgt.slice)))
+            return [ast.copy_location(new, st)]
         if t in (ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith, ast.AsyncFor):
             raise TypeError(f"gas_rewriter: {t.__name__} is not part of the language")
         if isinstance(st, SIMPLE):
@@ -407,14 +433,13 @@ class GasRewriter:
             if op in _INLINE_CHEAP or (op is ast.Add and _is_int_const(value)):
                 st.value = value
                 return st
-            new = ast.Assign(
-                targets=[ast.Name(id=tgt.id, ctx=ast.Store())],
-                value=ast.Call(
-                    func=_name("_pc_iop"),
-                    args=[_const(_OPNAME[op]), ast.Name(id=tgt.id, ctx=ast.Load()), value],
-                    keywords=[],
-                ),
-            )
+            helper = _IOP_HELPER.get(op)
+            if helper is not None:
+                call = _call(helper, ast.Name(id=tgt.id, ctx=ast.Load()), value)
+            else:
+                call = _call("_pc_iop", _const(_OPNAME[op]), ast.Name(id=tgt.id, ctx=ast.Load()),
+                             value)
+            new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=call)
             return ast.copy_location(new, st)
         if isinstance(tgt, ast.Subscript):
             obj = tgt.value

@@ -193,7 +193,9 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_cmp_le": self.cmp_le, "_pc_cmp_gt": self.cmp_gt, "_pc_cmp_ge": self.cmp_ge,
             "_pc_cmp_in": self.cmp_in, "_pc_cmp_notin": self.cmp_notin,
             "_pc_cmp_is": self.cmp_is, "_pc_cmp_isnot": self.cmp_isnot,
-            "_pc_chain": self.chain, "_pc_iop": self.iop, "_pc_aug_item": self.aug_item,
+            "_pc_chain": self.chain, "_pc_iop": self.iop, "_pc_iadd": self.iadd,
+            "_pc_imul": self.imul, "_pc_ior": self.ior, "_pc_setitem": self.setitem_v,
+            "_pc_delitem": self.delitem, "_pc_aug_item": self.aug_item,
             "_pc_fmt": self.fmt, "_pc_star": self.star, "_pc_kwstar": self.kwstar,
             "_pc_dstar": self.dstar, "_pc_hk": self.hk, "_pc_citer": self.citer,
             "_pc_exc": self.exc,
@@ -242,6 +244,9 @@ class Runtime(OpsMixin, BuiltinsMixin):
 
     def getitem(self, obj, key):
         t = type(obj)
+        tk = type(key)
+        if (tk is int or tk is str) and (t is list or t is dict or t is tuple or t is str):
+            return obj[key]
         if t is dict:
             if type(key) is tuple:
                 self._gas(key_units(key, self.m))
@@ -267,6 +272,21 @@ class Runtime(OpsMixin, BuiltinsMixin):
         if t is Map:
             return obj
         raise TypeError()
+
+    def setitem_v(self, value, obj, key):
+        t = type(obj)
+        tk = type(key)
+        if t is dict and (tk is str or tk is int):
+            if key not in obj:
+                m = self.m
+                m.mem += S.item_memory
+                if m.mem > S.memory_limit:
+                    m.alloc(0)
+            obj[key] = value
+        elif t is list and tk is int:
+            obj[key] = value
+        else:
+            self.setitem(obj, key, value)
 
     def setitem(self, obj, key, value):
         t = type(obj)
@@ -295,6 +315,8 @@ class Runtime(OpsMixin, BuiltinsMixin):
         elif t is list:
             self._gas(1 + len(obj) // 32)
             del obj[key]
+        elif t is Map:
+            self.map_write(obj, key, None, delete=True)
         else:
             raise TypeError()
 

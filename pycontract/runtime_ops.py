@@ -20,6 +20,7 @@ _DEC_CHUNK = 500  # digits per chunk: below the smallest int_max_str_digits (640
 _DEC_POW = 10 ** _DEC_CHUNK
 _SMALL_DEC_BITS = 1600  # ints below 2**1600 (< 482 digits) convert directly
 _ASCII_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_MEM_LIMIT = S.memory_limit
 
 _SPEC_RE = re.compile(
     r"(?:(?P<fill>[^{}])?(?P<align>[<>=^]))?(?P<sign>[-+ ]?)(?P<alt>#?)(?P<zero>0?)"
@@ -81,7 +82,14 @@ class OpsMixin:
         if ta is str or ta is bytes:
             if tb is not ta:
                 raise TypeError()
-            self._bytes(len(a) + len(b))
+            n = len(a) + len(b)
+            m = self.m
+            m.g -= 1 + n // BPG
+            if m.g < 0:
+                m.fail()
+            m.mem += n
+            if m.mem > _MEM_LIMIT:
+                m.alloc(0)
             return a + b
         if ta is list or ta is tuple:
             if tb is not ta:
@@ -219,6 +227,23 @@ class OpsMixin:
             return a >> b
         raise TypeError()
 
+    def iadd(self, a, b):
+        if type(a) is int and type(b) is int and (a.bit_length() + b.bit_length()) < 1024:
+            return a + b
+        if type(a) is list:
+            return self.iop("add", a, b)
+        return self.add(a, b)
+
+    def imul(self, a, b):
+        if type(a) is list:
+            return self.iop("mul", a, b)
+        return self.mul(a, b)
+
+    def ior(self, a, b):
+        if type(a) is dict:
+            return self.iop("or", a, b)
+        return self.or_(a, b)
+
     def iop(self, name, a, b):
         """Augmented assignment: in place for lists (+=, *=) and dicts (|=), as in Python."""
         ta = type(a)
@@ -271,26 +296,38 @@ class OpsMixin:
         self._gas(pair_units(a, b, self.m))
 
     def cmp_eq(self, a, b):
+        if type(a) is int and type(b) is int:
+            return a == b
         self._cmp_charge(a, b)
         return a == b
 
     def cmp_ne(self, a, b):
+        if type(a) is int and type(b) is int:
+            return a != b
         self._cmp_charge(a, b)
         return a != b
 
     def cmp_lt(self, a, b):
+        if type(a) is int and type(b) is int:
+            return a < b
         self._cmp_charge(a, b)
         return a < b
 
     def cmp_le(self, a, b):
+        if type(a) is int and type(b) is int:
+            return a <= b
         self._cmp_charge(a, b)
         return a <= b
 
     def cmp_gt(self, a, b):
+        if type(a) is int and type(b) is int:
+            return a > b
         self._cmp_charge(a, b)
         return a > b
 
     def cmp_ge(self, a, b):
+        if type(a) is int and type(b) is int:
+            return a >= b
         self._cmp_charge(a, b)
         return a >= b
 
@@ -356,6 +393,15 @@ class OpsMixin:
     def int_to_dec(self, x):
         """Decimal text of an int, independent of sys.int_max_str_digits."""
         nb = x.bit_length()
+        if nb < 64:
+            m = self.m
+            m.g -= 2
+            if m.g < 0:
+                m.fail()
+            m.mem += 20
+            if m.mem > _MEM_LIMIT:
+                m.alloc(0)
+            return str(x)
         w = (nb + 63) >> 6
         self._gas(1 + w * w // S.int_str_per_gas + nb // 40)
         self.m.alloc(nb // 3 + 1)
@@ -450,6 +496,8 @@ class OpsMixin:
         return self.repr_(x)
 
     def str_call(self, x="", encoding=None, errors=None):
+        if type(x) is int and encoding is None and errors is None:
+            return self.int_to_dec(x)
         if encoding is None and errors is None:
             return self.str_(x)
         if type(x) is not bytes:

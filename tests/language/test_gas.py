@@ -39,10 +39,10 @@ PINNED = {
     "for_loop": 728,
     "while_continue": 952,
     "recursion": 43424,
-    "comprehension": 1292,
+    "comprehension": 1332,
     "strings": 135,
     "try_except": 478,
-    "storage": 18037,
+    "storage": 18047,
     "events": 1764,
     "bigint": 10325,
 }
