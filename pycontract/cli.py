@@ -5,6 +5,7 @@
     pycontract call   --db ledger.db CONTRACT FUNCTION [JSON_ARGS] --sender alice [--gas N]
     pycontract query  --db ledger.db CONTRACT FUNCTION [JSON_ARGS]
     pycontract demo
+    pycontract replay --db ledger.db
 
 Each prints for a person by default and JSON with ``--json``. Bad input is one clear line on
 stderr (or the list of vetting problems) and a non-zero exit status, never a traceback:
@@ -296,6 +297,52 @@ def demo(db, as_json):
         lines.append(chain.state_root())
     if as_json:
         _emit_json({"steps": steps, "state_root": lines[0]})
+
+
+@cli.command()
+@click.option("--db", required=True, help="ledger file to re-execute")
+@click.option("--json", "as_json", is_flag=True, help="print the outcome as JSON")
+def replay(db, as_json):
+    """Re-execute a ledger's whole history on this interpreter and check every receipt and root.
+
+    Exit 0 on a full match, 1 with the first divergence (block, transaction, field, expected,
+    actual) otherwise.
+    """
+    from pycontract import replay as replaying
+
+    if not os.path.exists(db):
+        raise CliError(f"{db}: no such ledger file")
+    total = replaying.count_blocks(db)
+    show_bar = not as_json and sys.stderr.isatty() and total > 0
+    with click.progressbar(length=total, label="replaying", file=sys.stderr,
+                           show_pos=True) if show_bar else _NoBar() as bar:
+        result = replaying.replay(db, on_block=lambda height: bar.update(1))
+    if as_json:
+        d = result.divergence
+        _emit_json({"ok": result.ok, "blocks": result.blocks, "transactions": result.transactions,
+                    "divergence": None if d is None else {
+                        "height": d.height, "tx_index": d.tx_index, "tx_hash": d.tx_hash,
+                        "field": d.field, "expected": repr(d.expected), "actual": repr(d.actual)}})
+    elif result.ok:
+        click.echo(f"replayed {result.blocks} blocks, {result.transactions} transactions: "
+                   "every receipt, state root and block hash matches")
+    else:
+        click.echo(result.divergence.describe())
+    if not result.ok:
+        raise CliError(f"replay diverged at block {result.divergence.height}", EXIT_CONTRACT)
+
+
+class _NoBar:
+    """Stands in for click's progress bar when stderr is not a terminal."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
 
 
 # ------------------------------------------------------------------------------- entry point

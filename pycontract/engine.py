@@ -553,7 +553,16 @@ class Chain:
             return reply["results"]
 
     # ------------------------------------------------------------- transactions
+    def _assign_hashes(self, height: int, txs: list, receipts: list) -> None:
+        """Hashes for a block where nothing was included: every tx takes position 0."""
+        for tx, r in zip(txs, receipts):
+            r.tx_hash = self._tx_hash(height, 0, tx)
+
     def _tx_hash(self, height: int, index: int, tx: Tx) -> str:
+        """Digest of the transaction and its place: ``index`` counts only the transactions the
+        block includes (rejected ones are never stored), so a replay of the stored history
+        reproduces every hash; a rejected transaction takes the position the next included one
+        gets."""
         args = tx.args if tx.args is not None else {}
         function = "constructor" if tx.kind == "deploy" else tx.function
         try:
@@ -585,7 +594,6 @@ class Chain:
             )
         height = led.height + 1
         receipts: list[Receipt | None] = [None] * len(txs)
-        hashes = [self._tx_hash(height, i, tx) for i, tx in enumerate(txs)]
         send, send_idx = [], []
         deploying = set()  # contracts an earlier transaction of this block may deploy
         for i, tx in enumerate(txs):
@@ -596,7 +604,7 @@ class Chain:
             if why is None and tx.kind == "deploy" and led.contract(tx.contract) is not None:
                 why = f"contract {tx.contract!r} already exists"
             if why is not None:
-                receipts[i] = Receipt("rejected", 0, None, why, [], hashes[i])
+                receipts[i] = Receipt("rejected", 0, None, why, [], "")
                 continue
             msg = {"kind": tx.kind, "sender": tx.sender, "contract": tx.contract,
                    "function": tx.function if tx.kind == "call" else "constructor",
@@ -608,6 +616,7 @@ class Chain:
             send.append(msg)
             send_idx.append(i)
         if not send:
+            self._assign_hashes(height, txs, receipts)
             return receipts  # nothing executed: no block
         gas = sum(m["gas_limit"] for m in send)
         timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
@@ -621,11 +630,16 @@ class Chain:
             self._drop_worker()
             raise NodeFault("the sandbox worker sent an invalid reply: wrong number of results; "
                             f"nothing was committed (the ledger stays at block {led.height})")
+        by_index = dict(zip(send_idx, results))
         ov = led.begin_block()
         try:
             records = []
-            for i, r in zip(send_idx, results):
-                tx = txs[i]
+            position = 0  # index among the block's included transactions, part of the tx hash
+            for i, tx in enumerate(txs):
+                if i not in by_index:  # rejected before reaching the worker
+                    receipts[i].tx_hash = self._tx_hash(height, position, tx)
+                    continue
+                r = by_index[i]
                 src_hash = (hashlib.sha256(tx.source.encode("utf-8")).hexdigest()
                             if tx.kind == "deploy" else None)
                 try:
@@ -636,11 +650,13 @@ class Chain:
                     self._drop_worker()
                     raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
                                     f"{led.height})") from None
+                tx_hash = self._tx_hash(height, position, tx)
                 receipts[i] = Receipt(c.status, c.gas_used, c.result, c.error,
                                       [Event(e.contract, e.name, e.fields) for e in c.events],
-                                      hashes[i])
+                                      tx_hash)
                 if c.status == "rejected":
                     continue
+                position += 1
                 ov.begin_tx()
                 if c.deployed is not None:
                     ov.add_contract(c.deployed)
@@ -651,7 +667,7 @@ class Chain:
                         ov.put(contract, key, value)
                 ov.keep_tx()
                 records.append((i, TxRecord(
-                    tx_hash=hashes[i], kind=tx.kind, sender=tx.sender, contract=tx.contract,
+                    tx_hash=tx_hash, kind=tx.kind, sender=tx.sender, contract=tx.contract,
                     function="constructor" if tx.kind == "deploy" else tx.function,
                     args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
                     status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
