@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -408,7 +409,7 @@ class Chain:
 
     def __init__(self, path: str | os.PathLike | None = None, *, chain_id: str = "pycontract-local",
                  max_gas_per_tx: int = MAX_GAS_PER_TX, worker_limits: dict | None = None,
-                 worker_hash_seed: int = 0):
+                 worker_hash_seed: int | None = None):
         self._tmpdir = None
         if path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="pycontract-")
@@ -417,7 +418,11 @@ class Chain:
         self.chain_id = chain_id
         self.max_gas_per_tx = int(max_gas_per_tx)
         self._limits = dict(worker_limits or {})
-        self._hash_seed = int(worker_hash_seed)
+        # A secret random seed by default: results never depend on it (dict order is insertion
+        # order, sets and hash() are not in the language), and a seed nobody knows means no
+        # contract can precompute str keys that collide in the worker's dicts.
+        self._hash_seed = (secrets.randbelow(2**32) if worker_hash_seed is None
+                           else int(worker_hash_seed))
         self._worker: _Worker | None = None
         self._lock = threading.RLock()
         self._closed = False

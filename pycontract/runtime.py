@@ -20,7 +20,7 @@ from pycontract.gas_schedule import SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS, ALLOWED_METHODS
 from pycontract.runtime_builtins import BuiltinsMixin, method_table
 from pycontract.runtime_core import (
-    Meter, RawOutOfGas, RawRevert, deep_units, key_units,
+    HASH_SAFE_INT, Meter, RawOutOfGas, RawRevert, deep_units, key_units,
 )
 from pycontract.runtime_ops import OpsMixin
 
@@ -197,7 +197,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_imul": self.imul, "_pc_ior": self.ior, "_pc_setitem": self.setitem_v,
             "_pc_delitem": self.delitem, "_pc_aug_item": self.aug_item,
             "_pc_fmt": self.fmt, "_pc_star": self.star, "_pc_kwstar": self.kwstar,
-            "_pc_dstar": self.dstar, "_pc_hk": self.hk, "_pc_citer": self.citer,
+            "_pc_dstar": self.dstar, "_pc_hk": self.sk, "_pc_citer": self.citer,
             "_pc_exc": self.exc,
         }
         api = {
@@ -276,7 +276,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
     def setitem_v(self, value, obj, key):
         t = type(obj)
         tk = type(key)
-        if t is dict and (tk is str or tk is int):
+        if t is dict and (tk is str or (tk is int and -HASH_SAFE_INT < key < HASH_SAFE_INT)):
             if key not in obj:
                 m = self.m
                 m.mem += S.item_memory
@@ -291,7 +291,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
     def setitem(self, obj, key, value):
         t = type(obj)
         if t is dict:
-            self.hk(key)
+            self.sk(key)
             if key not in obj:
                 self.m.alloc(S.item_memory)
             obj[key] = value

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from pycontract.runtime_core import BPG, MAX_INT_BITS, S, deep_units, key_units
+from pycontract.runtime_core import (
+    BPG, MAX_INT_BITS, S, check_store_key, deep_units, key_units,
+)
 
 INTS = (int, bool)
 _ASCII_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
@@ -101,9 +103,14 @@ class BuiltinsMixin:
         return d
 
     def hk(self, k):
+        """A key about to be looked up: check tuple nesting and charge its hashing."""
         if type(k) is tuple:
             self._gas(key_units(k, self.m))
         return k
+
+    def sk(self, k):
+        """A key about to be inserted into a dict: refuse collision-prone keys."""
+        return check_store_key(k, self.m)
 
     def getiter(self, it):
         if type(it) in self.PROXY_TYPES:
@@ -233,7 +240,7 @@ class BuiltinsMixin:
                     p = self.materialize(pair)
                     if len(p) != 2:
                         raise ValueError()
-                    self.hk(p[0])
+                    self.sk(p[0])
                     self._elems(2, S.item_memory)
                     d[p[0]] = p[1]
         if kw:
@@ -725,7 +732,7 @@ class BuiltinsMixin:
         return d.popitem()
 
     def m_dict_setdefault(self, d, k, default=None):
-        self.hk(k)
+        self.sk(k)
         if k not in d:
             self.m.alloc(S.item_memory)
         return d.setdefault(k, default)

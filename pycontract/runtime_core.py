@@ -161,6 +161,30 @@ def pair_units(a, b, meter: Meter) -> int:
         b_ *= 4
 
 
+#: int dict keys must lie strictly inside +-HASH_SAFE_INT: there hash(k) == k (but for -1), so no
+#: two keys share a hash and a contract cannot build the long probe chains that make every dict
+#: insert O(n) (ints hash modulo 2**61 - 1, so k * (2**61 - 1) would all collide)
+HASH_SAFE_INT = 2**61 - 1
+
+
+def check_store_key(k, meter: Meter):
+    """Refuse, deterministically, a dict key whose hash a contract could have chosen to collide.
+
+    Strings and bytes hash with the worker's secret random seed, so their collisions cannot be
+    precomputed; ints are refused outside the collision-free range, and tuples (whose hash
+    combines element hashes invertibly, so colliding tuples of ints are easy to solve for) are
+    refused as in-memory dict keys altogether; a Map (storage) takes tuple keys.
+    """
+    t = type(k)
+    if t is int:
+        if not -HASH_SAFE_INT < k < HASH_SAFE_INT:
+            meter.revert("dict keys that are ints must lie within +-(2**61 - 1)")
+    elif t is tuple:
+        meter.revert("tuples cannot be dict keys in memory (their hashes can be made to "
+                     "collide); use a str key, or a Map, which takes tuple keys")
+    return k
+
+
 def key_units(k, meter: Meter) -> int:
     """Check a dict key before it is hashed: tuple nesting (tuplehash recurses in C without a
     guard) and size. Returns the units of hashing work."""
@@ -187,5 +211,5 @@ def key_units(k, meter: Meter) -> int:
 
 __all__ = [
     "Meter", "RawRevert", "RawOutOfGas", "ContractAbort", "deep_units", "pair_units",
-    "key_units", "int_words", "ceil_div", "scalar_units",
+    "key_units", "int_words", "ceil_div", "scalar_units", "check_store_key", "HASH_SAFE_INT",
 ]

@@ -385,5 +385,17 @@ def test_worker_environment_is_scrubbed(tmp_path, monkeypatch):
             env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if item)
         fds = os.listdir(f"/proc/{pid}/fd")
     assert b"PYCONTRACT_SECRET_FOR_TEST" not in env
-    assert env[b"PYTHONHASHSEED"] == b"0"
+    assert env[b"PYTHONHASHSEED"].isdigit()
     assert len(fds) <= 12, fds  # stdio, two pipes, the SQLite files
+
+
+def test_worker_hash_seed_is_secret_and_random_unless_fixed(tmp_path):
+    def seed_of(chain):
+        with open(f"/proc/{chain.worker_pid}/environ", "rb") as f:
+            env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if item)
+        return env[b"PYTHONHASHSEED"]
+
+    with Chain(tmp_path / "a.db") as a, Chain(tmp_path / "b.db") as b:
+        assert seed_of(a) != seed_of(b)  # 1 in 2**32 chance of a false failure
+    with Chain(tmp_path / "c.db", worker_hash_seed=7) as c:
+        assert seed_of(c) == b"7"

@@ -37,6 +37,8 @@ def rev(msg):
 
 INT_CAP = "int too large (limit 65536 bits)"
 NEST = "containers nested more than 64 levels deep"
+TUPLE_KEY = ("tuples cannot be dict keys in memory (their hashes can be made to collide); use a "
+             "str key, or a Map, which takes tuple keys")
 MEM = "memory limit exceeded (134217728 bytes per transaction)"
 
 # (id, body of main() (4-space indented lines joined by \n), expected (status, message))
@@ -58,6 +60,16 @@ BOMBS = [
     ("sorted_range", "return len(sorted(range(10**9)))", OOG),
     ("sum_range", "return sum(range(10**12))", OOG),
     ("sum_genexp", "return sum(x for x in range(10**12))", OOG),
+    # hash flooding: keys whose hashes a contract can choose to collide are refused on insert
+    ("dict_int_collisions", "d = {}\n    for i in range(10**6):\n        d[i * (2**61 - 1)] = i\n    return 0",
+     rev("dict keys that are ints must lie within +-(2**61 - 1)")),
+    ("dict_display_int_collisions", "k = 2**61 - 1\n    return len({k: 1})",
+     rev("dict keys that are ints must lie within +-(2**61 - 1)")),
+    ("dictcomp_tuple_keys", "return len({(i, 0): i for i in range(10**6)})", rev(TUPLE_KEY)),
+    ("dict_tuple_key_store", "d = {}\n    d[1, 2] = 3\n    return 0", rev(TUPLE_KEY)),
+    ("setdefault_tuple_key", "d = {}\n    d.setdefault((1, 2), 3)\n    return 0", rev(TUPLE_KEY)),
+    ("dict_pairs_big_int", "return len(dict([(2**70, 1)]))",
+     rev("dict keys that are ints must lie within +-(2**61 - 1)")),
     ("any_lazy", "return any(x > 10**13 for x in range(10**12))", OOG),
     ("list_range", "return len(list(range(10**12)))", OOG),
     ("max_map", "return max(map(abs, range(10**12)))", OOG),
@@ -68,11 +80,11 @@ BOMBS = [
     ("int_of_long_text", "return int('9' * 100000)", rev(INT_CAP)),
     ("fstring_huge_int", "return len(f'{7 ** 20000}')", ("success", None)),
     ("tuple_nesting_key", "t = ()\n    for i in range(1000):\n        t = (t,)\n    d = {}\n    d[t] = 1\n    return 1",
-     rev("key tuples nested more than 64 levels deep")),
+     rev(TUPLE_KEY)),
     ("tuple_nesting_in", "t = ()\n    for i in range(1000):\n        t = (t,)\n    return t in {}",
      rev("key tuples nested more than 64 levels deep")),
     ("tuple_nesting_display", "t = ()\n    for i in range(1000):\n        t = (t,)\n    return len({t: 1})",
-     rev("key tuples nested more than 64 levels deep")),
+     rev(TUPLE_KEY)),
     ("list_nesting_compare", "a = []\n    b = []\n    for i in range(1000):\n        a = [a]\n        b = [b]\n    return a == b", rev(NEST)),
     ("list_nesting_str", "a = []\n    for i in range(1000):\n        a = [a]\n    return str(a)", rev(NEST)),
     ("self_reference_str", "a = []\n    a.append(a)\n    return str(a)", rev(NEST)),
