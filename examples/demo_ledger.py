@@ -68,7 +68,7 @@ def run(chain: Chain, out=print) -> list[dict]:
 
     def ask(title: str, contract: str, function: str, args=None):
         value = chain.query(contract, function, args)
-        out(f"?? {title}: {_value(value)}")
+        out(f"-> query {title}: {_value(value)}")
         steps.append({"step": title, "query": [contract, function, args or {}], "value": value})
         return value
 
