@@ -142,6 +142,74 @@ def _validate(obj: Any, mode: int, root: str) -> None:
         raise EncodingError(f"{_fmt_path(root, path)}: {t.__name__} is not storable")
 
 
+def _str_ok(s: str) -> bool:
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _key_ok(o: Any, depth: int) -> bool:
+    """Fast check of a key position (no paths kept): True iff :func:`_validate` would accept it."""
+    t = type(o)
+    if t is str:
+        return o.isascii() or _str_ok(o)
+    if t is int or t is bytes or t is bool:
+        return True
+    if t is tuple:
+        if depth >= MAX_DEPTH:
+            return False
+        d = depth + 1
+        for item in o:
+            if not _key_ok(item, d):
+                return False
+        return True
+    return False
+
+
+def _value_ok(o: Any, depth: int, any_mode: bool) -> bool:
+    """Fast check of a value position; recursion is bounded by MAX_DEPTH (a container at depth
+    MAX_DEPTH fails the check), so deep or cyclic input returns False, never RecursionError."""
+    t = type(o)
+    if t is str:
+        return o.isascii() or _str_ok(o)
+    if t is int or t is bytes or t is bool or o is None:
+        return True
+    if t is list or (t is tuple and any_mode):
+        if depth >= MAX_DEPTH:
+            return False
+        d = depth + 1
+        for item in o:
+            if not _value_ok(item, d, any_mode):
+                return False
+        return True
+    if t is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        d = depth + 1
+        for k, v in o.items():
+            if type(k) is str:
+                if not (k.isascii() or _str_ok(k)):
+                    return False
+            elif not (any_mode and _key_ok(k, d)):
+                return False
+            if not _value_ok(v, d, any_mode):
+                return False
+        return True
+    return False
+
+
+def _check(obj: Any, mode: int, root: str) -> None:
+    """Validate ``obj``: the fast path-free check, and on any doubt the iterative
+    :func:`_validate`, which is authoritative and produces the error message."""
+    ok = _key_ok(obj, 0) if mode == _KEY else _value_ok(obj, 0, mode == _ANY)
+    if not ok:
+        _validate(obj, mode, root)
+
+
 def _dumps(obj: Any) -> bytes:
     try:
         return cbor2.dumps(obj, canonical=True)
@@ -156,7 +224,7 @@ def encode_value(v: Any) -> bytes:
         if t is str:
             _check_str(v, "value", ())
         return cbor2.dumps(v, canonical=True)
-    _validate(v, _VALUE, "value")
+    _check(v, _VALUE, "value")
     return _dumps(v)
 
 
@@ -167,14 +235,14 @@ def encode_key(k: Any) -> bytes:
         if t is str:
             _check_str(k, "key", ())
         return cbor2.dumps(k, canonical=True)
-    _validate(k, _KEY, "key")
+    _check(k, _KEY, "key")
     return _dumps(k)
 
 
 def encode_any(obj: Any) -> bytes:
     """Canonical bytes of any encodable object: values, plus tuples (as arrays) anywhere and
     dict keys that are valid storage keys. Used for hashes of transactions and blocks."""
-    _validate(obj, _ANY, "obj")
+    _check(obj, _ANY, "obj")
     return _dumps(obj)
 
 
@@ -273,7 +341,7 @@ def decode_value(b: bytes) -> Any:
     obj = _loads(b, "value")
     t = type(obj)
     if not (obj is None or t is bool or t is int or t is str or t is bytes):
-        _validate(obj, _VALUE, "value")
+        _check(obj, _VALUE, "value")
     _check_canonical(obj, bytes(b), "value")
     return obj
 
@@ -356,6 +424,6 @@ def decode_any(b: bytes) -> Any:
     Refuses tags other than bignums, floats and other non-encodable items, and non-canonical
     bytes."""
     obj = _loads(b, "data")
-    _validate(obj, _ANY, "data")
+    _check(obj, _ANY, "data")
     _check_canonical(obj, bytes(b), "data")
     return obj

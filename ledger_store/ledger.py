@@ -225,7 +225,7 @@ class BlockOverlay:
             return self._tx_contracts[name]
         if name in self._block_contracts:
             return self._block_contracts[name]
-        return _get_contract(self._conn, name)
+        return self._ledger._cached_contract(self._conn, name, self.base_height)
 
     def add_contract(self, rec: ContractRecord) -> None:
         self._live()
@@ -329,6 +329,7 @@ class Ledger:
         self._snap_conn: sqlite3.Connection | None = None  # reusable snapshot connection
         self._snap_busy = False
         self._tree: sr.StateTree | None = None
+        self._contracts_cache: dict[str, ContractRecord] = {}
         #: seconds spent in the phases of the last commit_block (for benchmarks and profiling)
         self.last_commit_stats: dict[str, float] = {}
         sync = str(synchronous).upper()
@@ -438,6 +439,7 @@ class Ledger:
                 os.close(fd)
             self._lock_fd = None
         self._tree = None
+        self._contracts_cache = {}
 
     @property
     def closed(self) -> bool:
@@ -602,7 +604,25 @@ class Ledger:
         return _iter_storage(self.conn, contract)
 
     def contract(self, name: str) -> ContractRecord | None:
-        return _get_contract(self.conn, name)
+        return self._cached_contract(self.conn, name, None)
+
+    def _cached_contract(
+        self, conn: sqlite3.Connection, name: str, max_height: int | None
+    ) -> ContractRecord | None:
+        """A committed contract, from a cache of rows already read. Contract rows are written
+        once (at deploy) and never change or disappear, so a cached row stays true; it is used
+        only if it was committed at or below ``max_height`` (an overlay's snapshot must not see
+        later deploys). Callers get a copy of the record (the entry-point map is shared: treat
+        it as read-only)."""
+        rec = self._contracts_cache.get(name)
+        if rec is None or (max_height is not None and rec.height > max_height):
+            rec = _get_contract(conn, name)
+            if rec is None:
+                return None
+            if type(rec.height) is int:
+                self._contracts_cache[name] = rec
+        return ContractRecord(rec.name, rec.code_hash, rec.source, rec.deployer, rec.height,
+                              rec.entry_points)
 
     def contracts(self) -> list[ContractRecord]:
         rows = self.conn.execute(f"SELECT {_CONTRACT_COLS} FROM contracts ORDER BY name")

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time as _time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -515,9 +516,30 @@ class Chain:
     def _request(self, msg: dict, timeout: float) -> dict:
         w = self._ensure_worker()
         height = self._ledger.height
+        deadline = _time.monotonic() + timeout
+        self._send(w, msg, height)
+        return self._reply(w, deadline, timeout, height)
+
+    def _send(self, w: _Worker, msg: dict, height: int) -> None:
         try:
             protocol.write_frame(w.req, msg)
-            reply = protocol.read_frame(w.resp, timeout=timeout)
+        except (protocol.ProtocolError, OSError) as e:
+            self._worker_broke(w, e, height)
+
+    def _worker_broke(self, w: _Worker, e: BaseException, height: int):
+        what = w.describe_exit() if isinstance(e, EOFError) or w.proc.poll() is not None \
+            else f"broke the protocol ({e})"
+        w.kill()
+        self._worker = None
+        raise NodeFault(
+            f"the sandbox worker {what}; nothing was committed (the ledger stays at block "
+            f"{height}); a new worker starts on the next request"
+        ) from None
+
+    def _reply(self, w: _Worker, deadline: float, timeout: float, height: int) -> dict:
+        """Read one reply frame before ``deadline`` (time.monotonic); faults become NodeFault."""
+        try:
+            reply = protocol.read_frame(w.resp, timeout=max(deadline - _time.monotonic(), 0.0))
         except TimeoutError:
             w.kill()
             self._worker = None
@@ -527,14 +549,7 @@ class Chain:
                 "starts on the next request"
             ) from None
         except (EOFError, protocol.ProtocolError, OSError) as e:
-            what = w.describe_exit() if isinstance(e, EOFError) or w.proc.poll() is not None \
-                else f"broke the protocol ({e})"
-            w.kill()
-            self._worker = None
-            raise NodeFault(
-                f"the sandbox worker {what}; nothing was committed (the ledger stays at block "
-                f"{height}); a new worker starts on the next request"
-            ) from None
+            self._worker_broke(w, e, height)
         if reply.get("op") == "fault":
             w.kill()
             self._worker = None
@@ -625,26 +640,24 @@ class Chain:
             return receipts  # nothing executed: no block
         gas = sum(m["gas_limit"] for m in send)
         timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
-        reply = self._request(
-            {"op": "block", "height": height, "time": time, "txs": send,
-             "cpu_seconds": int(timeout) + 1},
-            timeout,
-        )
-        results = reply.get("results")
-        if reply.get("op") != "block" or type(results) is not list or len(results) != len(send):
-            self._drop_worker()
-            raise NodeFault("the sandbox worker sent an invalid reply: wrong number of results; "
-                            f"nothing was committed (the ledger stays at block {led.height})")
-        by_index = dict(zip(send_idx, results))
+        w = self._ensure_worker()
+        deadline = _time.monotonic() + timeout
+        self._send(w, {"op": "block", "height": height, "time": time, "txs": send,
+                       "cpu_seconds": int(timeout) + 1}, led.height)
+        # results arrive in parts while the worker runs the rest of the block: each part is
+        # validated and applied here in parallel with the worker's execution of the next
+        stream = self._block_results(w, deadline, timeout, len(send), led.height)
+        sent = set(send_idx)
         ov = led.begin_block()
+        done = False
         try:
             records = []
             position = 0  # index among the block's included transactions, part of the tx hash
             for i, tx in enumerate(txs):
-                if i not in by_index:  # rejected before reaching the worker
+                if i not in sent:  # rejected before reaching the worker
                     receipts[i].tx_hash = self._tx_hash(height, position, tx)
                     continue
-                r = by_index[i]
+                r = next(stream)
                 src_hash = (hashlib.sha256(tx.source.encode("utf-8")).hexdigest()
                             if tx.kind == "deploy" else None)
                 try:
@@ -678,6 +691,11 @@ class Chain:
                     status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
                     events=c.events,
                 )))
+            for _extra in stream:  # reads the final frame; it must hold no further result
+                self._drop_worker()
+                raise NodeFault("the sandbox worker sent an invalid reply: too many results; "
+                                f"nothing was committed (the ledger stays at block {led.height})")
+            done = True
             if records:
                 led.commit_block(ov, time=time, txs=[rec for _, rec in records])
                 for i, rec in records:
@@ -685,7 +703,30 @@ class Chain:
                     receipts[i].index = rec.index
         finally:
             ov.close()
+            if not done:
+                # the worker may still be sending this block's parts: never read them as the
+                # reply to a later request
+                self._drop_worker()
         return receipts
+
+    def _block_results(self, w: _Worker, deadline: float, timeout: float, n: int, height: int):
+        """Yield the ``n`` results of a block request, frame by frame (``block_part`` frames,
+        then one final ``block`` frame); anything else is a node fault."""
+        got = 0
+        while True:
+            reply = self._reply(w, deadline, timeout, height)
+            op, results = reply.get("op"), reply.get("results")
+            if op not in ("block_part", "block") or type(results) is not list \
+                    or got + len(results) > n or (op == "block_part" and not results) \
+                    or (op == "block" and got + len(results) != n):
+                self._drop_worker()
+                raise NodeFault("the sandbox worker sent an invalid reply: wrong number of "
+                                f"results; nothing was committed (the ledger stays at block "
+                                f"{height})")
+            got += len(results)
+            yield from results
+            if op == "block":
+                return
 
     def _drop_worker(self):
         if self._worker is not None:

@@ -378,10 +378,24 @@ def run_tx(executor, ov, tx, height, time):
     )
 
 
-def run_block(executor, msg):
+#: results per ``block_part`` frame: the host validates and applies each part while the worker
+#: runs the next transactions (the two processes work in parallel on a block)
+BLOCK_PART_TXS = 50
+
+
+def run_block(executor, msg, send_part=None):
+    """Run a block's transactions on one overlay. With ``send_part``, results are sent in
+    ``{"op": "block_part", "results": [...]}`` frames of BLOCK_PART_TXS as they are ready;
+    the returned ``{"op": "block", "results": [...]}`` carries the rest (possibly none)."""
     ov = executor.ledger.begin_block()
+    height, time = msg["height"], msg["time"]
+    results = []
     try:
-        results = [run_tx(executor, ov, tx, msg["height"], msg["time"]) for tx in msg["txs"]]
+        for tx in msg["txs"]:
+            results.append(run_tx(executor, ov, tx, height, time))
+            if send_part is not None and len(results) >= BLOCK_PART_TXS:
+                send_part({"op": "block_part", "results": results})
+                results = []
     finally:
         ov.close()
     return {"op": "block", "results": results}
@@ -452,7 +466,8 @@ def serve(req_fd, resp_fd, executor, cpu_seconds):
             budget = msg.get("cpu_seconds")
             sandbox.set_cpu_budget(budget if type(budget) is int and budget > 0 else cpu_seconds)
             if op == "block":
-                reply = run_block(executor, msg)
+                reply = run_block(executor, msg,
+                                  lambda part: protocol.write_frame(resp_fd, part))
             elif op == "query":
                 reply = run_query(executor, msg)
             elif op == "probe" and probes:

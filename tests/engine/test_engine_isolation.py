@@ -399,3 +399,76 @@ def test_worker_hash_seed_is_secret_and_random_unless_fixed(tmp_path):
         assert seed_of(a) != seed_of(b)  # 1 in 2**32 chance of a false failure
     with Chain(tmp_path / "c.db", worker_hash_seed=7) as c:
         assert seed_of(c) == b"7"
+
+
+class _FakeWorker:
+    """Stands in for the sandbox worker: its reply pipe is prefilled with forged frames."""
+
+    def __init__(self, frames):
+        from pycontract import protocol
+
+        self.resp, w = os.pipe()
+        for f in frames:
+            protocol.write_frame(w, f)
+        os.close(w)
+        self.req = os.open(os.devnull, os.O_WRONLY)
+        self.killed = False
+        self.pid = -1
+        self.sandbox = {}
+
+        class _Proc:
+            def poll(self_inner):
+                return None if not self.killed else -9
+
+        self.proc = _Proc()
+
+    def kill(self):
+        self.killed = True
+        for fd in (self.req, self.resp):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def close(self, graceful=True):
+        self.kill()
+
+    def describe_exit(self):
+        return "was killed by SIGKILL"
+
+
+def _forged_block(chain, monkeypatch, frames, n=3):
+    fake = _FakeWorker(frames)
+    monkeypatch.setattr(chain, "_ensure_worker", lambda: fake)
+    chain._worker = fake
+    txs = [Tx(sender="alice", contract="token", function="transfer",
+              args={"to": "bob", "amount": 1}) for _ in range(n)]
+    return fake, txs
+
+
+def test_block_results_in_parts_are_counted_and_applied(token_chain, monkeypatch):
+    """Block replies arrive as block_part frames then one block frame; the host applies them as
+    they come and refuses a reply with too many, too few or empty parts (nothing committed)."""
+    chain = token_chain
+    rev = {"status": "reverted", "gas_used": 5, "result": None, "error": "token:1: no",
+           "events": [], "writes": [], "deployed": None, "touched": ["token"]}
+    h = chain.height
+    bad_replies = [
+        [{"op": "block_part", "results": [rev, rev]}, {"op": "block", "results": [rev, rev]}],
+        [{"op": "block_part", "results": []}, {"op": "block", "results": [rev, rev, rev]}],
+        [{"op": "block_part", "results": [rev]}, {"op": "block", "results": [rev]}],
+        [{"op": "block_part", "results": [rev]}, {"op": "query", "results": [rev, rev]}],
+        [{"op": "block_part", "results": [rev, rev, rev]}],  # then EOF: the worker died
+    ]
+    for frames in bad_replies:
+        fake, txs = _forged_block(chain, monkeypatch, frames)
+        with pytest.raises(NodeFault):
+            chain.execute_block(txs)
+        assert fake.killed and chain.height == h
+    fake, txs = _forged_block(chain, monkeypatch, [
+        {"op": "block_part", "results": [rev]}, {"op": "block_part", "results": [rev]},
+        {"op": "block", "results": [rev]}])
+    receipts = chain.execute_block(txs)
+    assert [r.status for r in receipts] == ["reverted"] * 3 and chain.height == h + 1
+    assert not fake.killed
+    fake.kill()

@@ -277,3 +277,50 @@ def test_same_bytes_on_python_311_312_313():
     first = outs[pythons[0]]
     for py, out in outs.items():
         assert out == first, py
+
+
+def test_fast_validation_agrees_with_the_authoritative_walk():
+    """encode_* use a path-free fast check and fall back to the iterative walk for messages:
+    the two must accept exactly the same objects (random structures, bad leaves, deep nests)."""
+    import random
+
+    from ledger_store.codec import _ANY, _KEY, _VALUE, MAX_DEPTH, _key_ok, _validate, _value_ok
+
+    rng = random.Random(7)
+    leaves = [None, True, 0, -1, 2**70, "a", "\u00e9", "\ud800", b"x", 1.5, object(), set()]
+
+    def build(d):
+        r = rng.random()
+        if d > 4 or r < 0.35:
+            return rng.choice(leaves)
+        if r < 0.6:
+            return [build(d + 1) for _ in range(rng.randrange(3))]
+        if r < 0.8:
+            return tuple(build(d + 1) for _ in range(rng.randrange(3)))
+        return {rng.choice(["k", "\ud800", 1, (1, "a"), b"b"]): build(d + 1)
+                for _ in range(rng.randrange(3))}
+
+    def slow_ok(o, mode):
+        try:
+            _validate(o, mode, "x")
+            return True
+        except EncodingError:
+            return False
+
+    deep = []
+    cur = deep
+    for _ in range(MAX_DEPTH + 3):
+        cur.append([])
+        cur = cur[0]
+    cyc = []
+    cyc.append(cyc)
+    samples = [build(0) for _ in range(3000)] + [deep, cyc, (deep,), {"a": deep}]
+    for i in range(MAX_DEPTH - 2, MAX_DEPTH + 2):  # exactly around the depth limit
+        o, t = 0, 0
+        for _ in range(i):
+            o, t = [o], (t,)
+        samples += [o, t]
+    for o in samples:
+        assert _value_ok(o, 0, False) == slow_ok(o, _VALUE), o
+        assert _value_ok(o, 0, True) == slow_ok(o, _ANY), o
+        assert _key_ok(o, 0) == slow_ok(o, _KEY), o

@@ -456,3 +456,29 @@ def test_in_memory_ledger():
         ov.put("c", K(1), V(1))
         b = led.commit_block(ov, time=1, txs=[])
         assert led.height == 1 and led.verify_state() == b.state_root
+
+
+def test_contract_cache_respects_overlay_snapshots_and_copies(path):
+    """Contract rows are cached after the first read; an overlay pinned before a deploy must
+    still not see the contract, and callers mutating a returned record do not change it."""
+    w = Ledger(path)
+    ro = Ledger(path, readonly=True)
+    ov = w.begin_block()
+    ov.add_contract(ContractRecord("a", "h" * 64, "src", "alice", entry_points={"f": 1}))
+    w.commit_block(ov, time=1, txs=[tx("t1", contract="a")])
+    old = ro.begin_block()  # pinned at height 1
+    ov = w.begin_block()
+    ov.add_contract(ContractRecord("b", "g" * 64, "src", "bob"))
+    w.commit_block(ov, time=2, txs=[tx("t2", contract="b")])
+    assert ro.contract("b").height == 2  # warms the reader's cache
+    assert old.contract("b") is None  # the snapshot predates the deploy
+    assert old.contract("a").height == 1
+    old.close()
+    with ro.begin_block() as new:
+        assert new.contract("b").code_hash == "g" * 64
+    rec = w.contract("a")
+    rec.code_hash = "mutated"
+    assert w.contract("a").code_hash == "h" * 64
+    assert w.contract("zzz") is None
+    ro.close()
+    w.close()
