@@ -30,6 +30,7 @@ given that statement's line, so tracebacks name the same line on every version.
 from __future__ import annotations
 
 import ast
+import copy
 
 from pycontract.gas_schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
@@ -85,9 +86,19 @@ def weight(node) -> int:
     return total
 
 
+def _flat_assign_unpack(stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+        and _flat_names(stmt.targets[0]) and _unpack_call(stmt.value, "_unpack_sequence_")
+    )
+
+
 def header_weight(stmt) -> int:
     """Weight of a statement as part of the block that contains it (bodies excluded)."""
-    return weight(stmt)
+    w = weight(stmt)
+    if _flat_assign_unpack(stmt):
+        w += flat_unpack_units(stmt.targets[0])
+    return w
 
 
 def _name(id_, ctx=None):
@@ -138,7 +149,7 @@ def _is_singleton_const(n) -> bool:
 
 
 _BINOP_HELPER = {
-    ast.Add: "_pc_add", ast.Mult: "_pc_mul", ast.Pow: "_pc_pow", ast.LShift: "_pc_lshift",
+    ast.Add: "_pc_add", ast.Sub: "_pc_sub", ast.Mult: "_pc_mul", ast.Pow: "_pc_pow", ast.LShift: "_pc_lshift",
     ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod", ast.BitOr: "_pc_or",
     ast.MatMult: "_pc_matmul", ast.Div: "_pc_truediv",
 }
@@ -154,7 +165,7 @@ _CMPNAME = {
 _INLINE_CHEAP = (ast.Sub, ast.BitAnd, ast.BitXor, ast.RShift)
 #: augmented assignment to a name: in place for lists/dicts where Python is, else the binop
 _IOP_HELPER = {
-    ast.Add: "_pc_iadd", ast.Mult: "_pc_imul", ast.BitOr: "_pc_ior", ast.Pow: "_pc_pow",
+    ast.Add: "_pc_iadd", ast.Sub: "_pc_sub", ast.Mult: "_pc_imul", ast.BitOr: "_pc_ior", ast.Pow: "_pc_pow",
     ast.LShift: "_pc_lshift", ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod",
 }
 
@@ -168,6 +179,47 @@ def _write_target(t) -> bool:
     )
 
 
+def _simple(n) -> bool:
+    """An operand that can be evaluated twice without effect: a name or an int literal."""
+    return isinstance(n, ast.Name) or _is_int_const(n)
+
+
+def _type_is(n, tname):
+    """``_pc_T(n) is _pc_<tname>`` (exact type test; ``_pc_T`` is the real ``type``)."""
+    return ast.Compare(left=_call("_pc_T", n), ops=[ast.Is()], comparators=[_name(tname)])
+
+
+def _int_guard(*operands):
+    """Exact-int test of every operand that is not an int literal (None if all are)."""
+    tests = [_type_is(_name(o.id), "_pc_I") for o in operands if isinstance(o, ast.Name)]
+    if not tests:
+        return None
+    return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests)
+
+
+def _flat_names(target) -> bool:
+    return isinstance(target, ast.Tuple) and target.elts and all(
+        isinstance(e, ast.Name) for e in target.elts)
+
+
+def _unpack_call(n, name):
+    """``_iter_unpack_sequence_(it, {'childs': (), ...}, _getiter_)`` (flat, no star)."""
+    return (
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name
+        and len(n.args) == 3 and isinstance(n.args[1], ast.Dict)
+        and any(isinstance(k, ast.Constant) and k.value == "childs"
+                and isinstance(v, ast.Tuple) and not v.elts
+                for k, v in zip(n.args[1].keys, n.args[1].values))
+    )
+
+
+def flat_unpack_units(target) -> int:
+    """What the unpack guard charged per unpack of a flat tuple target (1 + elements); the
+    rewriter drops the guard for such targets (Python's own unpacking draws at most
+    len(target) + 1 items) and charges this statically instead."""
+    return 1 + len(target.elts) * SCHEDULE.element
+
+
 class ExprRewriter(ast.NodeTransformer):
     """Routes size-dependent expression operations to runtime helpers (recursion is bounded by
     the nesting limit vetting enforces)."""
@@ -175,10 +227,13 @@ class ExprRewriter(ast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         op = type(node.op)
+        if op is ast.Sub and not (_is_int_const(node.left) or _is_int_const(node.right)):
+            # x - (0 - x) doubles x just as x + x does: charged (and sized) like +
+            return ast.Call(func=_name("_pc_sub"), args=[node.left, node.right], keywords=[])
         if op in _INLINE_CHEAP:
             return node
-        if op is ast.Add and (_is_int_const(node.left) or _is_int_const(node.right)):
-            return node  # int + small constant: the other side must be an int (or TypeError)
+        if op in (ast.Add, ast.Sub) and (_is_int_const(node.left) or _is_int_const(node.right)):
+            return node  # int +/- small constant: the other side must be an int (or TypeError)
         if op is ast.FloorDiv and _is_int_const(node.right) and node.right.value != 0:
             return node  # int // small constant: linear, result smaller than the operand
         return ast.Call(func=_name(_BINOP_HELPER[op]), args=[node.left, node.right], keywords=[])
@@ -215,7 +270,12 @@ class ExprRewriter(ast.NodeTransformer):
                 return node
         elif _is_small_const(left) or _is_small_const(right):
             return node
-        return ast.Call(func=_name("_pc_cmp_" + _CMPNAME[t]), args=[left, right], keywords=[])
+        call = ast.Call(func=_name("_pc_cmp_" + _CMPNAME[t]), args=[left, right], keywords=[])
+        if t not in (ast.In, ast.NotIn, ast.Is, ast.IsNot) and _simple(left) and _simple(right):
+            # int vs int compares are free: test the exact types inline, no helper call
+            guard = _int_guard(left, right)
+            return ast.IfExp(test=guard, body=copy.deepcopy(node), orelse=call)
+        return call
 
     def visit_JoinedStr(self, node):
         values = []
@@ -243,6 +303,24 @@ class ExprRewriter(ast.NodeTransformer):
 
     def visit_Call(self, node):
         self.generic_visit(node)
+        f = node.func
+        if (
+            isinstance(f, ast.Name) and f.id == "_getitem_" and len(node.args) == 2
+            and not node.keywords and isinstance(node.args[0], ast.Name)
+            and (_simple(node.args[1]) or _is_small_const(node.args[1])
+                 and type(node.args[1].value) is str)
+        ):
+            # o[k] with o a list/tuple/dict/str and k an int or str costs nothing extra in the
+            # guard either: do the exact type tests inline and index directly
+            o, k = node.args
+            test = ast.Compare(left=_call("_pc_T", _name(o.id)), ops=[ast.In()],
+                               comparators=[_name("_pc_IDX")])
+            if isinstance(k, ast.Name):
+                test = ast.BoolOp(op=ast.And(), values=[
+                    ast.Compare(left=_call("_pc_T", _name(k.id)), ops=[ast.In()],
+                                comparators=[_name("_pc_KEYS")]), test])
+            direct = ast.Subscript(value=_name(o.id), slice=copy.deepcopy(k), ctx=ast.Load())
+            return ast.IfExp(test=test, body=direct, orelse=node)
         args = []
         for a in node.args:
             if isinstance(a, ast.Starred):
@@ -292,6 +370,9 @@ class ExprRewriter(ast.NodeTransformer):
                 w += weight(gens[i + 1].iter)
             else:
                 w += elt_weight
+            if _flat_names(g.target) and _unpack_call(g.iter, "_iter_unpack_sequence_"):
+                w += flat_unpack_units(g.target)
+                g.iter = _call("_getiter_", g.iter.args[0])
             per_item.append(w)
         self.generic_visit(node)
         for i, g in enumerate(gens):
@@ -375,6 +456,9 @@ class GasRewriter:
             return [st]
         if t is ast.For:
             per = self.s.loop_iteration + weight(st.target)
+            if _flat_names(st.target) and _unpack_call(st.iter, "_iter_unpack_sequence_"):
+                per += flat_unpack_units(st.target)
+                st.iter = _call("_getiter_", st.iter.args[0])
             st.iter = self.expr.visit(st.iter)
             st.target = self.expr.visit(st.target)
             st.body = self.body(st.body, per, st.lineno)
@@ -407,12 +491,37 @@ class GasRewriter:
             return [new]
         if t is ast.AugAssign:
             return [self.augassign(st)]
+        if _flat_assign_unpack(st):
+            # Python's own unpacking draws at most len(targets) + 1 items: no guard needed
+            st.value = self.expr.visit(st.value.args[0])
+            return [st]
         if t is ast.Assign and len(st.targets) == 1 and _write_target(st.targets[0]):
             tgt = st.targets[0]
             # Python evaluates the value first, then the object, then the key: keep that order
-            new = ast.Expr(value=_call("_pc_setitem", self.expr.visit(st.value),
-                                       self.expr.visit(tgt.value.args[0]),
-                                       self.expr.visit(tgt.slice)))
+            value = self.expr.visit(st.value)
+            obj = self.expr.visit(tgt.value.args[0])
+            key = self.expr.visit(tgt.slice)
+            if isinstance(obj, ast.Name) and _simple(key):
+                # lst[i] = v on a list with an int index needs no check: test inline
+                out = []
+                if not (isinstance(value, ast.Name) or isinstance(value, ast.Constant)):
+                    out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
+                    value = _name("_pc_v")
+                tests = [_type_is(_name(obj.id), "_pc_L")]
+                if isinstance(key, ast.Name):
+                    tests.append(_type_is(_name(key.id), "_pc_I"))
+                direct = ast.Assign(
+                    targets=[ast.Subscript(value=_name(obj.id), slice=copy.deepcopy(key),
+                                           ctx=ast.Store())],
+                    value=copy.deepcopy(value))
+                slow = ast.Expr(value=_call("_pc_setitem", value, obj, key))
+                out.append(ast.If(
+                    test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
+                    body=[direct], orelse=[slow]))
+                for n in out:
+                    _set_line(n, st.lineno)
+                return out
+            new = ast.Expr(value=_call("_pc_setitem", value, obj, key))
             return [ast.copy_location(new, st)]
         if t is ast.Delete and len(st.targets) == 1 and _write_target(st.targets[0]):
             tgt = st.targets[0]
@@ -430,7 +539,8 @@ class GasRewriter:
         value = self.expr.visit(st.value)
         tgt = st.target
         if isinstance(tgt, ast.Name):
-            if op in _INLINE_CHEAP or (op is ast.Add and _is_int_const(value)):
+            if (op in _INLINE_CHEAP and op is not ast.Sub) or (
+                    op in (ast.Add, ast.Sub) and _is_int_const(value)):
                 st.value = value
                 return st
             helper = _IOP_HELPER.get(op)

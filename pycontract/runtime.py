@@ -39,6 +39,10 @@ __all__ = ["Meter", "CallFrame", "execute", "Runtime"]
 
 _EXCEPTIONS = {name: getattr(__import__("builtins"), name) for name in ALLOWED_EXCEPTIONS}
 _RECURSION_FLOOR = 20000
+#: o[k] with type(o) in _INDEXABLE and type(k) in _PLAIN_KEYS is indexed directly (inline by the
+#: rewriter and in ``getitem``): no size to charge, no hashing a contract could make collide
+_INDEXABLE = frozenset({list, tuple, dict, str})
+_PLAIN_KEYS = frozenset({int, str})
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_m": self.m,
             "_pc_oog": self.m.fail,
             "_pc_deep": self.deep,
-            "_pc_add": self.add, "_pc_mul": self.mul, "_pc_pow": self.pow,
+            "_pc_add": self.add, "_pc_sub": self.sub, "_pc_mul": self.mul, "_pc_pow": self.pow,
             "_pc_lshift": self.lshift, "_pc_floordiv": self.floordiv, "_pc_mod": self.mod,
             "_pc_or": self.or_, "_pc_matmul": self.matmul, "_pc_truediv": self.truediv,
             "_pc_cmp_eq": self.cmp_eq, "_pc_cmp_ne": self.cmp_ne, "_pc_cmp_lt": self.cmp_lt,
@@ -199,6 +203,9 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_fmt": self.fmt, "_pc_star": self.star, "_pc_kwstar": self.kwstar,
             "_pc_dstar": self.dstar, "_pc_hk": self.sk, "_pc_citer": self.citer,
             "_pc_exc": self.exc,
+            # exact-type tests of the rewriter's inline fast paths
+            "_pc_T": type, "_pc_I": int, "_pc_L": list, "_pc_IDX": _INDEXABLE,
+            "_pc_KEYS": _PLAIN_KEYS,
         }
         api = {
             "public": _identity_decorator, "view": _identity_decorator,

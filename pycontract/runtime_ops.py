@@ -100,6 +100,18 @@ class OpsMixin:
             return a + b
         raise TypeError()
 
+    def sub(self, a, b):
+        """``a - b`` of ints: like ``+`` it can double an int (``x - (0 - x)``), so it is
+        charged like ``+`` (free below 1,024 bits of operands together)."""
+        if type(a) is int and type(b) is int:
+            w = (a.bit_length() + b.bit_length()) >> 10
+            if w:
+                self._gas(w)
+            return a - b
+        if type(a) not in INTS or type(b) not in INTS:
+            raise TypeError()
+        return a - b
+
     def mul(self, a, b):
         ta = type(a)
         tb = type(b)
@@ -165,6 +177,12 @@ class OpsMixin:
         self._gas(1 + max(wa - wb + 1, 1) * wb // S.div_word_per_gas)
 
     def floordiv(self, a, b):
+        if type(a) is int and type(b) is int and a.bit_length() <= 64 and b.bit_length() <= 64:
+            m = self.m  # one word each: _div_cost is exactly 1
+            m.g -= 1
+            if m.g < 0:
+                m.fail()
+            return a // b
         if type(a) not in INTS or type(b) not in INTS:
             raise TypeError()
         self._div_cost(a, b)
@@ -178,6 +196,12 @@ class OpsMixin:
 
     def mod(self, a, b):
         ta = type(a)
+        if ta is int and type(b) is int and a.bit_length() <= 64 and b.bit_length() <= 64:
+            m = self.m  # one word each: _div_cost is exactly 1
+            m.g -= 1
+            if m.g < 0:
+                m.fail()
+            return a % b
         if ta is str:
             return self.percent_format(a, b)
         if ta not in INTS or type(b) not in INTS:
@@ -218,7 +242,7 @@ class OpsMixin:
         if name == "or":
             return self.or_(a, b)
         if name == "sub":
-            return a - b
+            return self.sub(a, b)
         if name == "and":
             return a & b
         if name == "xor":
@@ -277,6 +301,16 @@ class OpsMixin:
         return self.iop(names[op], a, b)
 
     def aug_item(self, obj, key, name, value):
+        if type(obj) is dict and type(key) is str and (name == "add" or name == "sub"):
+            old = obj[key]  # what getitem does for a str key; the key exists afterwards
+            if type(old) is int and type(value) is int:
+                w = (old.bit_length() + value.bit_length()) >> 10
+                if w:
+                    self._gas(w)
+                obj[key] = old + value if name == "add" else old - value
+                return
+            obj[key] = self.iop(name, old, value)
+            return
         old = self.getitem(obj, key)
         new = self.iop(name, old, value)
         self.setitem(obj, key, new)
