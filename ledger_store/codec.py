@@ -406,8 +406,44 @@ def to_jsonable(obj: Any) -> Any:
     return root[0]
 
 
+try:
+    from _json import encode_basestring as _json_str  # what json.dumps uses (ensure_ascii=False)
+except ImportError:  # pragma: no cover - pure-Python fallback of the same function
+    from json.encoder import py_encode_basestring as _json_str
+
+
+def _json_scalar_text(o: Any) -> str | None:
+    """JSON text of a scalar exactly as to_json renders it, or None for anything else."""
+    t = type(o)
+    if t is str:
+        return _json_str(o)
+    if t is int:
+        return str(o) if o.bit_length() <= _BIG_INT_BITS else _json_str(hex(o))
+    if t is bytes:
+        return '"0x' + o.hex() + '"'
+    if o is None:
+        return "null"
+    if t is bool:
+        return "true" if o else "false"
+    return None
+
+
 def to_json(obj: Any) -> str:
     """Compact JSON text of to_jsonable(obj), keys sorted."""
+    # fast paths (scalars, flat arrays of scalars: most keys and values), same text as below
+    text = _json_scalar_text(obj)
+    if text is not None:
+        return text
+    t = type(obj)
+    if t is tuple or t is list:
+        parts = []
+        for item in obj:
+            text = _json_scalar_text(item)
+            if text is None:
+                break
+            parts.append(text)
+        else:
+            return "[" + ",".join(parts) + "]"
     return json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

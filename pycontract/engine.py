@@ -239,8 +239,9 @@ def _is_int(x) -> bool:
     return type(x) is int
 
 
-def _precheck(tx: Tx, max_gas: int) -> str | None:
-    """What the host can reject without the contract's source; None if it passes."""
+def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None) -> str | None:
+    """What the host can reject without the contract's source; None if it passes. The
+    encoded arguments are left in ``blobs[id(tx)]`` when given (so they are encoded once)."""
     if type(tx.sender) is not str or not tx.sender or len(tx.sender) > MAX_SENDER_CHARS:
         return f"sender must be a non-empty str of at most {MAX_SENDER_CHARS} characters"
     if type(tx.contract) is not str or not NAME_RE.match(tx.contract):
@@ -271,6 +272,8 @@ def _precheck(tx: Tx, max_gas: int) -> str | None:
         return "arguments cannot be encoded: " + str(e).replace("value[", "args[", 1)
     if len(blob) > MAX_ARGS_BYTES:
         return f"arguments are larger than {MAX_ARGS_BYTES} bytes"
+    if blobs is not None:
+        blobs[id(tx)] = blob
     return None
 
 
@@ -616,8 +619,9 @@ class Chain:
         receipts: list[Receipt | None] = [None] * len(txs)
         send, send_idx = [], []
         deploying = set()  # contracts an earlier transaction of this block may deploy
+        blobs: dict[int, bytes] = {}
         for i, tx in enumerate(txs):
-            why = _precheck(tx, self.max_gas_per_tx)
+            why = _precheck(tx, self.max_gas_per_tx, blobs)
             if why is None and tx.kind == "call" and tx.contract not in deploying \
                     and led.contract(tx.contract) is None:
                 why = f"unknown contract {tx.contract!r}"
@@ -628,8 +632,7 @@ class Chain:
                 continue
             msg = {"kind": tx.kind, "sender": tx.sender, "contract": tx.contract,
                    "function": tx.function if tx.kind == "call" else "constructor",
-                   "args": codec.encode_value(tx.args if tx.args is not None else {}),
-                   "gas_limit": tx.gas_limit}
+                   "args": blobs[id(tx)], "gas_limit": tx.gas_limit}
             if tx.kind == "deploy":
                 msg["source"] = tx.source
                 deploying.add(tx.contract)

@@ -324,3 +324,16 @@ def test_fast_validation_agrees_with_the_authoritative_walk():
         assert _value_ok(o, 0, False) == slow_ok(o, _VALUE), o
         assert _value_ok(o, 0, True) == slow_ok(o, _ANY), o
         assert _key_ok(o, 0) == slow_ok(o, _KEY), o
+
+
+def test_to_json_fast_paths_render_like_json_dumps():
+    """to_json renders scalars and flat arrays itself: the text must equal json.dumps's."""
+    import json as _json
+
+    samples = [None, True, False, 0, -5, 2**64, 2**5000, -(2**5000), "", 'a"b\\\u00e9\n\u2028\x00',
+               "\ud83d\ude00", b"", b"\x00\xff", ("balances", "alice"), ["a", 1, None, b"x"],
+               ("allow", ("a", "b")), [], (), {"b": 1, "a": [1, 2]}, [True, 2**5000]]
+    for o in samples:
+        slow = _json.dumps(codec.to_jsonable(o), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+        assert codec.to_json(o) == slow, o
