@@ -330,6 +330,15 @@ class ExprRewriter(ast.NodeTransformer):
         for kw in node.keywords:
             if kw.arg is None:
                 kw.value = _call("_pc_kwstar", kw.value)
+        f = node.func
+        if (
+            isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "_getattr_"
+            and len(f.args) == 2 and not f.keywords and isinstance(f.args[1], ast.Constant)
+            and f.args[1].value == "append" and len(node.args) == 1 and not node.keywords
+            and not isinstance(node.args[0], ast.Starred)
+        ):
+            return ast.Call(func=_name("_pc_append"), args=[f.args[0], node.args[0]],
+                            keywords=[])
         if isinstance(node.func, ast.Name) and node.func.id in ALLOWED_EXCEPTIONS:
             node = ast.Call(func=_name("_pc_exc"), args=[node.func, *node.args],
                             keywords=node.keywords)
@@ -377,7 +386,11 @@ class ExprRewriter(ast.NodeTransformer):
         self.generic_visit(node)
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
-            g.iter = _call("_pc_citer", g.iter, _const(per_item[i]), _const(bool(mem and last)))
+            # a list/dict comprehension draws every item of a fixed-length iterable: the
+            # runtime charges those up front (no per-item wrapper); generator expressions may
+            # be consumed partly, so they are always charged per item drawn
+            g.iter = _call("_pc_citer", g.iter, _const(per_item[i]), _const(bool(mem and last)),
+                           _const(bool(mem)))
         return node
 
     def visit_ListComp(self, node):

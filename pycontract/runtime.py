@@ -201,7 +201,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_imul": self.imul, "_pc_ior": self.ior, "_pc_setitem": self.setitem_v,
             "_pc_delitem": self.delitem, "_pc_aug_item": self.aug_item,
             "_pc_fmt": self.fmt, "_pc_star": self.star, "_pc_kwstar": self.kwstar,
-            "_pc_dstar": self.dstar, "_pc_hk": self.sk, "_pc_citer": self.citer,
+            "_pc_dstar": self.dstar, "_pc_append": self.append, "_pc_hk": self.sk, "_pc_citer": self.citer,
             "_pc_exc": self.exc,
             # exact-type tests of the rewriter's inline fast paths
             "_pc_T": type, "_pc_I": int, "_pc_L": list, "_pc_IDX": _INDEXABLE,

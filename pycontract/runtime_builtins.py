@@ -64,10 +64,29 @@ class BuiltinsMixin:
             append(x)
         return out
 
-    def citer(self, it, k, mem):
-        """Charging iterator wrapped around every comprehension / genexp iterable."""
-        if type(it) in self.PROXY_TYPES:
+    def citer(self, it, k, mem, upfront=False):
+        """The iterable of a comprehension / genexp, charged ``k`` per item (and accounted
+        ``item_memory`` per item when ``mem``). With ``upfront`` (list/dict comprehensions, which
+        draw every item) and an iterable whose length cannot change while it is iterated (range,
+        tuple, str, bytes; a dict raises if resized) the whole charge is made before the first
+        item; otherwise items are charged as drawn."""
+        t = type(it)
+        if upfront and (t is range or t is tuple or t is str or t is bytes or t is dict):
+            n = self.known_len(it)
+            m = self.m
+            m.g -= n * k
+            if m.g < 0:
+                m.fail()
+            if mem:
+                m.mem += n * S.item_memory
+                if m.mem > S.memory_limit:
+                    m.alloc(0)
+            return it
+        if t in self.PROXY_TYPES:
             raise TypeError()
+        return self._citer(it, k, mem)
+
+    def _citer(self, it, k, mem):
         m = self.m
         lim = S.memory_limit
         per = S.item_memory
@@ -638,6 +657,18 @@ class BuiltinsMixin:
         return bytes.fromhex(s)
 
     # ------------------------------------------------------------ list / tuple methods
+    def append(self, obj, x):
+        """``obj.append(x)`` as the rewriter emits it: lists directly, anything else through
+        the attribute guard (same checks, same charges)."""
+        if type(obj) is list:
+            m = self.m
+            m.mem += S.item_memory
+            if m.mem > S.memory_limit:
+                m.alloc(0)
+            obj.append(x)
+            return None
+        return self.getattr_(obj, "append")(x)
+
     def m_list_append(self, lst, x):
         m = self.m
         m.mem += S.item_memory

@@ -65,7 +65,10 @@ BOMBS = [
      rev("dict keys that are ints must lie within +-(2**61 - 1)")),
     ("dict_display_int_collisions", "k = 2**61 - 1\n    return len({k: 1})",
      rev("dict keys that are ints must lie within +-(2**61 - 1)")),
-    ("dictcomp_tuple_keys", "return len({(i, 0): i for i in range(10**6)})", rev(TUPLE_KEY)),
+    ("dictcomp_tuple_keys", "return len({(i, 0): i for i in range(10**4)})", rev(TUPLE_KEY)),
+    # schedule 2: a dict/list comprehension over a range is charged up front: stops at once
+    ("dictcomp_range_upfront", "return len({i: i for i in range(10**6)})", OOG),
+    ("listcomp_growing_list", "l = [1]\n    return len([l.append(x) for x in l])", OOG),
     ("dict_tuple_key_store", "d = {}\n    d[1, 2] = 3\n    return 0", rev(TUPLE_KEY)),
     ("setdefault_tuple_key", "d = {}\n    d.setdefault((1, 2), 3)\n    return 0", rev(TUPLE_KEY)),
     ("dict_pairs_big_int", "return len(dict([(2**70, 1)]))",
