@@ -307,6 +307,8 @@ def bench_scaling(quick: bool, repeats: int) -> dict:
     return out
 
 
+from benchmarks.fairness_bench import bench_fairness  # noqa: E402  (section 4, own module)
+
 SECTIONS = {
     "overhead": bench_overhead,
     "throughput": bench_throughput,

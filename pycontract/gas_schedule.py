@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-GAS_SCHEDULE_VERSION = 1
+GAS_SCHEDULE_VERSION = 2
 
 #: static weight of each AST node type, charged when the basic block containing it is entered
 NODE_WEIGHTS = MappingProxyType(
@@ -51,7 +51,7 @@ class GasSchedule:
     element: int = 1  # per element walked, copied, compared or created in a container
     word_mul_per_gas: int = 32  # big-int multiply: words(a)*words(b) products per gas
     word_linear: int = 1  # per 64-bit word of an int operand for linear int work
-    div_word_per_gas: int = 16  # big-int division: words(q)*words(b) per gas
+    div_word_per_gas: int = 2  # big-int division: words(q)*words(b) per gas (v1: 16; measured)
     int_str_per_gas: int = 8  # int<->decimal text: words(x)**2 per gas (quadratic algorithms)
     sort_factor: int = 1  # multiplier on n*ceil(log2 n) comparisons
 
