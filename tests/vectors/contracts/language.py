@@ -14,7 +14,7 @@ def builtins_tour() -> list:
     return [
         abs(-4), all(xs), any([0, 0, 1]), bool(0), len(xs), max(xs), min(xs),
         sorted(xs), sorted(xs, reverse=True), sum(xs), list(reversed(xs)),
-        list(enumerate("ab")), [list(p) for p in pairs], dict(pairs),
+        [list(p) for p in enumerate("ab")], [list(p) for p in pairs], dict(pairs),
         list(map(str, xs)), list(filter(None, [0, 1, 2])), divmod(17, 5)[0],
         pow(2, 10), pow(3, 4, 5), chr(65), ord("a"), hex(255), bin(5), oct(8),
         isinstance(3, int), isinstance(True, int), isinstance("x", (int, str)),
@@ -37,7 +37,7 @@ def methods_tour() -> list:
     return [
         s.upper(), s.lower(), s.split(", "), s.replace("l", "L"), s.find("o"), s.count("l"),
         s.startswith("He"), s.endswith("x"), s.strip("Hd"), "-".join(["a", "b"]),
-        "7".zfill(3), "ab".center(6, "*"), s.partition(","), s.isascii(), "abc".isalpha(),
+        "7".zfill(3), "ab".center(6, "*"), list(s.partition(",")), s.isascii(), "abc".isalpha(),
         s.encode(), b"abc".hex(), b"a,b".split(b","), items, popped, list(d.keys()),
         list(d.values()), [list(kv) for kv in d.items()], d.get("zz", -1), d.pop("a"),
         (255).to_bytes(2, "big"), int.from_bytes(b"\x01\x00", "big"), (1024).bit_length(),
@@ -53,7 +53,7 @@ def statements_tour(n: int) -> dict:
     out["ternary"] = "big" if n > 10 else "small"
     out["bool_ops"] = [n > 0 and n < 100, n < 0 or n == 5, not n]
     out["chain"] = 0 < n < 10
-    out["fstring"] = f"n={n:>4}|{n:<3}|{n:x}|{'s'!r}"
+    out["fstring"] = f"n={n:>4}|{n:<3}|{n:x}|{'s'}"
     out["percent"] = "%s-%d-%05d" % ("x", n, n)
     out["helper"] = helper(n, scale=3) + helper(1)
     out["dictcomp"] = {str(i): i * i for i in range(4)}
