@@ -271,8 +271,8 @@ def bench_scaling(quick: bool, repeats: int) -> dict:
                      gas_limit=5_000_000)
         have = 1
         for target in sizes:
-            while have < target:
-                batch = min(5_000, target - have)
+            while have < target:  # fill: one new key per transfer, 10,000 per block
+                batch = min(10_000, target - have)
                 chain.execute_block([Tx(sender="alice", contract="token", function="transfer",
                                         args={"to": f"k{have + i}", "amount": 1},
                                         gas_limit=100_000) for i in range(batch)])
@@ -280,11 +280,21 @@ def bench_scaling(quick: bool, repeats: int) -> dict:
             txs = [Tx(sender="alice", contract="token", function="transfer",
                       args={"to": f"k{i * 7 % target}", "amount": 1}, gas_limit=100_000)
                    for i in range(500)]
-            t = median_time(lambda: chain.execute_block(txs), repeats)
-            rows.append([f"{target:,} keys", 500 / t, t * 1e3])
-            out[str(target)] = {"transfers_per_s": 500 / t, "block_ms": t * 1e3}
+            stats = []
+
+            def block():
+                chain.execute_block(txs)
+                stats.append(dict(chain._ledger.last_commit_stats))
+
+            t = median_time(block, repeats)
+            root_ms = statistics.median(s["state_root_s"] for s in stats) * 1e3
+            commit_ms = statistics.median(s["total_s"] for s in stats) * 1e3
+            rows.append([f"{target:,} keys", 500 / t, t * 1e3, commit_ms, root_ms])
+            out[str(target)] = {"transfers_per_s": 500 / t, "block_ms": t * 1e3,
+                                "commit_ms": commit_ms, "state_root_ms": root_ms}
     print(table("Scaling with stored keys (blocks of 500 transfers)",
-                ["state size", "transfers/s", "block ms"], rows))
+                ["state size", "transfers/s", "block ms", "commit ms",
+                 "state-root update ms"], rows))
     depth_rows = []
     chain_src = (
         "from pycontract import call, view\n\n@view\n"
@@ -294,7 +304,7 @@ def bench_scaling(quick: bool, repeats: int) -> dict:
     )
     with tempfile.TemporaryDirectory() as tmp, new_chain(tmp) as chain:
         chain.deploy("hopper", chain_src, sender="bench", gas_limit=5_000_000)
-        for depth in (0, 1, 4, 16):
+        for depth in (0, 1, 4, 16, 64):
             t = median_time(lambda: chain.query("hopper", "hop", {"n": depth}), repeats * 2)
             depth_rows.append([f"call depth {depth}", t * 1e3])
         for lines in (50, 300, 1000):

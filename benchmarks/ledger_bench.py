@@ -138,10 +138,48 @@ def full_recompute_s(led: Ledger) -> float:
     return time.perf_counter() - t
 
 
+def bench_sync(n_keys: int, blocks: int, writes: int = 1_000) -> dict:
+    """synchronous=FULL against NORMAL (both WAL): two ledgers with the same keys, commits of
+    ``writes`` updates alternated between them so both see the same machine noise."""
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as d:
+        leds = {m: Ledger(os.path.join(d, f"{m}.db"), synchronous=m) for m in ("FULL", "NORMAL")}
+        for led in leds.values():
+            fill(led, n_keys)
+        times: dict = {m: [] for m in leds}
+        commits: dict = {m: [] for m in leds}
+        rng = random.Random(1)
+        for b in range(blocks):
+            ks = rng.sample(range(n_keys), writes)
+            for m, led in leds.items():
+                t = time.perf_counter()
+                ov = led.begin_block()
+                for k in ks:
+                    ov.put("tok", key(k), V(b + k + 1))
+                led.commit_block(ov, time=led.height + 1, txs=[])
+                times[m].append(time.perf_counter() - t)
+                commits[m].append(led.last_commit_stats["fsync_commit_s"])
+        for m, led in leds.items():
+            out[m] = {"block_s": statistics.median(times[m]),
+                      "commit_s": statistics.median(commits[m])}
+            led.close()
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    ap.add_argument("--sync", action="store_true",
+                    help="only compare synchronous=FULL and NORMAL (WAL, 1,000-write blocks)")
     args = ap.parse_args(argv)
+    if args.sync:
+        n = 20_000 if args.quick else 100_000
+        r = bench_sync(n, 10 if args.quick else 30)
+        print(f"| synchronous | block of 1,000 writes at {n:,} keys (put + commit_block) "
+              "| of which COMMIT |\n|---|---|---|")
+        for m, v in r.items():
+            print(f"| {m} | {v['block_s'] * 1e3:.1f} ms | {v['commit_s'] * 1e3:.1f} ms |")
+        return 0
     small, big = (20_000, 100_000) if args.quick else (100_000, 1_000_000)
     reps = 3 if args.quick else 5
     out: dict = {
