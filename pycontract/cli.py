@@ -61,6 +61,8 @@ def _parse_json_args(text: str | None, what: str) -> dict:
         return {}
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise CliError(f"{what} is nested too deeply") from None
     except json.JSONDecodeError as e:
         raise CliError(f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     if type(value) is not dict:
@@ -348,6 +350,16 @@ class _NoBar:
 # ------------------------------------------------------------------------------- entry point
 
 
+def _check_utf8(argv) -> None:
+    """Refuse command-line words that are not valid UTF-8 (Python keeps such bytes as lone
+    surrogates, which no ledger field can hold)."""
+    for i, word in enumerate(argv, start=1):
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CliError(f"argument {i} is not valid UTF-8 text") from None
+
+
 def _one_line(e: BaseException) -> str:
     text = str(e).strip() or type(e).__name__
     return text.splitlines()[0] if "\n" in text else text
@@ -359,6 +371,7 @@ def main(argv=None) -> int:
     from pycontract.errors import InvalidTransaction, NodeFault, PycontractError, QueryError
 
     try:
+        _check_utf8(sys.argv[1:] if argv is None else argv)
         cli.main(args=argv, prog_name="pycontract", standalone_mode=False)
     except click.exceptions.Exit as e:
         return e.exit_code

@@ -256,20 +256,12 @@ def test_cli_bad_input_is_one_clear_line(cli_dir, case):
     assert "internal error" not in p.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.py: JSON_ARGS nested 20,000 deep makes json.loads raise RecursionError, reported as "
-    "'error: internal error: RecursionError ...' with exit 3 (node/ledger fault) instead of "
-    "exit 2 'JSON_ARGS is nested too deeply'"))
 def test_cli_deeply_nested_json_is_bad_input(cli_dir):
     p = _cli("call", "--db", "l.db", "c", "f", '{"x": ' + "[" * 20000 + "]" * 20000 + "}",
              "--sender", "a", cwd=cli_dir)
     assert p.returncode == 2 and "internal error" not in p.stderr, (p.returncode, p.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.py: a --sender that is not valid UTF-8 (surrogateescape from argv) gives "
-    "'error: internal error: UnicodeEncodeError' with exit 3; expected a rejected/bad-input "
-    "message (exit 1 or 2)"))
 def test_cli_non_utf8_sender(cli_dir):
     p = subprocess.run([PYCONTRACT.encode(), b"call", b"--db", b"l.db", b"c", b"f", b'{"x": 1}',
                         b"--sender", b"\xff"], capture_output=True, timeout=120, cwd=cli_dir)
