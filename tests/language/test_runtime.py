@@ -3,31 +3,13 @@ text. Everything here runs real compiled contracts against the in-memory DictHos
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-
-def _harness():
-    """This directory's conftest.py under a unique name (``conftest`` is ambiguous when the
-    whole test tree is collected)."""
-    name = "pycontract_language_harness"
-    mod = sys.modules.get(name)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return mod
-
-
 import pytest
 
 from pycontract.compiler import compile_contract
 from pycontract.errors import OutOfGas, Reverted
 from pycontract.runtime import Meter
 
-_h = _harness()
+import language_harness as _h
 DictHost, contract, run = _h.DictHost, _h.contract, _h.run
 
 
