@@ -277,6 +277,14 @@ class BlockOverlay:
         self._block_contracts.update(txc or {})
         return out
 
+    def tx_write_bytes(self) -> int:
+        """Bytes the open transaction writes so far (keys plus values), for output limits."""
+        self._live()
+        if self._tx is None:
+            raise LedgerError("tx_write_bytes without begin_tx")
+        return sum(len(k) + (len(v) if v is not None else 0)
+                   for writes in self._tx.values() for k, v in writes.items())
+
     # ------------------------------------------------------------------ inspection
     def writes(self) -> dict[tuple[str, bytes], bytes | None]:
         """The block's kept writes so far (not the open transaction's)."""

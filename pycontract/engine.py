@@ -29,12 +29,12 @@ from ledger_store import Ledger, codec
 from ledger_store.errors import EncodingError
 from ledger_store.records import ContractRecord, EventRecord, TxRecord
 from pycontract import protocol
+from pycontract.limits import (  # noqa: F401 (the engine's public limits)
+    MAX_ARGS_BYTES, MAX_ERROR_CHARS, MAX_EVENT_NAME_CHARS, MAX_EVENTS_PER_TX, MAX_FUNCTION_CHARS,
+    MAX_GAS_PER_TX, MAX_KEY_BYTES, MAX_SENDER_CHARS, MAX_SOURCE_BYTES, MAX_VALUE_BYTES,
+)
 from pycontract.errors import InvalidTransaction, NodeFault, PycontractError, QueryError
-
-try:
-    from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
-except ImportError:  # pragma: no cover - until the gas schedule lands
-    GAS_SCHEDULE_VERSION = 0
+from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
 
 __all__ = [
     "Chain", "Tx", "Receipt", "Event", "LedgerVersionError", "NAME_RE",
@@ -43,22 +43,9 @@ __all__ = [
 
 #: contract names
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-#: the largest gas limit one transaction (or query) may ask for
-MAX_GAS_PER_TX = 1_000_000_000
 DEFAULT_DEPLOY_GAS = 5_000_000
 DEFAULT_CALL_GAS = 1_000_000
 DEFAULT_QUERY_GAS = 10_000_000
-#: payload limits checked before anything reaches the worker
-MAX_ARGS_BYTES = 64 * 1024
-MAX_SOURCE_BYTES = 256 * 1024
-MAX_SENDER_CHARS = 256
-MAX_FUNCTION_CHARS = 128
-#: limits on what the worker may send back for one transaction
-MAX_ERROR_CHARS = 64 * 1024
-MAX_EVENTS_PER_TX = 10_000
-MAX_EVENT_NAME_CHARS = 256
-MAX_KEY_BYTES = 64 * 1024
-MAX_VALUE_BYTES = 16 * 1024 * 1024
 #: wall-clock allowance for one worker request: base + gas / floor rate (generous: the gas
 #: limit already bounds the work; this only catches a wedged worker)
 WORKER_TIMEOUT_BASE = 60.0
@@ -137,6 +124,10 @@ class Tx:
     @property
     def kind(self) -> str:
         return "deploy" if self.source is not None else "call"
+
+
+#: what Chain.deploy sends when it is given no source: not None, so the Tx stays a deploy
+_NO_SOURCE = object()
 
 
 # ------------------------------------------------------------------------------- worker
@@ -239,23 +230,41 @@ def _is_int(x) -> bool:
     return type(x) is int
 
 
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be stored: lone surrogates have no UTF-8 form."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None) -> str | None:
     """What the host can reject without the contract's source; None if it passes. The
     encoded arguments are left in ``blobs[id(tx)]`` when given (so they are encoded once)."""
     if type(tx.sender) is not str or not tx.sender or len(tx.sender) > MAX_SENDER_CHARS:
         return f"sender must be a non-empty str of at most {MAX_SENDER_CHARS} characters"
+    if not _utf8(tx.sender):
+        return "sender is not valid text (it contains a lone surrogate)"
     if type(tx.contract) is not str or not NAME_RE.match(tx.contract):
         return (
             f"invalid contract name {tx.contract!r}: names are 1-64 characters, lowercase "
             "letters, digits and _, starting with a letter"
         )
     if tx.kind == "call":
-        if type(tx.function) is not str or not tx.function or len(tx.function) > MAX_FUNCTION_CHARS:
+        if type(tx.function) is not str or not tx.function:
             return "function must be a non-empty str"
+        if len(tx.function) > MAX_FUNCTION_CHARS:
+            return f"function name is longer than {MAX_FUNCTION_CHARS} characters"
+        if not _utf8(tx.function):
+            return "function name is not valid text (it contains a lone surrogate)"
     elif type(tx.source) is not str:
-        return "source must be a str"
+        given = "None" if tx.source is _NO_SOURCE else type(tx.source).__name__
+        return f"source must be a str (the contract's source text), not {given}"
     elif len(tx.source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         return f"source is larger than {MAX_SOURCE_BYTES} bytes"
+    elif not _utf8(tx.source):
+        return "source is not valid text: it contains a lone surrogate"
     if not _is_int(tx.gas_limit) or tx.gas_limit <= 0:
         return "gas_limit must be a positive int"
     if tx.gas_limit > max_gas:
@@ -592,9 +601,10 @@ class Chain:
             return codec.digest([self.chain_id, height, index, tx.kind, tx.sender, tx.contract,
                                  function, args, tx.gas_limit])
         except (EncodingError, TypeError):
-            # arguments or fields that cannot be encoded (the tx is rejected): hash without them
-            return codec.digest([self.chain_id, height, index, tx.kind, str(tx.sender),
-                                 str(tx.contract), str(function), None, str(tx.gas_limit)])
+            # fields that cannot be encoded (the tx is rejected): hash their ASCII reprs, which
+            # exist for anything, lone surrogates included
+            return codec.digest([self.chain_id, height, index, tx.kind, ascii(tx.sender),
+                                 ascii(tx.contract), ascii(function), None, ascii(tx.gas_limit)])
 
     def execute_block(self, txs, *, time: int | None = None) -> list[Receipt]:
         """Run ``txs`` as one block; commit it iff at least one transaction executed.
@@ -739,9 +749,11 @@ class Chain:
     def deploy(self, name: str, source: str, *, sender: str, args: dict | None = None,
                gas_limit: int = DEFAULT_DEPLOY_GAS, time: int | None = None) -> Receipt:
         """Deploy ``source`` as contract ``name`` in a block of its own."""
+        # a missing source must still be a deploy (rejected for it), not a call of ``name``
         return self.execute_block(
             [Tx(sender=sender, contract=name, function="constructor", args=args,
-                gas_limit=gas_limit, source=source)], time=time)[0]
+                gas_limit=gas_limit, source=_NO_SOURCE if source is None else source)],
+            time=time)[0]
 
     def call(self, contract: str, function: str, args: dict | None = None, *, sender: str,
              gas_limit: int = DEFAULT_CALL_GAS, time: int | None = None) -> Receipt:

@@ -29,6 +29,7 @@ from ledger_store import Ledger, codec
 from ledger_store.errors import EncodingError
 from ledger_store.records import ContractRecord
 from pycontract import protocol, sandbox
+from pycontract import limits
 from pycontract.errors import ContractAbort, OutOfGas, Reverted, VetError
 
 # imported before the sandbox closes the filesystem
@@ -197,6 +198,12 @@ class TxHost:
             raise Reverted(f"{top.contract}: a view cannot write storage")
         if type(key) is not bytes or (value is not None and type(value) is not bytes):
             raise Reverted(f"{top.contract}: storage keys and values must be bytes")
+        if len(key) > limits.MAX_KEY_BYTES:
+            raise Reverted(f"{top.contract}: storage key of {len(key)} bytes is over the limit "
+                           f"of {limits.MAX_KEY_BYTES}")
+        if value is not None and len(value) > limits.MAX_VALUE_BYTES:
+            raise Reverted(f"{top.contract}: storage value of {len(value)} bytes is over the "
+                           f"limit of {limits.MAX_VALUE_BYTES}")
         if value is None:
             self.ov.delete(contract, key)
         else:
@@ -208,6 +215,12 @@ class TxHost:
             raise Reverted(f"{top.contract}: cannot emit events for contract {contract!r}")
         if type(name) is not str:
             raise Reverted(f"{top.contract}: event name must be a str")
+        if not name or len(name) > limits.MAX_EVENT_NAME_CHARS:
+            raise Reverted(f"{top.contract}: event names are 1 to {limits.MAX_EVENT_NAME_CHARS} "
+                           "characters")
+        if len(self.events) >= limits.MAX_EVENTS_PER_TX:
+            raise Reverted(f"{top.contract}: more than {limits.MAX_EVENTS_PER_TX} events in one "
+                           "transaction")
         try:
             data = codec.encode_value(to_plain(dict(fields)))
         except EncodingError as e:
@@ -286,8 +299,27 @@ def _result(status, gas_used=0, result=None, error=None, events=(), writes=(), d
     }
 
 
-def run_tx(executor, ov, tx, height, time):
-    """Run one transaction on ``ov``; return its result map (plain data)."""
+def _check_output(name, result, events, ov, budget):
+    """Enforce the output limits as deterministic reverts (the host would refuse the reply and
+    fault the node otherwise); charge the transaction's output to the block's budget."""
+    if result is not None and len(result) > limits.MAX_VALUE_BYTES:
+        raise Reverted(f"{name}: the result ({len(result)} bytes) is over the limit of "
+                       f"{limits.MAX_VALUE_BYTES} bytes")
+    out = (len(result) if result is not None else 0) + ov.tx_write_bytes() \
+        + sum(len(e[1]) + len(e[2]) for e in events)
+    if out > limits.MAX_TX_OUTPUT_BYTES:
+        raise Reverted(f"{name}: the transaction's output ({out} bytes of result, events and "
+                       f"writes) is over the limit of {limits.MAX_TX_OUTPUT_BYTES} bytes")
+    if budget["used"] + out > limits.MAX_BLOCK_OUTPUT_BYTES:
+        raise Reverted(f"{name}: the block's output limit of {limits.MAX_BLOCK_OUTPUT_BYTES} "
+                       "bytes is reached; send this transaction in another block")
+    return out
+
+
+def run_tx(executor, ov, tx, height, time, budget=None):
+    """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
+    the block's output bytes so far (``{"used": n}``)."""
+    budget = {"used": 0} if budget is None else budget
     kind = tx.get("kind")
     sender = tx.get("sender")
     name = tx.get("contract")
@@ -365,11 +397,13 @@ def run_tx(executor, ov, tx, height, time):
                 raise Reverted(f"{name}: return value of {function} cannot be stored: {e}") from None
         else:
             result = None
+        output = _check_output(name, result, host.events, ov, budget)
     except ContractAbort as e:
         ov.revert_tx()
         status = e.status if e.status in ("reverted", "out_of_gas") else "reverted"
         used = gas_limit if isinstance(e, OutOfGas) or status == "out_of_gas" else min(meter.used, gas_limit)
         return _result(status, used, error=str(getattr(e, "message", e)), touched=host.touched)
+    budget["used"] += output
     writes = ov.keep_tx()
     write_list = [[c, k, v] for (c, k), v in sorted(writes.items(), key=lambda kv: kv[0])]
     return _result(
@@ -390,12 +424,16 @@ def run_block(executor, msg, send_part=None):
     ov = executor.ledger.begin_block()
     height, time = msg["height"], msg["time"]
     results = []
+    budget = {"used": 0}
+    flushed = 0  # output bytes already sent in parts
     try:
         for tx in msg["txs"]:
-            results.append(run_tx(executor, ov, tx, height, time))
-            if send_part is not None and len(results) >= BLOCK_PART_TXS:
+            results.append(run_tx(executor, ov, tx, height, time, budget))
+            if send_part is not None and (len(results) >= BLOCK_PART_TXS
+                                          or budget["used"] - flushed >= limits.PART_FLUSH_BYTES):
                 send_part({"op": "block_part", "results": results})
                 results = []
+                flushed = budget["used"]
     finally:
         ov.close()
     return {"op": "block", "results": results}

@@ -290,10 +290,6 @@ def test_unaccounted_big_int_allocations_hit_the_memory_limit(chain):
     assert "memory limit exceeded" in r.error, r.error
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the worker lets a transaction emit more than MAX_EVENTS_PER_TX (10,000) events; the "
-    "host then rejects the whole reply ('too many events') -> NodeFault for ~2.3M gas "
-    "(runtime emit / worker.TxHost.emit must enforce the limit as a revert)"))
 def test_more_than_10000_events_is_a_revert_not_a_node_fault(chain):
     r = attack(chain, """
         @public
@@ -304,10 +300,6 @@ def test_more_than_10000_events_is_a_revert_not_a_node_fault(chain):
     assert r.status == "reverted", (r.status, r.error)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a storage value over the host's MAX_VALUE_BYTES (16 MiB) is accepted by the worker; the "
-    "host then refuses the reply -> NodeFault (engine validation vs worker/runtime storage "
-    "write: no size limit inside the worker)"))
 def test_storage_value_over_16_mib_is_a_revert(chain):
     r = attack(chain, """
         v = Value(default="")
@@ -318,9 +310,6 @@ def test_storage_value_over_16_mib_is_a_revert(chain):
     assert r.status == "reverted", (r.status, r.error)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a result over 16 MiB is returned by the worker and refused by the host ('result is not "
-    "an encoded value of a successful transaction') -> NodeFault for ~2.6M gas"))
 def test_result_over_16_mib_is_a_revert(chain):
     r = attack(chain, """
         @public
@@ -330,10 +319,6 @@ def test_result_over_16_mib_is_a_revert(chain):
     assert r.status == "reverted", (r.status, r.error)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a block of 19 transactions each returning a legal 15 MB string makes the worker's reply "
-    "frame exceed the 256 MiB protocol bound: the worker exits with status 1 -> NodeFault; "
-    "no per-block bound on reply bytes exists (engine/worker/protocol)"))
 def test_block_of_big_results_does_not_kill_the_worker(chain):
     name = deploy(chain, """
         @public
