@@ -370,7 +370,7 @@ class ExprRewriter(ast.NodeTransformer):
         node.keys, node.values = keys, values
         return node
 
-    def _comprehension(self, node, elt_weight, mem):
+    def _comprehension(self, node, elt_weight, mem, gen=False):
         gens = node.generators
         per_item = []
         for i, g in enumerate(gens):
@@ -389,15 +389,22 @@ class ExprRewriter(ast.NodeTransformer):
             # a list/dict comprehension draws every item of a fixed-length iterable: the
             # runtime charges those up front (no per-item wrapper); generator expressions may
             # be consumed partly, so they are always charged per item drawn
+            if i == 0 and gen:
+                # a generator expression's first iterable is drawn by the genexp itself: its
+                # nesting depth is recorded (``_pc_gxiter``) and the genexp wrapped (``_pc_gx``)
+                g.iter = _call("_pc_gxiter", g.iter, _const(per_item[i]))
+                continue
             g.iter = _call("_pc_citer", g.iter, _const(per_item[i]), _const(bool(mem and last)),
                            _const(bool(mem)))
+        if gen:
+            return _call("_pc_gx", node)
         return node
 
     def visit_ListComp(self, node):
         return self._comprehension(node, weight(node.elt), True)
 
     def visit_GeneratorExp(self, node):
-        return self._comprehension(node, weight(node.elt), False)
+        return self._comprehension(node, weight(node.elt), False, gen=True)
 
     def visit_DictComp(self, node):
         node2 = self._comprehension(node, weight(node.key) + weight(node.value), True)

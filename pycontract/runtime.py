@@ -38,7 +38,13 @@ S = SCHEDULE
 __all__ = ["Meter", "CallFrame", "execute", "Runtime"]
 
 _EXCEPTIONS = {name: getattr(__import__("builtins"), name) for name in ALLOWED_EXCEPTIONS}
-_RECURSION_FLOOR = 20000
+#: the interpreter recursion limit while a contract runs (set exactly, every call). The engine's
+#: own limits (200 contract frames + counted lazy nesting, each a bounded number of interpreter
+#: frames; cross-contract calls ~5 frames per level) keep a contract below ~2,000 frames, so
+#: this never fires first; and it is far below what overflows the C stack of an 8 MiB main
+#: thread on 3.11 through the C-level recursion a contract can reach (map/genexp chains survive
+#: 12,000 levels there).
+_RECURSION_LIMIT = 5000
 #: o[k] with type(o) in _INDEXABLE and type(k) in _PLAIN_KEYS is indexed directly (inline by the
 #: rewriter and in ``getitem``): no size to charge, no hashing a contract could make collide
 _INDEXABLE = frozenset({list, tuple, dict, str})
@@ -145,6 +151,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         self.exception_types = frozenset(_EXCEPTIONS.values())
         self.builtins = self._builtins()
         self.type_map = {}
+        self.gx_s = 1  # depth of the generator expression being built (see gxiter)
         for name, real in (("int", int), ("str", str), ("bytes", bytes), ("bool", bool),
                            ("list", list), ("tuple", tuple), ("dict", dict),
                            ("range", range)):
@@ -202,6 +209,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_delitem": self.delitem, "_pc_aug_item": self.aug_item,
             "_pc_fmt": self.fmt, "_pc_star": self.star, "_pc_kwstar": self.kwstar,
             "_pc_dstar": self.dstar, "_pc_append": self.append, "_pc_hk": self.sk, "_pc_citer": self.citer,
+            "_pc_gxiter": self.gxiter, "_pc_gx": self.gx,
             "_pc_exc": self.exc,
             # exact-type tests of the rewriter's inline fast paths
             "_pc_T": type, "_pc_I": int, "_pc_L": list, "_pc_IDX": _INDEXABLE,
@@ -475,8 +483,8 @@ def _describe(e):
 def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame):
     """Run ``function`` of a compiled contract; return its (storable) result or raise
     OutOfGas / Reverted with ``message`` = ``CONTRACT:LINE: reason``."""
-    if sys.getrecursionlimit() < _RECURSION_FLOOR:
-        sys.setrecursionlimit(_RECURSION_FLOOR)
+    if sys.getrecursionlimit() != _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
     rt = Runtime(compiled, meter, host, frame)
     ns = rt.namespace()
     name = frame.contract

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from pycontract.runtime_core import (
-    BPG, MAX_INT_BITS, S, check_store_key, deep_units, key_units,
+    BPG, MAX_INT_BITS, MAX_NEST, S, check_store_key, deep_units, key_units,
 )
 
 INTS = (int, bool)
@@ -16,6 +16,53 @@ _LAZY = (
     type(iter(b"")), type(iter(range(0))), type(iter({})), type(reversed([])),
     type(reversed(range(0))), type(reversed({})), type((lambda: (yield))()),
 )
+
+
+_DEPTH_LIMIT = S.call_depth_limit
+
+
+class Lazy:
+    """What ``map``/``filter``/``zip``/``enumerate`` and generator expressions hand to contract
+    code: the real (C or generator) iterator ``it`` plus its static nesting depth ``s``
+    (1 + the deepest lazy argument it was built from; refused above ``max_nesting`` when built,
+    so C iterators never nest deeper than 64 levels).
+
+    Runtime builders (``map`` over a Lazy, a generator expression's first iterable) use ``it``
+    directly: that nesting is covered by ``s``. Every other draw (a ``for`` loop, unpacking,
+    ``list()``, an inner comprehension clause ...) goes through ``__iter__``, which counts ``s``
+    into the engine's depth counter ``meter.d`` (shared with contract call depth, limit
+    ``call_depth_limit``) for the duration of each draw, so a lazy object drained from inside
+    the draw of another (``map(list, [m])``, a genexp unpacking another in its element) can
+    never pile up C or interpreter stack beyond what the engine's limits allow. ``pure`` objects
+    (enumerate/zip over non-lazy sequences) run no contract code while drawn: no counting.
+    """
+
+    __slots__ = ("it", "s", "pure", "m")
+
+    def __init__(self, it, s, pure, m):
+        self.it = it
+        self.s = s
+        self.pure = pure
+        self.m = m
+
+    def __iter__(self):
+        if self.pure:
+            return self.it
+        return _counted(self.it, self.s, self.m)
+
+
+def _counted(it, s, m):
+    while True:
+        m.d += s
+        try:
+            if m.d > _DEPTH_LIMIT:
+                m.revert(f"call depth limit of {_DEPTH_LIMIT} exceeded")
+            x = next(it)
+        except StopIteration:
+            return
+        finally:
+            m.d -= s
+        yield x
 
 
 def _int_arg(v):
@@ -29,7 +76,45 @@ def _log2ceil(n):
 
 
 class BuiltinsMixin:
-    LAZY_TYPES = frozenset(_LAZY)
+    LAZY_TYPES = frozenset(_LAZY + (Lazy,))
+
+    # ------------------------------------------------------------ lazy objects
+    def lazy_args(self, its):
+        """(raw iterators, depth, pure) for the arguments of a lazy builtin."""
+        s = 0
+        pure = True
+        raws = []
+        for i in its:
+            if type(i) is Lazy:
+                if i.s > s:
+                    s = i.s
+                pure = pure and i.pure
+                raws.append(i.it)
+            else:
+                raws.append(self.getiter(i))
+        s += 1
+        if s > MAX_NEST:
+            self.m.revert(f"iterator nesting depth limit of {MAX_NEST} exceeded")
+        return raws, s, pure
+
+    def gxiter(self, it, k):
+        """The first iterable of a generator expression (evaluated when the genexp is built):
+        records the depth for ``gx``, which wraps the generator right after."""
+        if type(it) is Lazy:
+            s = it.s + 1
+            if s > MAX_NEST:
+                self.m.revert(f"iterator nesting depth limit of {MAX_NEST} exceeded")
+            src = it.it
+        else:
+            if type(it) in self.PROXY_TYPES:
+                raise TypeError()
+            s = 1
+            src = it
+        self.gx_s = s
+        return self._citer(src, k, False)
+
+    def gx(self, g):
+        return Lazy(g, self.gx_s, False, self.m)
 
     # ------------------------------------------------------------ iteration helpers
     def known_len(self, it):
@@ -380,18 +465,23 @@ class BuiltinsMixin:
         return self._sort_list(self.materialize(it), key, reverse)
 
     def b_enumerate(self, it, start=0):
-        return enumerate(self.getiter(it), _int_arg(start))
+        start = _int_arg(start)
+        raws, s, pure = self.lazy_args((it,))
+        return Lazy(enumerate(raws[0], start), s, pure, self.m)
 
     def b_zip(self, *its, strict=False):
-        return zip(*[self.getiter(i) for i in its], strict=bool(strict))
+        raws, s, pure = self.lazy_args(its)
+        return Lazy(zip(*raws, strict=bool(strict)), s, pure, self.m)
 
     def b_map(self, f, *its):
         if not its:
             raise TypeError()
-        return map(f, *[self.getiter(i) for i in its])
+        raws, s, _ = self.lazy_args(its)
+        return Lazy(map(f, *raws), s, False, self.m)
 
     def b_filter(self, f, it):
-        return filter(f, self.getiter(it))
+        raws, s, _ = self.lazy_args((it,))
+        return Lazy(filter(f, raws[0]), s, False, self.m)
 
     def b_reversed(self, seq):
         if type(seq) not in (list, tuple, str, bytes, range, dict):

@@ -108,11 +108,6 @@ def test_probes_identical_on_every_interpreter_and_seed():
         assert row[0] == "success", row
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a 10,000-deep chain of generator expressions (m = (x for x in m)) is a RecursionError "
-    "revert on 3.11 and 3.12 but succeeds on 3.13 (3.13 no longer uses the C stack for "
-    "generator nesting): receipts differ between interpreters; genexp frames are not counted "
-    "by the engine's call-depth limit (gas_rewriter/runtime citer)"))
 def test_nested_genexp_chain_same_receipt_on_every_interpreter():
     body = HEADER + ("@public\ndef f():\n    m = [1]\n    for i in range(10000):\n"
                      "        m = (x for x in m)\n    return len(list(m))\n")

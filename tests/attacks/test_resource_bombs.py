@@ -218,10 +218,6 @@ def test_grouped_decimal_format_of_big_int(chain):
     assert r.result == 19438 + 19437 // 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "C-level recursion: a chain of ~80k nested map() iterators built for ~10 gas each "
-    "(runtime_builtins: map is handed out as the plain builtin) overflows the C stack when "
-    "drained: the worker dies with SIGSEGV on 3.11/3.12/3.13 -> NodeFault (DoS)"))
 def test_nested_map_chain_does_not_crash_the_worker(chain):
     r = attack(chain, """
         @public
@@ -235,9 +231,6 @@ def test_nested_map_chain_does_not_crash_the_worker(chain):
     assert_host_works(chain)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "C-level recursion through lazy builtins: nested filter()/zip()/enumerate() chains "
-    "crash the worker (SIGSEGV) like map()"))
 @pytest.mark.parametrize("wrap", ["filter(None, m)", "zip(m)", "enumerate(m)"])
 def test_nested_lazy_builtin_chain_does_not_crash_the_worker(chain, wrap):
     r = attack(chain, f"""
@@ -251,11 +244,6 @@ def test_nested_lazy_builtin_chain_does_not_crash_the_worker(chain, wrap):
     assert r.status == "reverted", (r.status, r.error)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nested generator expressions (m = (x for x in m), ~16 gas per level) are not counted "
-    "by the engine's call-depth limit: on 3.11 a 15k chain kills the worker with SIGSEGV "
-    "(interpreter recursion limit raised to 20,000 by execute), on 3.12 it is a RecursionError "
-    "and on 3.13 it succeeds"))
 def test_nested_genexp_chain_is_bounded_by_the_engine(chain):
     r = attack(chain, """
         @public

@@ -21,6 +21,8 @@ INT_CAP = "int too large (limit 65536 bits)"
 NEST = "containers nested more than 64 levels deep"
 TUPLE_KEY = ("tuples cannot be dict keys in memory (their hashes can be made to collide); use a "
              "str key, or a Map, which takes tuple keys")
+LAZY = "iterator nesting depth limit of 64 exceeded"
+DEEP = "call depth limit of 200 exceeded"
 MEM = "memory limit exceeded (134217728 bytes per transaction)"
 
 # (id, body of main() (4-space indented lines joined by \n), expected (status, message))
@@ -101,6 +103,20 @@ BOMBS = [
     ("mul_huge_ints", "x = 7 ** 9000\n    y = 7 ** 9000\n    while True:\n        z = x * y", OOG),
     ("divmod_huge", "x = 7 ** 20000\n    while True:\n        z = divmod(x, 12345)", OOG),
     ("mod_huge", "x = 7 ** 20000\n    while True:\n        z = x % (x // 3 + 1)", OOG),
+    # lazy iterators: C-level nesting refused when built (static depth), nesting hidden in
+    # containers or inner clauses counted into the call depth while drawn
+    ("map_chain", "m = [1]\n    for i in range(90000):\n        m = map(abs, m)\n    return len(list(m))", rev(LAZY)),
+    ("filter_chain", "m = [1]\n    for i in range(90000):\n        m = filter(None, m)\n    return len(list(m))", rev(LAZY)),
+    ("zip_chain", "m = [1]\n    for i in range(90000):\n        m = zip(m)\n    return len(list(m))", rev(LAZY)),
+    ("enumerate_chain", "m = [1]\n    for i in range(90000):\n        m = enumerate(m)\n    return len(list(m))", rev(LAZY)),
+    ("genexp_chain", "m = [1]\n    for i in range(15000):\n        m = (x for x in m)\n    return len(list(m))", rev(LAZY)),
+    ("genexp_map_chain", "m = [1]\n    for i in range(15000):\n        m = map(abs, (x for x in m))\n    return len(list(m))", rev(LAZY)),
+    ("map_chain_64_ok", "m = [1]\n    for i in range(64):\n        m = map(abs, m)\n    return len(list(m))", ("success", None)),
+    ("genexp_chain_64_ok", "m = [1]\n    for i in range(64):\n        m = (x for x in m)\n    return len(list(m))", ("success", None)),
+    ("map_list_hidden_chain", "m = [1]\n    for i in range(90000):\n        m = map(list, [m])\n    return len(list(m))", rev(DEEP)),
+    ("genexp_inner_clause_chain", "m = [1]\n    for i in range(90000):\n        m = (y for a in [m] for y in a)\n    return len(list(m))", rev(DEEP)),
+    ("genexp_unpack_chain", "m = [1, 2]\n    for i in range(90000):\n        m = (a for a, b in [m, m])\n    return len(list(m))", rev(DEEP)),
+    ("for_loop_hidden_chain", "m = [1]\n    for i in range(90000):\n        m = (z for z in [m] for q in z)\n    for x in m:\n        pass\n    return 0", rev(DEEP)),
 ]
 
 

@@ -280,3 +280,35 @@ def test_nothing_persists_between_calls():
     h = DictHost()
     assert run(src, host=h).result == 2
     assert run(src, host=h).result == 2
+
+
+def test_lazy_builtins_keep_python_semantics():
+    src = contract(
+        "@public\ndef main():\n"
+        "    l = [3, -1, 2]\n"
+        "    out = [[i, list(p)] for i, p in enumerate(zip(l, 'abc'), 1)]\n"
+        "    m = map(abs, l)\n"
+        "    first = [x for x in m if x > 1]\n"
+        "    g = (x * 2 for x in filter(None, [0, 1, 2]))\n"
+        "    a, b = g\n"
+        "    gg = (x for x in map(abs, (y for y in l)))\n"
+        "    found = 2 in gg\n"
+        "    rest = list(gg)\n"
+        "    s = sum(i for i, c in enumerate('xyz'))\n"
+        "    deep = l\n"
+        "    for i in range(30):\n"
+        "        deep = map(abs, (x for x in deep))\n"
+        "    for i, c in enumerate(zip('ab', 'cd')):\n"
+        "        s += i\n"
+        "    return [out, first, a, b, found, rest, s, sorted(deep), list(m)]\n")
+    out = run(src)
+    assert out.status == "success", out
+    assert out.result == [[[1, [3, "a"]], [2, [-1, "b"]], [3, [2, "c"]]], [3, 2], 2, 4, True, [],
+                          4, [1, 2, 3], []]
+
+
+@pytest.mark.parametrize("expr", ["str(map(abs, [1]))", "f'{(x for x in [1])}'",
+                                  "len(zip([1]))"])
+def test_lazy_objects_have_no_text_or_length(expr):
+    out = run(contract(f"@public\ndef main():\n    return {expr}\n"))
+    assert out.status == "reverted" and out.error.endswith(": TypeError"), out
