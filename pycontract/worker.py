@@ -82,11 +82,29 @@ def check_args(contract: str, ep, kwargs) -> None:
             continue
         want = ANNOTATION_TYPES.get(p.annotation) if p.annotation else None
         v = kwargs[p.name]
+        if _big_int_in(v):
+            raise Rejected(f"{contract}.{ep.name}: argument {p.name!r} holds an int over "
+                           f"{_runtime.S.max_int_bits} bits (the contract int limit)")
         if want is not None and type(v) is not want:
             raise Rejected(
                 f"{contract}.{ep.name}: argument {p.name!r} must be {p.annotation}, "
                 f"not {type(v).__name__}"
             )
+
+
+def _big_int_in(v) -> bool:
+    """Whether a decoded argument holds an int above the contract int cap (iterative walk)."""
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is int and x.bit_length() > _runtime.S.max_int_bits:
+            return True
+        if t is list or t is tuple:
+            stack.extend(x)
+        elif t is dict:
+            stack.extend(x.values())
+    return False
 
 
 def vet_text(e: VetError) -> str:
