@@ -151,7 +151,8 @@ def _is_singleton_const(n) -> bool:
 _BINOP_HELPER = {
     ast.Add: "_pc_add", ast.Sub: "_pc_sub", ast.Mult: "_pc_mul", ast.Pow: "_pc_pow", ast.LShift: "_pc_lshift",
     ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod", ast.BitOr: "_pc_or",
-    ast.MatMult: "_pc_matmul", ast.Div: "_pc_truediv",
+    ast.MatMult: "_pc_matmul", ast.Div: "_pc_truediv", ast.BitAnd: "_pc_and",
+    ast.BitXor: "_pc_xor", ast.RShift: "_pc_rshift",
 }
 _OPNAME = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Pow: "pow", ast.LShift: "lshift",
@@ -162,7 +163,30 @@ _CMPNAME = {
     ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge",
     ast.In: "in", ast.NotIn: "notin", ast.Is: "is", ast.IsNot: "isnot",
 }
-_INLINE_CHEAP = (ast.Sub, ast.BitAnd, ast.BitXor, ast.RShift)
+_INLINE_CHEAP = (ast.BitAnd, ast.BitXor, ast.RShift)
+_UNARY_HELPER = {ast.USub: "_pc_neg", ast.UAdd: "_pc_pos", ast.Invert: "_pc_inv"}
+#: ints strictly inside +-_SMALL_INT (at most 64 bits, <= 36 bytes each) may be combined inline
+_SMALL_INT = 1 << 64
+
+
+def _small_int_or(node, operands, helper_call):
+    """``node if -2**64 < x < 2**64 [and ...] else helper(...)`` when every operand is a name or
+    a small int literal (a non-int operand makes the range test raise TypeError, as the operation
+    itself would); the helper call alone otherwise."""
+    tests = []
+    for o in operands:
+        if _is_int_const(o):
+            if not -_SMALL_INT < o.value < _SMALL_INT:
+                return helper_call
+        elif isinstance(o, ast.Name):
+            tests.append(ast.Compare(left=_const(-_SMALL_INT), ops=[ast.Lt(), ast.Lt()],
+                                     comparators=[_name(o.id), _const(_SMALL_INT)]))
+        else:
+            return helper_call
+    if not tests:
+        return node
+    test = tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests)
+    return ast.IfExp(test=test, body=node, orelse=copy.deepcopy(helper_call))
 #: augmented assignment to a name: in place for lists/dicts where Python is, else the binop
 _IOP_HELPER = {
     ast.Add: "_pc_iadd", ast.Sub: "_pc_sub", ast.Mult: "_pc_imul", ast.BitOr: "_pc_ior", ast.Pow: "_pc_pow",
@@ -230,13 +254,22 @@ class ExprRewriter(ast.NodeTransformer):
         if op is ast.Sub and not (_is_int_const(node.left) or _is_int_const(node.right)):
             # x - (0 - x) doubles x just as x + x does: charged (and sized) like +
             return ast.Call(func=_name("_pc_sub"), args=[node.left, node.right], keywords=[])
-        if op in _INLINE_CHEAP:
-            return node
-        if op in (ast.Add, ast.Sub) and (_is_int_const(node.left) or _is_int_const(node.right)):
-            return node  # int +/- small constant: the other side must be an int (or TypeError)
-        if op is ast.FloorDiv and _is_int_const(node.right) and node.right.value != 0:
-            return node  # int // small constant: linear, result smaller than the operand
+        if op in _INLINE_CHEAP or (
+                op in (ast.Add, ast.Sub) and (_is_int_const(node.left) or _is_int_const(node.right))
+        ) or (op is ast.FloorDiv and _is_int_const(node.right) and node.right.value != 0):
+            # linear int ops whose result is no bigger than an operand: inline when every
+            # operand is a name or int literal known (by an inline range test) to fit in 64
+            # bits; otherwise the helper, which charges and accounts the memory of big results
+            return _small_int_or(node, [node.left, node.right],
+                                 _call(_BINOP_HELPER[op], node.left, node.right))
         return ast.Call(func=_name(_BINOP_HELPER[op]), args=[node.left, node.right], keywords=[])
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        op = type(node.op)
+        if op is ast.Not or isinstance(node.operand, ast.Constant):
+            return node
+        return _small_int_or(node, [node.operand], _call(_UNARY_HELPER[op], node.operand))
 
     def visit_Compare(self, node):
         self.generic_visit(node)
@@ -491,7 +524,11 @@ class GasRewriter:
                 hw = weight(h)
                 if h.type is not None:
                     h.type = self.expr.visit(h.type)
-                h.body = self.body(h.body, hw, h.lineno)
+                # MemoryError / RecursionError are never observable: the first thing every
+                # handler does is turn them into the engine's (uncatchable) revert
+                unc = ast.Expr(value=_call("_pc_uncatch"))
+                _set_line(unc, h.lineno)
+                h.body = [unc] + self.body(h.body, hw, h.lineno)
             if st.orelse:
                 st.orelse = self.body(st.orelse, 0, st.lineno)
             if st.finalbody:
@@ -559,10 +596,14 @@ class GasRewriter:
         value = self.expr.visit(st.value)
         tgt = st.target
         if isinstance(tgt, ast.Name):
-            if (op in _INLINE_CHEAP and op is not ast.Sub) or (
-                    op in (ast.Add, ast.Sub) and _is_int_const(value)):
-                st.value = value
-                return st
+            if op in _INLINE_CHEAP or (op in (ast.Add, ast.Sub) and _is_int_const(value)):
+                # x op= v as x = x op v: inline for small ints, else the sizing helper
+                load = ast.Name(id=tgt.id, ctx=ast.Load())
+                expr = _small_int_or(ast.BinOp(left=load, op=st.op, right=value), [load, value],
+                                     _call(_BINOP_HELPER[op], copy.deepcopy(load),
+                                           copy.deepcopy(value)))
+                new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
+                return ast.copy_location(new, st)
             helper = _IOP_HELPER.get(op)
             if helper is not None:
                 call = _call(helper, ast.Name(id=tgt.id, ctx=ast.Load()), value)

@@ -199,7 +199,9 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_deep": self.deep,
             "_pc_add": self.add, "_pc_sub": self.sub, "_pc_mul": self.mul, "_pc_pow": self.pow,
             "_pc_lshift": self.lshift, "_pc_floordiv": self.floordiv, "_pc_mod": self.mod,
-            "_pc_or": self.or_, "_pc_matmul": self.matmul, "_pc_truediv": self.truediv,
+            "_pc_or": self.or_, "_pc_and": self.and_, "_pc_xor": self.xor,
+            "_pc_rshift": self.rshift, "_pc_neg": self.neg, "_pc_pos": self.pos, "_pc_inv": self.inv,
+            "_pc_matmul": self.matmul, "_pc_truediv": self.truediv,
             "_pc_cmp_eq": self.cmp_eq, "_pc_cmp_ne": self.cmp_ne, "_pc_cmp_lt": self.cmp_lt,
             "_pc_cmp_le": self.cmp_le, "_pc_cmp_gt": self.cmp_gt, "_pc_cmp_ge": self.cmp_ge,
             "_pc_cmp_in": self.cmp_in, "_pc_cmp_notin": self.cmp_notin,
@@ -210,7 +212,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_fmt": self.fmt, "_pc_star": self.star, "_pc_kwstar": self.kwstar,
             "_pc_dstar": self.dstar, "_pc_append": self.append, "_pc_hk": self.sk, "_pc_citer": self.citer,
             "_pc_gxiter": self.gxiter, "_pc_gx": self.gx,
-            "_pc_exc": self.exc,
+            "_pc_exc": self.exc, "_pc_uncatch": self.uncatch,
             # exact-type tests of the rewriter's inline fast paths
             "_pc_T": type, "_pc_I": int, "_pc_L": list, "_pc_IDX": _INDEXABLE,
             "_pc_KEYS": _PLAIN_KEYS,
@@ -224,6 +226,14 @@ class Runtime(OpsMixin, BuiltinsMixin):
         for local, api_name in (cc.imports or {}).items():
             ns[local] = api[api_name]
         return ns
+
+    def uncatch(self):
+        """First statement of every ``except`` handler: a MemoryError or RecursionError (which
+        the engine's limits are meant to prevent; if one happens it depends on the node) ends
+        the transaction as an uncatchable revert instead of being handled by the contract."""
+        e = sys.exc_info()[1]
+        if isinstance(e, (MemoryError, RecursionError)):
+            self.m.revert(type(e).__name__)
 
     def deep(self):
         self.m.revert(f"call depth limit of {S.call_depth_limit} exceeded")

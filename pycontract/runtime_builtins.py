@@ -267,6 +267,7 @@ class BuiltinsMixin:
     def b_abs(self, x):
         if type(x) not in INTS:
             raise TypeError()
+        self._int_mem(x.bit_length())
         return abs(x)
 
     def b_bool(self, x=False):

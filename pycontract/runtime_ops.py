@@ -62,6 +62,27 @@ class OpsMixin:
         if m.g < 0:
             m.fail()
 
+    def _big_int(self, nbits):
+        """An int result of up to ``nbits`` bits is about to be made by a linear operation:
+        charge 1 gas per 1,024 bits and account its bytes (results above 64 bits only; smaller
+        ones are paid for by the block weight of the expression)."""
+        if nbits > 64:
+            m = self.m
+            m.g -= 1 + (nbits >> 10)
+            if m.g < 0:
+                m.fail()
+            m.mem += ((nbits + 63) >> 6) * 8
+            if m.mem > _MEM_LIMIT:
+                m.alloc(0)
+
+    def _int_mem(self, nbits):
+        """Account (no gas) the bytes of an int result of up to ``nbits`` bits above 64 bits."""
+        if nbits > 64:
+            m = self.m
+            m.mem += ((nbits + 63) >> 6) * 8
+            if m.mem > _MEM_LIMIT:
+                m.alloc(0)
+
     def _int_too_big(self):
         self.m.revert(f"int too large (limit {MAX_INT_BITS} bits)")
 
@@ -75,9 +96,13 @@ class OpsMixin:
         ta = type(a)
         tb = type(b)
         if ta is int and tb is int:
-            w = (a.bit_length() + b.bit_length()) >> 10
+            la = a.bit_length()
+            lb = b.bit_length()
+            w = (la + lb) >> 10
             if w:
                 self._gas(w)
+            if la > 63 or lb > 63:
+                self._int_mem(max(la, lb) + 1)
             return a + b
         if ta is str or ta is bytes:
             if tb is not ta:
@@ -97,6 +122,7 @@ class OpsMixin:
             self._elems(len(a) + len(b))
             return a + b
         if ta in INTS and tb in INTS:
+            self._int_mem(max(a.bit_length(), b.bit_length()) + 1)
             return a + b
         raise TypeError()
 
@@ -104,13 +130,58 @@ class OpsMixin:
         """``a - b`` of ints: like ``+`` it can double an int (``x - (0 - x)``), so it is
         charged like ``+`` (free below 1,024 bits of operands together)."""
         if type(a) is int and type(b) is int:
-            w = (a.bit_length() + b.bit_length()) >> 10
+            la = a.bit_length()
+            lb = b.bit_length()
+            w = (la + lb) >> 10
             if w:
                 self._gas(w)
+            if la > 63 or lb > 63:
+                self._int_mem(max(la, lb) + 1)
             return a - b
         if type(a) not in INTS or type(b) not in INTS:
             raise TypeError()
+        self._int_mem(max(a.bit_length(), b.bit_length()) + 1)
         return a - b
+
+    # linear ops whose result is no larger than the larger operand (+1 bit): inline in the
+    # rewritten code for operands within +-2**64, here (sized) otherwise
+    def neg(self, a):
+        if type(a) not in INTS:
+            raise TypeError()
+        self._big_int(a.bit_length())
+        return -a
+
+    def pos(self, a):
+        if type(a) not in INTS:
+            raise TypeError()
+        self._big_int(a.bit_length())
+        return +a
+
+    def inv(self, a):
+        if type(a) not in INTS:
+            raise TypeError()
+        self._big_int(a.bit_length() + 1)
+        return ~a
+
+    def and_(self, a, b):
+        if type(a) not in INTS or type(b) not in INTS:
+            raise TypeError()
+        self._big_int(max(a.bit_length(), b.bit_length()))
+        return a & b
+
+    def xor(self, a, b):
+        if type(a) not in INTS or type(b) not in INTS:
+            raise TypeError()
+        self._big_int(max(a.bit_length(), b.bit_length()) + 1)
+        return a ^ b
+
+    def rshift(self, a, b):
+        if type(a) not in INTS or type(b) not in INTS:
+            raise TypeError()
+        if b < 0:
+            raise ValueError()
+        self._big_int(a.bit_length() - b if b < a.bit_length() else 0)
+        return a >> b
 
     def mul(self, a, b):
         ta = type(a)
@@ -121,6 +192,7 @@ class OpsMixin:
                 self._int_too_big()
             wa, wb = (la + 63) >> 6, (lb + 63) >> 6
             self._gas(1 + wa * wb // S.word_mul_per_gas)
+            self._int_mem(la + lb)
             return self._check_int(a * b)
         if ta in INTS and tb in SEQS:
             a, b, ta, tb = b, a, tb, ta
@@ -170,11 +242,13 @@ class OpsMixin:
         if a.bit_length() + b > MAX_INT_BITS:
             self._int_too_big()
         self._gas(1 + ((a.bit_length() + b) >> 10))
+        self._int_mem(a.bit_length() + b)
         return a << b
 
     def _div_cost(self, a, b):
         wa, wb = int_words(a), int_words(b)
         self._gas(1 + max(wa - wb + 1, 1) * wb // S.div_word_per_gas)
+        self._int_mem(a.bit_length())
 
     def floordiv(self, a, b):
         if type(a) is int and type(b) is int and a.bit_length() <= 64 and b.bit_length() <= 64:
@@ -212,6 +286,7 @@ class OpsMixin:
     def or_(self, a, b):
         ta = type(a)
         if ta in INTS and type(b) in INTS:
+            self._big_int(max(a.bit_length(), b.bit_length()))
             return a | b
         if ta is dict and type(b) is dict:
             self._elems(2 * (len(a) + len(b)), S.item_memory)
@@ -244,15 +319,15 @@ class OpsMixin:
         if name == "sub":
             return self.sub(a, b)
         if name == "and":
-            return a & b
+            return self.and_(a, b)
         if name == "xor":
-            return a ^ b
+            return self.xor(a, b)
         if name == "rshift":
-            return a >> b
+            return self.rshift(a, b)
         raise TypeError()
 
     def iadd(self, a, b):
-        if type(a) is int and type(b) is int and (a.bit_length() + b.bit_length()) < 1024:
+        if type(a) is int and type(b) is int and a.bit_length() < 64 and b.bit_length() < 64:
             return a + b
         if type(a) is list:
             return self.iop("add", a, b)
@@ -304,9 +379,13 @@ class OpsMixin:
         if type(obj) is dict and type(key) is str and (name == "add" or name == "sub"):
             old = obj[key]  # what getitem does for a str key; the key exists afterwards
             if type(old) is int and type(value) is int:
-                w = (old.bit_length() + value.bit_length()) >> 10
+                lo = old.bit_length()
+                lv = value.bit_length()
+                w = (lo + lv) >> 10
                 if w:
                     self._gas(w)
+                if lo > 63 or lv > 63:
+                    self._int_mem(max(lo, lv) + 1)
                 obj[key] = old + value if name == "add" else old - value
                 return
             obj[key] = self.iop(name, old, value)

@@ -251,3 +251,18 @@ def test_cli_non_utf8_sender(cli_dir):
     p = subprocess.run([PYCONTRACT.encode(), b"call", b"--db", b"l.db", b"c", b"f", b'{"x": 1}',
                         b"--sender", b"\xff"], capture_output=True, timeout=120, cwd=cli_dir)
     assert p.returncode in (1, 2) and b"internal error" not in p.stderr, (p.returncode, p.stderr)
+
+
+@pytest.mark.parametrize("arg", [1 << 65536, -(1 << 65536), [0, {"k": [1 << 70000]}]],
+                         ids=["pos", "neg", "nested"])
+def test_argument_int_over_the_int_cap_is_rejected(chain, arg):
+    deploy(chain, """
+        @public
+        def f(x) -> int:
+            return 1
+    """, name="bigarg")
+    r = chain.call("bigarg", "f", {"x": arg}, sender="alice")
+    assert (r.status, r.gas_used) == ("rejected", 0), (r.status, r.error)
+    assert "65536 bits" in r.error
+    r = chain.call("bigarg", "f", {"x": (1 << 65536) - 1}, sender="alice")
+    assert r.status == "success", r.error

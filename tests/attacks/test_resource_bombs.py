@@ -256,11 +256,6 @@ def test_nested_genexp_chain_is_bounded_by_the_engine(chain):
     assert r.status == "reverted" and "depth" in r.error, (r.status, r.error)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "unaccounted memory: inline int ops (-x, ~x, x & y, x ^ y, x - y) are not size-charged, so "
-    "-big (an 8 KiB int) costs ~5 gas and ~1.3M gas of l.append(-big) exhausts the worker's "
-    "2 GiB RLIMIT_AS: a real MemoryError (depends on the node), catchable with "
-    "`except Exception`, instead of the deterministic memory limit (runtime_ops/gas_rewriter)"))
 def test_unaccounted_big_int_allocations_hit_the_memory_limit(chain):
     r = attack(chain, """
         @public

@@ -116,6 +116,25 @@ BOMBS = [
     ("map_list_hidden_chain", "m = [1]\n    for i in range(90000):\n        m = map(list, [m])\n    return len(list(m))", rev(DEEP)),
     ("genexp_inner_clause_chain", "m = [1]\n    for i in range(90000):\n        m = (y for a in [m] for y in a)\n    return len(list(m))", rev(DEEP)),
     ("genexp_unpack_chain", "m = [1, 2]\n    for i in range(90000):\n        m = (a for a, b in [m, m])\n    return len(list(m))", rev(DEEP)),
+    ("big_int_memory[-big]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(-big)", rev(MEM)),
+    ("big_int_memory[~big]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(~big)", rev(MEM)),
+    ("big_int_memory[+big]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(+big)", rev(MEM)),
+    ("big_int_memory[big & big]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big & big)", rev(MEM)),
+    ("big_int_memory[big ^ 1]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big ^ 1)", rev(MEM)),
+    ("big_int_memory[big | 1]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big | 1)", rev(MEM)),
+    ("big_int_memory[big >> 1]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big >> 1)", rev(MEM)),
+    ("big_int_memory[big + 1]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big + 1)", rev(MEM)),
+    ("big_int_memory[big - 1]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big - 1)", rev(MEM)),
+    ("big_int_memory[big // 3]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big // 3)", OOG),
+    ("big_int_memory[abs(big)]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(abs(big))", rev(MEM)),
+    ("big_int_memory[1 - big]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(1 - big)", rev(MEM)),
+    ("big_int_memory[big * 1]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big * 1)", rev(MEM)),
+    ("big_int_memory[big << 1]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big << 1)", rev(MEM)),
+    ("big_int_memory[big % (big - 1)]", "big = 7 ** 23000\n    l = []\n    while True:\n        l.append(big % (big - 1))", OOG),
+    ("big_int_memory[x -= 1]", "x = 7 ** 23000\n    l = []\n    while True:\n        x -= 1\n        l.append(x)", rev(MEM)),
+    ("big_int_memory[x ^= 1]", "x = 7 ** 23000\n    l = []\n    while True:\n        x ^= 1\n        l.append(x)", rev(MEM)),
+    ("big_int_memory[d[k] += 1]", "d = {'k': 7 ** 23000}\n    l = []\n    while True:\n        d['k'] += 1\n        l.append(d['k'])", rev(MEM)),
+    ("big_int_memory[caught]", "big = 7 ** 23000\n    l = []\n    try:\n        while True:\n            l.append(-big)\n    except Exception:\n        return 0", rev(MEM)),
     ("for_loop_hidden_chain", "m = [1]\n    for i in range(90000):\n        m = (z for z in [m] for q in z)\n    for x in m:\n        pass\n    return 0", rev(DEEP)),
 ]
 
@@ -164,3 +183,39 @@ def test_event_bomb():
     src = contract("@public\ndef main() -> int:\n    while True:\n        emit('E', data='x' * 10**4)\n")
     out = run(src, gas=GAS)
     assert out.status == "out_of_gas" and out.gas_used == GAS
+
+
+def test_recursion_error_cannot_be_caught(monkeypatch):
+    # the engine's limits keep contracts far below the interpreter's recursion limit; should a
+    # RecursionError (or MemoryError) happen anyway, ``except Exception`` cannot observe it
+    from pycontract import runtime
+    monkeypatch.setattr(runtime, "_RECURSION_LIMIT", 80)
+    src = contract("def r(n):\n    return r(n + 1)\n\n@public\ndef main() -> int:\n    try:\n"
+                   "        return r(0)\n    except Exception as e:\n        return len(str(e))\n"
+                   "    finally:\n        return 1\n")
+    out = run(src, gas=GAS)
+    assert (out.status, out.error) == ("reverted", "c:12: RecursionError"), out
+
+
+@pytest.mark.parametrize("expr,value", [
+    ("-x", -(7 ** 30)), ("~x", ~(7 ** 30)), ("+x", 7 ** 30), ("x & y", (7 ** 30) & (3 ** 50)),
+    ("x ^ y", (7 ** 30) ^ (3 ** 50)), ("x >> 3", (7 ** 30) >> 3), ("x + 1", 7 ** 30 + 1),
+    ("x - 1", 7 ** 30 - 1), ("1 - x", 1 - 7 ** 30), ("x // 7", 7 ** 29), ("y >> 200", 0),
+    ("-(x * y)", -(7 ** 30 * 3 ** 50)), ("~(x * y) & -1", ~(7 ** 30 * 3 ** 50)),
+])
+def test_linear_int_ops_values_small_and_big(expr, value):
+    # x = 7**30 (85 bits) and y = 3**50 (80 bits) are above 2**64: the sized helpers
+    src = contract(f"@public\ndef main() -> int:\n    x = 7 ** 30\n    y = 3 ** 50\n    return {expr}\n")
+    out = run(src, gas=GAS)
+    assert (out.status, out.result) == ("success", value), out
+    small = contract(f"@public\ndef main() -> int:\n    x = 7 ** 20\n    y = 3 ** 30\n    return {expr}\n")
+    out = run(small, gas=GAS)
+    assert out.status == "success" and out.result == eval(expr, {"x": 7 ** 20, "y": 3 ** 30}), out
+
+
+@pytest.mark.parametrize("expr", ["-s", "~s", "s & 1", "s ^ 1", "s >> 1", "s + 1", "s - 1",
+                                  "s // 2", "-(s * 1)"])
+def test_linear_int_ops_on_other_types_are_type_errors(expr):
+    src = contract(f"@public\ndef main() -> int:\n    s = 'a'\n    return {expr}\n")
+    out = run(src, gas=GAS)
+    assert (out.status, out.error) == ("reverted", "c:5: TypeError"), out
