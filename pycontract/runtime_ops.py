@@ -34,6 +34,43 @@ _PCT_RE = re.compile(
 )
 
 
+def _group(digits, sep):
+    head = len(digits) % 3 or 3
+    return sep.join([digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)])
+
+
+def _format_decimal(digits, neg, mt, width):
+    """``format(int, spec)`` for types '' and 'd' from the decimal ``digits`` of abs(value)
+    (same output as CPython's int formatting, checked against it in the tests)."""
+    sign = "-" if neg else {"+": "+", " ": " "}.get(mt.group("sign"), "")
+    fill = mt.group("fill")
+    align = mt.group("align")
+    if mt.group("zero"):
+        fill = fill or "0"
+        align = align or "="
+    fill = fill or " "
+    align = align or ">"
+    sep = mt.group("group")
+    if sep and align == "=" and fill == "0":
+        # zero padding is part of the number: the separators continue into it
+        need = width - len(sign)
+        k = len(digits)
+        while k + (k - 1) // 3 < need:
+            k += 1
+        return sign + _group(digits.rjust(k, "0"), sep)
+    body = _group(digits, sep) if sep else digits
+    pad = width - len(sign) - len(body)
+    if pad <= 0:
+        return sign + body
+    if align == "=":
+        return sign + fill * pad + body
+    if align == "<":
+        return sign + body + fill * pad
+    if align == "^":
+        return fill * (pad // 2) + sign + body + fill * (pad - pad // 2)
+    return fill * pad + sign + body
+
+
 class OpsMixin:
     # self.m: Meter
 
@@ -683,13 +720,11 @@ class OpsMixin:
                 raise ValueError()
             nb = value.bit_length()
             if (typ in ("", "d")) and nb > _SMALL_DEC_BITS:
-                if mt.group("sign") or mt.group("alt") or mt.group("zero") or mt.group("group") \
-                        or mt.group("align") == "=":
-                    raise ValueError()  # documented: plain width/fill/align only for huge ints
-                digits = self.int_to_dec(value)
-                self._bytes(max(w, len(digits)))
-                return format(digits, (mt.group("fill") or "") + (mt.group("align") or ">")
-                              + width)
+                # the runtime's own chunked decimal text, never CPython's int formatting (which
+                # depends on int_max_str_digits above 4,300 digits)
+                digits = self.int_to_dec(-value if value < 0 else value)
+                self._bytes(max(w, len(digits) + (len(digits) // 3 if mt.group("group") else 0)))
+                return _format_decimal(digits, value < 0, mt, w)
             est = nb + 8 if typ in ("b",) else nb // 2 + 8
             if mt.group("group"):
                 est += est // 3

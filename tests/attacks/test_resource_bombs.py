@@ -202,11 +202,6 @@ def test_huge_argument_payload_from_host_is_rejected(chain):
 
 # --- successful attacks (xfail strict) ---------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "f'{a:,}' (and ':_d') of an int over 4,300 digits reverts with ValueError although "
-    "docs/gas.md promises decimal text never depends on int_max_str_digits and f'{a:d}', "
-    "str(a) and '%d' % a work: the grouped-format path in runtime_ops.fmt falls back to "
-    "CPython's int formatting (deterministic only because the worker pins 4300)"))
 def test_grouped_decimal_format_of_big_int(chain):
     r = attack(chain, """
         @public

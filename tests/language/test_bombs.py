@@ -219,3 +219,39 @@ def test_linear_int_ops_on_other_types_are_type_errors(expr):
     src = contract(f"@public\ndef main() -> int:\n    s = 'a'\n    return {expr}\n")
     out = run(src, gas=GAS)
     assert (out.status, out.error) == ("reverted", "c:5: TypeError"), out
+
+
+@pytest.mark.parametrize("spec", [",", "_", "_d", "+,", " ,d", "0=40,", "060,", "*^50_", "<,",
+                                  "", "d", ">20", "+", "08", "=+30"])
+def test_format_of_huge_int_never_uses_int_max_str_digits(spec):
+    # 7**23000 has 19,438 digits (above CPython's 4,300-digit default): the runtime formats its
+    # own chunked decimal text, matching format(x, spec) computed without the limit
+    import sys
+    src = contract(f"@public\ndef main():\n    a = 7 ** 23000\n    b = -a\n"
+                   f"    return [f'{{a:{spec}}}', f'{{b:{spec}}}']\n")
+    out = run(src, gas=GAS)
+    assert out.status == "success", out
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        assert out.result == [format(7 ** 23000, spec), format(-7 ** 23000, spec)]
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+def test_format_decimal_matches_cpython_on_small_ints():
+    from pycontract.runtime_ops import _SPEC_RE, _format_decimal
+    n = 0
+    for fill, align in [("", ""), ("", "<"), ("", ">"), ("", "^"), ("", "="), ("*", "^"),
+                        ("0", "="), ("0", "<"), (" ", ">")]:
+        for sign in ("", "+", "-", " "):
+            for zero in ("", "0"):
+                for width in ("", "1", "8", "9", "10", "13"):
+                    for group in ("", ",", "_"):
+                        spec = fill + align + sign + zero + width + group + "d"
+                        mt = _SPEC_RE.match(spec)
+                        for v in (0, 5, -5, 1234, -1234, 1234567, -98765432, 10 ** 20):
+                            got = _format_decimal(str(abs(v)), v < 0, mt, int(width or 0))
+                            assert got == format(v, spec), (spec, v)
+                            n += 1
+    assert n > 5000
