@@ -274,8 +274,10 @@ print(json.dumps(out, sort_keys=True))
 
 def _history(tmp_path, name, host_seed, worker_seed):
     env = dict(os.environ, PYTHONHASHSEED=str(host_seed))
+    # cwd=tmp_path: from the repository root, ``python -c`` would import the source tree's
+    # pycontract (which has no pycontract.examples) instead of the installed package
     p = subprocess.run([sys.executable, "-c", HISTORY_SCRIPT, str(tmp_path / name), str(worker_seed)],
-                       env=env, capture_output=True, text=True, timeout=300)
+                       env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     return p.stdout
 
