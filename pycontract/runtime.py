@@ -20,7 +20,7 @@ from pycontract.gas_schedule import SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS, ALLOWED_METHODS
 from pycontract.runtime_builtins import BuiltinsMixin, method_table
 from pycontract.runtime_core import (
-    HASH_SAFE_INT, Meter, RawOutOfGas, RawRevert, deep_units, key_units,
+    WIDE_INT_KEY, Meter, RawOutOfGas, RawRevert, deep_units, key_units,
 )
 from pycontract.runtime_ops import OpsMixin
 
@@ -301,7 +301,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
     def setitem_v(self, value, obj, key):
         t = type(obj)
         tk = type(key)
-        if t is dict and (tk is str or (tk is int and -HASH_SAFE_INT < key < HASH_SAFE_INT)):
+        if t is dict and (tk is str or (tk is int and -WIDE_INT_KEY < key < WIDE_INT_KEY)):
             if key not in obj:
                 m = self.m
                 m.mem += S.item_memory

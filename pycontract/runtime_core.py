@@ -165,6 +165,9 @@ def pair_units(a, b, meter: Meter) -> int:
 #: two keys share a hash and a contract cannot build the long probe chains that make every dict
 #: insert O(n) (ints hash modulo 2**61 - 1, so k * (2**61 - 1) would all collide)
 HASH_SAFE_INT = 2**61 - 1
+#: int keys outside +-WIDE_INT_KEY can share 32 low bits and so collide for several probes:
+#: storing one costs ``wide_int_key`` gas more (priced by the fairness benchmark)
+WIDE_INT_KEY = 2**32
 
 
 def check_store_key(k, meter: Meter):
@@ -177,8 +180,10 @@ def check_store_key(k, meter: Meter):
     """
     t = type(k)
     if t is int:
-        if not -HASH_SAFE_INT < k < HASH_SAFE_INT:
-            meter.revert("dict keys that are ints must lie within +-(2**61 - 1)")
+        if not -WIDE_INT_KEY < k < WIDE_INT_KEY:
+            if not -HASH_SAFE_INT < k < HASH_SAFE_INT:
+                meter.revert("dict keys that are ints must lie within +-(2**61 - 1)")
+            meter.charge(S.wide_int_key)
     elif t is tuple:
         meter.revert("tuples cannot be dict keys in memory (their hashes can be made to "
                      "collide); use a str key, or a Map, which takes tuple keys")
@@ -211,5 +216,5 @@ def key_units(k, meter: Meter) -> int:
 
 __all__ = [
     "Meter", "RawRevert", "RawOutOfGas", "ContractAbort", "deep_units", "pair_units",
-    "key_units", "int_words", "ceil_div", "scalar_units", "check_store_key", "HASH_SAFE_INT",
+    "key_units", "int_words", "ceil_div", "scalar_units", "check_store_key", "HASH_SAFE_INT", "WIDE_INT_KEY",
 ]

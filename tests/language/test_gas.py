@@ -117,3 +117,19 @@ def test_gas_independent_of_host_state():
     h = DictHost()
     first = run(contract(body), gas=10_000_000, host=h, **args)
     assert first.status == "success"
+
+
+def test_wide_int_dict_keys_cost_extra():
+    # int keys outside +-2**32 can share their low 32 bits and collide for ~7 probes each:
+    # every store of one costs SCHEDULE.wide_int_key more (dict_collisions fairness workload)
+    def gas(key_expr):
+        src = contract(f"@public\ndef main() -> int:\n    d = {{}}\n    for i in range(100):\n"
+                       f"        d[{key_expr}] = i\n    return len(d)\n")
+        out = run(src)
+        assert out.status == "success" and out.result == 100, out
+        return out.gas_used
+    assert gas("(i + 1) << 32") - gas("(i + 1) << 24") == 100 * SCHEDULE.wide_int_key
+    assert gas("-(i + 1) << 32") - gas("-(i + 1) << 24") == 100 * SCHEDULE.wide_int_key
+    comp = contract("@public\ndef main() -> int:\n    return len({(i + 1) << 40: i for i in range(10)})\n")
+    small = contract("@public\ndef main() -> int:\n    return len({(i + 1) << 20: i for i in range(10)})\n")
+    assert run(comp).gas_used - run(small).gas_used == 10 * SCHEDULE.wide_int_key
