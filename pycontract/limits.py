@@ -5,8 +5,12 @@ limits as deterministic reverts (so a contract that hits one gets a receipt, nev
 fault); the host checks them again on the untrusted reply, as a second wall.
 """
 
-#: the largest gas limit one transaction (or query) may ask for
-MAX_GAS_PER_TX = 1_000_000_000
+#: the largest gas limit one transaction (or query) may ask for. Gas also bounds the memory that
+#: is not size-accounted (small containers built in loops): measured at up to ~12 bytes per gas
+#: (dicts of small lists; benchmarks/memprobe in docs/benchmarks.md), so 100M gas stays well under
+#: the worker's 2 GiB address-space limit and a transaction can never meet a node-dependent
+#: MemoryError
+MAX_GAS_PER_TX = 100_000_000
 
 #: payload limits checked by the host before anything reaches the worker
 MAX_ARGS_BYTES = 64 * 1024

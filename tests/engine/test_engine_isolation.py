@@ -13,6 +13,7 @@ import time
 import pytest
 from engine_support import COUNTER, example, src
 
+from pycontract.engine import MAX_GAS_PER_TX
 from pycontract import Chain, Tx
 from pycontract.errors import NodeFault
 
@@ -331,7 +332,7 @@ def test_worker_killed_mid_transaction_is_a_node_fault(counter):
     try:
         with pytest.raises(NodeFault) as ei:
             chain.call("counter", "bump_then_spin", {"by": 1, "n": 10**12}, sender="bob",
-                       gas_limit=10**9)
+                       gas_limit=MAX_GAS_PER_TX)
     finally:
         t.join(120)
     assert not killer_state.get("timeout"), "the worker never started running the contract"
