@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pycontract import gas_rewriter, vetting
 from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
@@ -25,6 +25,9 @@ class CompiledContract:
     source: str
     filename: str
     gas_schedule_version: int = GAS_SCHEDULE_VERSION
+    #: storage name -> canonical bytes of its declared default, filled by the runtime on first
+    #: use (a pure function of the source; saves re-encoding it in every transaction)
+    storage_defaults: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 _cache: OrderedDict = OrderedDict()

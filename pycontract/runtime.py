@@ -138,20 +138,25 @@ def _identity_decorator(f):
 
 
 class Runtime(OpsMixin, BuiltinsMixin):
+    """The guards, builtins and helpers one contract execution calls, bound to its meter, host,
+    frame and compiled contract.
+
+    Building the bound-method tables is the expensive part (~85 bound methods), so ``execute``
+    does not build a Runtime per call: it takes an idle one from ``_POOL``, ``bind``s the
+    execution's state to it, and ``unbind``s and returns it when the call ends. A Runtime serves
+    one execution at a time (a re-entrant cross-contract call takes another one from the pool);
+    everything a contract can see or change is created per execution: the namespace, a copy of
+    the builtins dict, ``ctx``, storage objects, iterators (see ``namespace``)."""
+
     MapType = Map
     PROXY_TYPES = frozenset({Map, Value, Context})
+    exception_types = frozenset(_EXCEPTIONS.values())
 
-    def __init__(self, compiled, meter: Meter, host, frame: CallFrame):
-        self.cc = compiled
-        self.m = meter
-        self.host = host
-        self.frame = frame
-        self.ctx = Context(frame)
-        self.methods = method_table(self)
-        self.exception_types = frozenset(_EXCEPTIONS.values())
+    def __init__(self, compiled=None, meter: Meter | None = None, host=None,
+                 frame: CallFrame | None = None):
+        self.methods = method_table(type(self))
         self.builtins = self._builtins()
         self.type_map = {}
-        self.gx_s = 1  # depth of the generator expression being built (see gxiter)
         for name, real in (("int", int), ("str", str), ("bytes", bytes), ("bool", bool),
                            ("list", list), ("tuple", tuple), ("dict", dict),
                            ("range", range)):
@@ -161,6 +166,34 @@ class Runtime(OpsMixin, BuiltinsMixin):
             id(self.builtins["int"]): (self.builtins["int"], {"from_bytes": self.t_int_from_bytes}),
             id(self.builtins["bytes"]): (self.builtins["bytes"], {"fromhex": self.t_bytes_fromhex}),
         }
+        self.ns_static = self._static_namespace()
+        self.api = {
+            "public": _identity_decorator, "view": _identity_decorator,
+            "constructor": _identity_decorator, "Map": self.api_storage_type,
+            "Value": self.api_storage_type, "require": self.api_require,
+            "revert": self.api_revert, "emit": self.api_emit, "call": self.api_call,
+        }
+        self.unbind()
+        if meter is not None:
+            self.bind(compiled, meter, host, frame)
+
+    def bind(self, compiled, meter: Meter, host, frame: CallFrame):
+        """Attach one execution's state (the runtime must be idle)."""
+        self.cc = compiled
+        self.m = meter
+        self.host = host
+        self.frame = frame
+        self.ctx = Context(frame)
+        self.gx_s = 1  # depth of the generator expression being built (see gxiter)
+
+    def unbind(self):
+        """Drop every reference to the finished execution's state."""
+        self.cc = None
+        self.m = None
+        self.host = None
+        self.frame = None
+        self.ctx = None
+        self.gx_s = 1
 
     # ------------------------------------------------------------ namespace
     def _builtins(self):
@@ -178,10 +211,9 @@ class Runtime(OpsMixin, BuiltinsMixin):
         b.update(_EXCEPTIONS)
         return b
 
-    def namespace(self):
-        cc = self.cc
-        ns = {
-            "__builtins__": self.builtins,
+    def _static_namespace(self):
+        """The namespace entries that do not depend on the execution (copied per execution)."""
+        return {
             "__name__": "contract",
             # RestrictedPython guards
             "_getattr_": self.getattr_,
@@ -194,8 +226,6 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_inplacevar_": self.inplacevar,
             "_pc_storage_": self.storage_decl,
             # gas rewriter helpers
-            "_pc_m": self.m,
-            "_pc_oog": self.m.fail,
             "_pc_deep": self.deep,
             "_pc_add": self.add, "_pc_sub": self.sub, "_pc_mul": self.mul, "_pc_pow": self.pow,
             "_pc_lshift": self.lshift, "_pc_floordiv": self.floordiv, "_pc_mod": self.mod,
@@ -217,14 +247,20 @@ class Runtime(OpsMixin, BuiltinsMixin):
             "_pc_T": type, "_pc_I": int, "_pc_L": list, "_pc_IDX": _INDEXABLE,
             "_pc_KEYS": _PLAIN_KEYS,
         }
-        api = {
-            "public": _identity_decorator, "view": _identity_decorator,
-            "constructor": _identity_decorator, "Map": self.api_storage_type,
-            "Value": self.api_storage_type, "ctx": self.ctx, "require": self.api_require,
-            "revert": self.api_revert, "emit": self.api_emit, "call": self.api_call,
-        }
-        for local, api_name in (cc.imports or {}).items():
-            ns[local] = api[api_name]
+
+    def namespace(self):
+        """A fresh module namespace for the bound execution: a new dict, a new copy of the
+        builtins dict, this execution's meter and ``ctx``, the API names the contract imports."""
+        ns = self.ns_static.copy()
+        ns["__builtins__"] = self.builtins.copy()
+        m = self.m
+        ns["_pc_m"] = m
+        ns["_pc_oog"] = m.fail
+        imports = self.cc.imports
+        if imports:
+            api = self.api
+            for local, api_name in imports.items():
+                ns[local] = self.ctx if api_name == "ctx" else api[api_name]
         return ns
 
     def uncatch(self):
@@ -245,7 +281,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         if tbl is not None:
             impl = tbl.get(name)
             if impl is not None:
-                return partial(impl, obj)
+                return partial(impl, self, obj)
             raise AttributeError()
         if t is Map:
             if name == "get":
@@ -347,8 +383,15 @@ class Runtime(OpsMixin, BuiltinsMixin):
 
     # ------------------------------------------------------------ storage
     def storage_decl(self, name):
-        decl = self.cc.storage[name]
-        default = self._encode_value(decl.default, "default")
+        cc = self.cc
+        decl = cc.storage[name]
+        # the encoded default depends only on the contract: encoded once per compiled contract
+        # (no gas is charged for it; a default that cannot be encoded reverts every time)
+        cache = cc.storage_defaults
+        default = cache.get(name)
+        if default is None:
+            default = self._encode_value(decl.default, "default")
+            cache[name] = default
         if decl.kind == "map":
             return Map(self, name, default)
         return Value(self, name, default)
@@ -474,6 +517,13 @@ class Runtime(OpsMixin, BuiltinsMixin):
 
 # ---------------------------------------------------------------- execute
 
+#: idle Runtimes (bound-method tables built once, see ``Runtime``). ``execute`` pops one, binds
+#: it to the call, and unbinds and pushes it back when the call ends, so a Runtime is never used
+#: by two executions at once (a re-entrant call pops another; one deeper than the pool builds a
+#: new one) and holds no meter, host, frame or contract while idle.
+_POOL: list = []
+_POOL_SIZE = 16
+
 
 def _contract_line(tb, ns):
     line = 0
@@ -495,7 +545,11 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
     OutOfGas / Reverted with ``message`` = ``CONTRACT:LINE: reason``."""
     if sys.getrecursionlimit() != _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)
-    rt = Runtime(compiled, meter, host, frame)
+    try:
+        rt = _POOL.pop()
+    except IndexError:
+        rt = Runtime()
+    rt.bind(compiled, meter, host, frame)
     ns = rt.namespace()
     name = frame.contract
     entry_line = getattr(compiled.entry_points.get(function), "line", 0) or 0
@@ -546,3 +600,6 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         raise Reverted(msg) from None
     finally:
         ns.clear()
+        rt.unbind()
+        if len(_POOL) < _POOL_SIZE:
+            _POOL.append(rt)

@@ -869,14 +869,22 @@ class BuiltinsMixin:
         self.dict_update(d, x, **kw)
 
 
-def method_table(rt):
-    """{type: {name: bound impl}} for the attribute guard, built from language.ALLOWED_METHODS."""
-    from pycontract.language import ALLOWED_METHODS
+_METHOD_TABLES = {}
 
-    table = {}
-    for tname, typ in (("str", str), ("bytes", bytes), ("int", int), ("list", list),
-                       ("tuple", tuple), ("dict", dict)):
-        table[typ] = {n: getattr(rt, f"m_{tname}_{n}") for n in ALLOWED_METHODS[tname]}
+
+def method_table(cls):
+    """{type: {name: plain function}} for the attribute guard, built once per Runtime class from
+    language.ALLOWED_METHODS; the guard binds the runtime and the object with
+    ``partial(impl, rt, obj)``."""
+    table = _METHOD_TABLES.get(cls)
+    if table is None:
+        from pycontract.language import ALLOWED_METHODS
+
+        table = {}
+        for tname, typ in (("str", str), ("bytes", bytes), ("int", int), ("list", list),
+                           ("tuple", tuple), ("dict", dict)):
+            table[typ] = {n: getattr(cls, f"m_{tname}_{n}") for n in ALLOWED_METHODS[tname]}
+        _METHOD_TABLES[cls] = table
     return table
 
 
