@@ -11,6 +11,7 @@ import pytest
 from attack_support import assert_host_works, attack, deploy
 
 from pycontract import Tx
+from pycontract.limits import MAX_GAS_PER_TX
 
 # --- stopped by gas or an engine limit (regressions) -----------------------------------------
 
@@ -278,14 +279,19 @@ def test_more_than_10000_events_is_a_revert_not_a_node_fault(chain):
     assert r.status == "reverted", (r.status, r.error)
 
 
-def test_storage_value_over_16_mib_is_a_revert(chain):
+def test_storage_value_over_16_mib_is_a_receipt_not_a_node_fault(chain):
+    # Writes cost 10 gas a byte, so a 17 MB value needs more gas than a transaction may have:
+    # gas stops it first; the worker's 16 MiB value limit (a revert) and the host's check stay
+    # as further walls.
+    pid = chain.worker_pid
     r = attack(chain, """
         v = Value(default="")
         @public
         def f():
             v.set("z" * 17_000_000)
-    """, gas=400_000_000)
-    assert r.status == "reverted", (r.status, r.error)
+    """, gas=MAX_GAS_PER_TX)
+    assert (r.status, r.gas_used) == ("out_of_gas", MAX_GAS_PER_TX), (r.status, r.error)
+    assert chain.worker_pid == pid
 
 
 def test_result_over_16_mib_is_a_revert(chain):
