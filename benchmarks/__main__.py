@@ -11,7 +11,6 @@ benchmarks/results/latest.json. See docs/benchmarks.md for the recorded numbers.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -19,58 +18,12 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-WORKLOADS = HERE / "workloads"
-RESULTS = HERE / "results"
+from benchmarks.fairness_bench import bench_fairness
 
-
-def median_time(fn, repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs, in seconds."""
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
-
-
-def table(title: str, headers: list[str], rows: list[list]) -> str:
-    """A plain-text table: no dependency, readable in a terminal and in markdown docs."""
-    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = [f"\n## {title}", "| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    for row in cells[1:]:
-        lines.append("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |")
-    return "\n".join(lines)
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        if value >= 1000:
-            return f"{value:,.0f}"
-        if value >= 10:
-            return f"{value:.1f}"
-        return f"{value:.3g}" if value < 1 else f"{value:.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def load_plain(path: Path):
-    """Import a contract file as ordinary Python (the authoring API in plain mode)."""
-    spec = importlib.util.spec_from_file_location(f"plain_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def new_chain(tmp: str, name: str = "bench.db"):
-    from pycontract import Chain
-
-    return Chain(os.path.join(tmp, name))
+from benchmarks.common import (
+    HERE, RESULTS, WORKLOADS, load_plain, median_time, new_chain, table,
+)
 
 
 BIG_GAS = 100_000_000  # the per-transaction maximum (pycontract.limits)
@@ -187,6 +140,7 @@ def bench_deploy(quick: bool, repeats: int) -> dict:
 
         startup = median_time(start_stop, repeats)
         with new_chain(tmp) as chain:
+            assert chain.worker_pid > 0  # start the worker outside the timed deploys
             counter = iter(range(10**6))
             deploy = median_time(
                 lambda: chain.deploy(f"c{next(counter)}", source, sender="bench",
@@ -197,64 +151,7 @@ def bench_deploy(quick: bool, repeats: int) -> dict:
     return {"startup_ms": startup * 1e3, "deploy_300_lines_ms": deploy * 1e3}
 
 
-# -- 4. gas fairness --------------------------------------------------------------------------
-
-
-def worker_peak_rss_mib(chain) -> float | None:
-    pid = getattr(chain, "worker_pid", None)
-    if not pid:
-        return None
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def fairness_functions() -> list[str]:
-    import ast
-
-    tree = ast.parse((WORKLOADS / "fairness.py").read_text())
-    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
-            and any(getattr(d, "id", None) == "public" for d in n.decorator_list)]
-
-
-def bench_fairness(quick: bool, repeats: int, gas_limit: int | None = None) -> dict:
-    gas_limit = gas_limit or (1_000_000 if quick else 10_000_000)
-    source = (WORKLOADS / "fairness.py").read_text()
-    rows, out = [], {}
-    for fn in fairness_functions():
-        with tempfile.TemporaryDirectory() as tmp, new_chain(tmp) as chain:
-            r = chain.deploy("fair", source, sender="bench", gas_limit=5_000_000)
-            assert r.status == "success", r.error
-            receipts = []
-
-            def run():
-                receipts.append(chain.call("fair", fn, {}, sender="bench", gas_limit=gas_limit))
-
-            elapsed = median_time(run, repeats)
-            last = receipts[-1]
-            peak = worker_peak_rss_mib(chain)
-            ns_per_gas = elapsed * 1e9 / max(last.gas_used, 1)
-            rows.append([fn, last.status, last.gas_used, elapsed * 1e3, ns_per_gas,
-                         "" if peak is None else peak, (last.error or "")[:50]])
-            out[fn] = {"status": last.status, "gas_used": last.gas_used,
-                       "ms": elapsed * 1e3, "ns_per_gas": ns_per_gas, "peak_rss_mib": peak,
-                       "error": last.error}
-    med = statistics.median(v["ns_per_gas"] for v in out.values())
-    worst_fn = max(out, key=lambda k: out[k]["ns_per_gas"])
-    for row in rows:
-        row.insert(5, row[4] / med)
-    rows.sort(key=lambda r: -r[4])
-    print(table(f"Gas fairness at a {gas_limit:,} gas limit (each workload runs out of gas)",
-                ["workload", "status", "gas used", "ms", "ns/gas", "x median", "peak MiB",
-                 "error"], rows))
-    worst = out[worst_fn]["ns_per_gas"] / med
-    print(f"\nworst/median ns per gas: {worst:.2f} ({worst_fn}); target <= 10")
-    return {"gas_limit": gas_limit, "workloads": out, "median_ns_per_gas": med,
-            "worst_over_median": worst, "worst": worst_fn}
+# -- 4. gas fairness: benchmarks/fairness_bench.py -------------------------------------------
 
 
 # -- 5. scaling ---------------------------------------------------------------------------------
@@ -317,7 +214,6 @@ def bench_scaling(quick: bool, repeats: int) -> dict:
     return out
 
 
-from benchmarks.fairness_bench import bench_fairness  # noqa: E402  (section 4, own module)
 
 SECTIONS = {
     "overhead": bench_overhead,

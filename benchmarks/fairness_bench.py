@@ -14,10 +14,9 @@ from __future__ import annotations
 import ast
 import statistics
 import tempfile
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-WORKLOADS = HERE / "workloads"
+from benchmarks.common import WORKLOADS, median_time, new_chain, table, worker_peak_rss_mib
+
 
 
 def fairness_functions() -> list[str]:
@@ -27,7 +26,6 @@ def fairness_functions() -> list[str]:
 
 
 def bench_fairness(quick: bool, repeats: int, gas_limit: int | None = None) -> dict:
-    from benchmarks.__main__ import median_time, new_chain, table, worker_peak_rss_mib
     from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
 
     gas_limit = gas_limit or (1_000_000 if quick else 10_000_000)

@@ -58,7 +58,7 @@ def peak_mib(pid: int) -> float:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     gas = int(argv[0]) if argv else 10_000_000
-    print(f"| workload | status | gas used | worker peak MiB | bytes per gas |\n|---|---|---|---|---|")
+    print("| workload | status | gas used | worker peak MiB | bytes per gas |\n|---|---|---|---|---|")
     for fn in ("lists", "tuples", "dicts", "nested"):
         with Chain() as chain:
             chain.deploy("m", SOURCE, sender="bench")

@@ -17,7 +17,6 @@ import os
 import select
 import struct
 import time
-from typing import Any
 
 import cbor2
 

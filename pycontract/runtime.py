@@ -20,7 +20,7 @@ from pycontract.gas_schedule import SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS, ALLOWED_METHODS
 from pycontract.runtime_builtins import BuiltinsMixin, method_table
 from pycontract.runtime_core import (
-    WIDE_INT_KEY, Meter, RawOutOfGas, RawRevert, deep_units, key_units,
+    WIDE_INT_KEY, Meter, RawRevert, deep_units, key_units,
 )
 from pycontract.runtime_ops import OpsMixin
 

@@ -1267,7 +1267,7 @@ class _Policy:
         for a in node.names:
             if a.name == "*":
                 self.report(a, "'from pycontract import *' is not allowed; name what you use: "
-                               f"from pycontract import public, Map, ...")
+                               "from pycontract import public, Map, ...")
                 continue
             if a.name.startswith("_"):
                 self.report(a, f"'{a.name}' begins with '_' and is not part of the pycontract "
