@@ -336,32 +336,16 @@ class OpsMixin:
     def truediv(self, a, b):
         raise TypeError()
 
-    _BIN = None
+    #: binary operations by name (augmented assignment, ``_inplacevar_``) -> the sized helper
+    _BINOPS = {"add": "add", "mul": "mul", "pow": "pow", "lshift": "lshift",
+               "floordiv": "floordiv", "mod": "mod", "or": "or_", "sub": "sub", "and": "and_",
+               "xor": "xor", "rshift": "rshift"}
 
     def binop(self, name, a, b):
-        if name == "add":
-            return self.add(a, b)
-        if name == "mul":
-            return self.mul(a, b)
-        if name == "pow":
-            return self.pow(a, b)
-        if name == "lshift":
-            return self.lshift(a, b)
-        if name == "floordiv":
-            return self.floordiv(a, b)
-        if name == "mod":
-            return self.mod(a, b)
-        if name == "or":
-            return self.or_(a, b)
-        if name == "sub":
-            return self.sub(a, b)
-        if name == "and":
-            return self.and_(a, b)
-        if name == "xor":
-            return self.xor(a, b)
-        if name == "rshift":
-            return self.rshift(a, b)
-        raise TypeError()
+        method = self._BINOPS.get(name)
+        if method is None:
+            raise TypeError()
+        return getattr(self, method)(a, b)
 
     def iadd(self, a, b):
         if type(a) is int and type(b) is int and a.bit_length() < 64 and b.bit_length() < 64:
