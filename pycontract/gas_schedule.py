@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-GAS_SCHEDULE_VERSION = 2
+GAS_SCHEDULE_VERSION = 3
 
 #: static weight of each AST node type, charged when the basic block containing it is entered
 NODE_WEIGHTS = MappingProxyType(

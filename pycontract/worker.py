@@ -28,9 +28,9 @@ import traceback
 from ledger_store import Ledger, codec
 from ledger_store.errors import EncodingError
 from ledger_store.records import ContractRecord
-from pycontract import protocol, sandbox
-from pycontract import limits
+from pycontract import limits, protocol, sandbox
 from pycontract.errors import ContractAbort, OutOfGas, Reverted, VetError
+from pycontract.runtime_core import RawRevert
 
 # imported before the sandbox closes the filesystem
 from pycontract import compiler as _compiler  # noqa: E402
@@ -168,7 +168,10 @@ class Executor:
 
 
 class TxHost:
-    """The host interface the runtime calls while one transaction runs in this worker."""
+    """The host interface the runtime calls while one transaction runs in this worker.
+
+    Its refusals are ``RawRevert``s: the runtime prefixes them with the contract and the line
+    being executed (``CONTRACT:LINE: reason``), as for the contract's own reverts."""
 
     def __init__(self, executor, ov, block_height, block_time, origin):
         self.executor = executor
@@ -203,24 +206,24 @@ class TxHost:
     def storage_get(self, contract, key):
         top = self._top()
         if contract != top.contract:
-            raise Reverted(f"{top.contract}: cannot read the storage of contract {contract!r}")
+            raise RawRevert(f"cannot read the storage of contract {contract!r}")
         if type(key) is not bytes:
-            raise Reverted(f"{top.contract}: storage key must be bytes")
+            raise RawRevert("storage key must be bytes")
         return self.ov.get(contract, key)
 
     def storage_put(self, contract, key, value):
         top = self._top()
         if contract != top.contract:
-            raise Reverted(f"{top.contract}: cannot write the storage of contract {contract!r}")
+            raise RawRevert(f"cannot write the storage of contract {contract!r}")
         if top.readonly:
-            raise Reverted(f"{top.contract}: a view cannot write storage")
+            raise RawRevert("a view cannot write storage")
         if type(key) is not bytes or (value is not None and type(value) is not bytes):
-            raise Reverted(f"{top.contract}: storage keys and values must be bytes")
+            raise RawRevert("storage keys and values must be bytes")
         if len(key) > limits.MAX_KEY_BYTES:
-            raise Reverted(f"{top.contract}: storage key of {len(key)} bytes is over the limit "
+            raise RawRevert(f"storage key of {len(key)} bytes is over the limit "
                            f"of {limits.MAX_KEY_BYTES}")
         if value is not None and len(value) > limits.MAX_VALUE_BYTES:
-            raise Reverted(f"{top.contract}: storage value of {len(value)} bytes is over the "
+            raise RawRevert(f"storage value of {len(value)} bytes is over the "
                            f"limit of {limits.MAX_VALUE_BYTES}")
         if value is None:
             self.ov.delete(contract, key)
@@ -230,49 +233,49 @@ class TxHost:
     def emit(self, contract, name, fields):
         top = self._top()
         if contract != top.contract:
-            raise Reverted(f"{top.contract}: cannot emit events for contract {contract!r}")
+            raise RawRevert(f"cannot emit events for contract {contract!r}")
         if type(name) is not str:
-            raise Reverted(f"{top.contract}: event name must be a str")
+            raise RawRevert("event name must be a str")
         if not name or len(name) > limits.MAX_EVENT_NAME_CHARS:
-            raise Reverted(f"{top.contract}: event names are 1 to {limits.MAX_EVENT_NAME_CHARS} "
+            raise RawRevert(f"event names are 1 to {limits.MAX_EVENT_NAME_CHARS} "
                            "characters")
         if len(self.events) >= limits.MAX_EVENTS_PER_TX:
-            raise Reverted(f"{top.contract}: more than {limits.MAX_EVENTS_PER_TX} events in one "
+            raise RawRevert(f"more than {limits.MAX_EVENTS_PER_TX} events in one "
                            "transaction")
         try:
             data = codec.encode_value(to_plain(dict(fields)))
         except EncodingError as e:
-            raise Reverted(f"{top.contract}: event {name!r} fields cannot be recorded: {e}") from None
+            raise RawRevert(f"event {name!r} fields cannot be recorded: {e}") from None
         self.events.append([contract, name, data])
 
     def call_contract(self, frame, contract, function, kwargs):
         caller = self._top()
         if frame is not caller and getattr(frame, "contract", None) != caller.contract:
-            raise Reverted(f"{caller.contract}: call from a frame that is not running")
-        where = f"{caller.contract}: call to {contract}.{function}"
+            raise RawRevert("call from a frame that is not running")
+        where = f"call to {contract}.{function}"
         if type(contract) is not str or type(function) is not str:
-            raise Reverted(f"{caller.contract}: call() needs a contract name and a function name (str)")
+            raise RawRevert("call() needs a contract name and a function name (str)")
         rec = self.ov.contract(contract)
         if rec is None:
-            raise Reverted(f"{where}: no such contract")
+            raise RawRevert(f"{where}: no such contract")
         cc = self.executor.compiled_record(rec)
         ep = cc.entry_points.get(function)
         if ep is None:
-            raise Reverted(f"{where}: no public or view function of that name")
+            raise RawRevert(f"{where}: no public or view function of that name")
         if ep.kind == "constructor":
-            raise Reverted(f"{where}: a constructor runs only at deploy")
+            raise RawRevert(f"{where}: a constructor runs only at deploy")
         # arguments cross contracts as canonical bytes: type-checked and never aliased
         try:
             kwargs = codec.decode_value(codec.encode_value(to_plain(dict(kwargs))))
         except (EncodingError, TypeError, ValueError) as e:
-            raise Reverted(f"{where}: arguments cannot be passed: {e}") from None
+            raise RawRevert(f"{where}: arguments cannot be passed: {e}") from None
         try:
             check_args(contract, ep, kwargs)
         except Rejected as e:
-            raise Reverted(f"{caller.contract}: call rejected: {e}") from None
+            raise RawRevert(f"call rejected: {e}") from None
         depth = caller.depth + 1
         if depth > self.max_depth:
-            raise Reverted(f"{where}: call depth limit of {self.max_depth} reached")
+            raise RawRevert(f"{where}: call depth limit of {self.max_depth} reached")
         callee = _runtime.CallFrame(
             contract=contract,
             sender=caller.contract,
@@ -286,7 +289,7 @@ class TxHost:
         try:
             return codec.decode_value(encode_result(result))
         except EncodingError as e:
-            raise Reverted(f"{where}: return value cannot be passed back: {e}") from None
+            raise RawRevert(f"{where}: return value cannot be passed back: {e}") from None
 
 
 def _decode_args(blob):
