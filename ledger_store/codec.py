@@ -43,6 +43,8 @@ __all__ = [
     "to_jsonable",
     "to_json",
     "key_text",
+    "array_head",
+    "nests_within",
 ]
 
 #: maximum number of nested containers (a flat list has depth 1)
@@ -246,6 +248,31 @@ def encode_any(obj: Any) -> bytes:
     return _dumps(obj)
 
 
+def array_head(n: int) -> bytes:
+    """The canonical (shortest) CBOR head of a definite-length array of ``n`` items: the
+    canonical encoding of a list is this head followed by the canonical encodings of its
+    items, so ``array_head(len(xs)) + b"".join(encode_any(x) for x in xs) == encode_any(xs)``
+    (the items must also fit the depth bound inside the list: see :func:`nests_within`)."""
+    if n < 24:
+        return bytes((0x80 | n,))
+    if n < 0x100:
+        return bytes((0x98, n))
+    if n < 0x10000:
+        return b"\x99" + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return b"\x9a" + n.to_bytes(4, "big")
+    return b"\x9b" + n.to_bytes(8, "big")
+
+
+def nests_within(obj: Any, encoded: bytes, depth: int) -> bool:
+    """Whether ``obj`` (already accepted by :func:`encode_any`, ``encoded`` being its bytes)
+    is still accepted when it sits ``depth`` containers deep inside a larger object. Each
+    nested container takes at least one byte, so short encodings need no walk."""
+    if len(encoded) + depth <= MAX_DEPTH:
+        return True
+    return _value_ok(obj, depth, True)
+
+
 def digest(obj: Any) -> str:
     """sha256 hex digest of ``encode_any(obj)``. Lists and tuples hash identically."""
     return hashlib.sha256(encode_any(obj)).hexdigest()
@@ -444,6 +471,18 @@ def to_json(obj: Any) -> str:
             parts.append(text)
         else:
             return "[" + ",".join(parts) + "]"
+    elif t is dict:
+        # flat maps of str keys to scalars (event fields, call arguments): json.dumps sorts
+        # str keys by code point, exactly as sorted() does
+        if all(type(k) is str for k in obj):
+            parts = []
+            for k in sorted(obj):
+                text = _json_scalar_text(obj[k])
+                if text is None:
+                    break
+                parts.append(_json_str(k) + ":" + text)
+            else:
+                return "{" + ",".join(parts) + "}"
     return json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

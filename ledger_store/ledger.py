@@ -14,6 +14,7 @@ contract storage and the state commitment.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import pathlib
@@ -114,6 +115,84 @@ def _check_key(contract, key) -> bytes:
     return key
 
 
+#: values up to this size have their readable text remembered by the overlay once checked
+_MEMO_VALUE_BYTES = 4096
+
+
+class _PreparedTx:
+    """One transaction's rows, encoded once: by add_tx (ahead of the commit) or by
+    commit_block itself."""
+
+    __slots__ = ("record", "tx_row", "event_rows", "receipt_digest")
+
+    def __init__(self, record, tx_row, event_rows, receipt_digest):
+        self.record = record
+        self.tx_row = tx_row
+        self.event_rows = event_rows
+        self.receipt_digest = receipt_digest
+
+
+def _enc_scalar(x) -> bytes:
+    t = type(x)
+    if t is str or t is int or x is None or t is bool or t is bytes:
+        return codec.encode_value(x)
+    return codec.encode_any(x)
+
+
+def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
+    """Validate one TxRecord and build its transaction row, event rows and receipt digest.
+
+    The receipt digest is ``TxRecord.receipt_digest()`` assembled from the encodings made for
+    the rows (a CBOR array is its head followed by its items' canonical encodings); whenever a
+    piece might not fit the depth bound inside the receipt array, or an event field is not a
+    plain str, it falls back to ``receipt_digest()`` itself (same result or same error)."""
+    if not isinstance(tx, TxRecord):
+        raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
+    if tx.kind not in _TX_KINDS:
+        raise LedgerError(f"txs[{i}].kind must be 'deploy' or 'call', not {tx.kind!r}")
+    for fld in ("tx_hash", "sender", "contract", "status"):
+        if type(getattr(tx, fld)) is not str:
+            raise LedgerError(f"txs[{i}].{fld} must be str")
+    if not (_is_int(tx.gas_limit) and _is_int(tx.gas_used)):
+        raise LedgerError(f"txs[{i}]: gas_limit and gas_used must be int")
+    if tx.function is not None and type(tx.function) is not str:
+        raise LedgerError(f"txs[{i}].function must be str or None")
+    if tx.error is not None and type(tx.error) is not str:
+        raise LedgerError(f"txs[{i}].error must be str or None")
+    args_b = codec.encode_any(tx.args)
+    result_b = codec.encode_any(tx.result)
+    events = tx.events
+    fast = codec.nests_within(tx.args, args_b, 1) and codec.nests_within(tx.result, result_b, 1)
+    ev_parts = [codec.array_head(len(events))]
+    event_rows = []
+    for j, ev in enumerate(events):
+        if not isinstance(ev, EventRecord):
+            raise LedgerError(f"txs[{i}].events[{j}] is not an EventRecord")
+        fields_b = codec.encode_any(ev.fields)
+        event_rows.append(
+            (height, i, j, tx.tx_hash, ev.contract, ev.name, codec.to_json(ev.fields), fields_b)
+        )
+        if fast:
+            if type(ev.contract) is str and type(ev.name) is str \
+                    and codec.nests_within(ev.fields, fields_b, 3):
+                ev_parts += (b"\x83", _enc_scalar(ev.contract), _enc_scalar(ev.name), fields_b)
+            else:
+                fast = False
+    if fast:
+        digest = hashlib.sha256(b"".join((
+            b"\x8c", _enc_scalar(tx.tx_hash), _enc_scalar(tx.kind), _enc_scalar(tx.sender),
+            _enc_scalar(tx.contract), _enc_scalar(tx.function), args_b, _enc_scalar(tx.gas_limit),
+            _enc_scalar(tx.status), _enc_scalar(tx.gas_used), result_b, _enc_scalar(tx.error),
+            *ev_parts,
+        ))).hexdigest()
+    else:
+        digest = tx.receipt_digest()
+    tx_row = (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function,
+              codec.to_json(tx.args), tx.gas_limit, tx.status, tx.gas_used,
+              codec.to_json(tx.result), tx.error, len(events), digest, args_b, result_b)
+    return _PreparedTx(tx, tx_row, event_rows, digest)
+
+
 class BlockOverlay:
     """Uncommitted state of one block: committed state + kept transactions + the current one.
 
@@ -136,6 +215,16 @@ class BlockOverlay:
         self._tx_contracts: dict[str, ContractRecord] | None = None
         self._closed = False
         self._committed = False
+        # commit work done ahead of commit_block (see prepare(), check_write(), add_tx()):
+        # readable texts of key/value bytes this overlay already proved canonical, per-key
+        # leaf positions, prepared storage rows, keys written since the last prepare(), and
+        # the transactions added with add_tx() as ready-made rows
+        self._key_texts: dict[bytes, str] = {}
+        self._value_texts: dict[bytes, str] = {}
+        self._leaf_pos: dict[tuple[str, bytes], tuple[int, bytes]] = {}
+        self._prepared: dict[tuple[str, bytes], tuple] = {}
+        self._dirty: set[tuple[str, bytes]] = set()
+        self._txs: list[_PreparedTx] = []
 
     # ------------------------------------------------------------------ state
     @property
@@ -185,7 +274,11 @@ class BlockOverlay:
                     f"storage value must be bytes (use codec.encode_value) or None, "
                     f"not {type(value).__name__}"
                 )
-        layer = self._tx if self._tx is not None else self._block
+        if self._tx is not None:
+            layer = self._tx
+        else:
+            layer = self._block
+            self._dirty.add((contract, key))
         d = layer.get(contract)
         if d is None:
             d = layer[contract] = {}
@@ -274,6 +367,7 @@ class BlockOverlay:
             d.update(writes)
             for k, v in writes.items():
                 out[(contract, k)] = v
+        self._dirty.update(out)
         self._block_contracts.update(txc or {})
         return out
 
@@ -284,6 +378,95 @@ class BlockOverlay:
             raise LedgerError("tx_write_bytes without begin_tx")
         return sum(len(k) + (len(v) if v is not None else 0)
                    for writes in self._tx.values() for k, v in writes.items())
+
+    # ------------------------------------------------------------------ commit work ahead
+    # Everything below does part of commit_block's work early (e.g. while a block is still
+    # executing elsewhere) with exactly the checks commit_block would make; commit_block uses
+    # the results only for the very same bytes (key and value objects, by identity) and redoes
+    # whatever changed since.
+
+    def _key_text(self, contract: str, key: bytes) -> str:
+        text = self._key_texts.get(key)
+        if text is None:
+            try:
+                text = codec.to_json(codec.decode_key(key))
+            except EncodingError as e:
+                raise EncodingError(
+                    f"storage key 0x{key.hex()} of {contract!r} is not canonical: {e}"
+                ) from None
+            self._key_texts[key] = text
+        return text
+
+    def _value_text(self, contract: str, ktext: str, value: bytes) -> str:
+        text = self._value_texts.get(value)
+        if text is None:
+            try:
+                text = codec.to_json(codec.decode_value(value))
+            except EncodingError as e:
+                raise EncodingError(f"value of {contract!r} {ktext} is not canonical: {e}") from None
+            if len(value) <= _MEMO_VALUE_BYTES:
+                self._value_texts[value] = text
+        return text
+
+    def check_write(self, contract: str, key: bytes, value: bytes | None) -> None:
+        """Raise EncodingError unless ``key`` (and ``value``, unless None) are canonical codec
+        bytes, exactly as commit_block checks them; remember the result so commit_block does
+        not decode the same bytes again. Writes nothing."""
+        self._live()
+        key = _check_key(contract, key)
+        ktext = self._key_text(contract, key)
+        if value is not None:
+            if type(value) is not bytes:
+                raise LedgerError(f"storage value must be bytes, not {type(value).__name__}")
+            if len(value) <= _MEMO_VALUE_BYTES:
+                self._value_text(contract, ktext, value)
+            else:  # large: only check now (its text is made once, at commit)
+                try:
+                    codec.decode_value(value)
+                except EncodingError as e:
+                    raise EncodingError(
+                        f"value of {contract!r} {ktext} is not canonical: {e}"
+                    ) from None
+
+    def _prepare_write(self, contract: str, key: bytes, value: bytes | None) -> tuple:
+        """(value, storage row or None, (bucket, kh), leaf or None) of one final write."""
+        pos = self._leaf_pos.get((contract, key))
+        if pos is None:
+            ktext = self._key_text(contract, key)  # checks the key before anything else
+            kh = sr.key_hash(sr.storage_leaf_key(contract, key))
+            pos = self._leaf_pos[(contract, key)] = (sr.bucket_of(kh), kh)
+        if value is None:
+            return (None, None, pos, None)
+        ktext = self._key_text(contract, key)
+        row = (contract, ktext, self._value_text(contract, ktext, value), key, value)
+        return (value, row, pos, sr.leaf_hash(pos[1], value))
+
+    def prepare(self) -> None:
+        """Validate and pre-compute the storage rows and state leaves of the writes kept since
+        the last call (raising EncodingError as commit_block would), so that commit_block only
+        redoes keys written again afterwards. Optional: commit_block does whatever is left."""
+        self._live()
+        dirty, self._dirty = self._dirty, set()
+        block, prepared = self._block, self._prepared
+        for ck in dirty:
+            contract, key = ck
+            value = block[contract][key]
+            p = prepared.get(ck)
+            if p is None or p[0] is not value:
+                prepared[ck] = self._prepare_write(contract, key, value)
+
+    def add_tx(self, tx: TxRecord) -> None:
+        """Validate ``tx`` and encode its rows now (as commit_block(txs=...) would), for a
+        commit_block(ov, time=..., txs=None) that stores the transactions added this way, in
+        order. The record is stored as it is now: do not change it afterwards (commit_block
+        still fills its ``height`` and ``index``)."""
+        self._live()
+        self._txs.append(_prepare_tx(self.height, len(self._txs), tx))
+
+    @property
+    def added_txs(self) -> list[TxRecord]:
+        """The records added with add_tx, in order."""
+        return [p.record for p in self._txs]
 
     # ------------------------------------------------------------------ inspection
     def writes(self) -> dict[tuple[str, bytes], bytes | None]:
@@ -726,9 +909,16 @@ class Ledger:
             )
         return root
 
-    def commit_block(self, ov: BlockOverlay, *, time: int, txs: list[TxRecord]) -> BlockRecord:
+    def commit_block(
+        self, ov: BlockOverlay, *, time: int, txs: list[TxRecord] | None
+    ) -> BlockRecord:
         """Write the overlay's storage and contracts, the transactions with their receipts and
         events, the state root and the block row in one SQLite transaction.
+
+        ``txs=None`` stores the transactions added with ``ov.add_tx`` (in order); passing a
+        list to an overlay that has added transactions is an error. Work already done by
+        ``ov.prepare()``/``ov.check_write()``/``ov.add_tx()`` is reused, never trusted beyond
+        what those methods checked themselves.
 
         Fills ``height`` and ``index`` on each TxRecord and ``height`` on each new contract.
         Block hash: ``digest([height, parent_hash, state_root, time, [receipt_digest, ...]])``.
@@ -741,40 +931,43 @@ class Ledger:
             raise LedgerError("a transaction is still open in the overlay: keep_tx or revert_tx")
         if not _is_int(time):
             raise LedgerError(f"block time must be int, not {type(time).__name__}")
-        txs = list(txs)
+        if txs is not None:
+            txs = list(txs)
         conn = self.conn
         t0 = _time.perf_counter()
         tree = self._load_tree()
         t_load = _time.perf_counter()
 
-        # ---- validate and prepare everything before touching the file
+        # ---- validate and prepare everything before touching the file (what prepare() and
+        # add_tx() did ahead is reused for the very same key and value objects)
         height = ov.base_height + 1
+        if txs is None:
+            prepared_txs = ov._txs
+        elif ov._txs:
+            raise LedgerError("transactions were added to this overlay with add_tx: commit "
+                              "it with txs=None")
+        else:
+            prepared_txs = [_prepare_tx(height, i, tx) for i, tx in enumerate(txs)]
+        txs = [p.record for p in prepared_txs]
         storage_up: list[tuple[str, str, str, bytes, bytes]] = []
         storage_del: list[tuple[str, bytes]] = []
         leaf_up: list[tuple[int, bytes, bytes]] = []
         leaf_del: list[tuple[int, bytes]] = []
+        prepared = ov._prepared
         for contract in sorted(ov._block):
-            for key, value in sorted(ov._block[contract].items()):
-                try:
-                    ktext = codec.to_json(codec.decode_key(key))
-                except EncodingError as e:
-                    raise EncodingError(
-                        f"storage key 0x{key.hex()} of {contract!r} is not canonical: {e}"
-                    ) from None
-                lk = sr.storage_leaf_key(contract, key)
-                if value is None:
+            writes = ov._block[contract]
+            for key in sorted(writes):
+                value = writes[key]
+                p = prepared.get((contract, key))
+                if p is None or p[0] is not value:
+                    p = ov._prepare_write(contract, key, value)
+                _, row, (b, kh), leaf = p
+                if row is None:
                     storage_del.append((contract, key))
-                    b, kh, _ = sr.leaf_of(lk, b"")
                     leaf_del.append((b, kh))
                 else:
-                    try:
-                        vtext = codec.to_json(codec.decode_value(value))
-                    except EncodingError as e:
-                        raise EncodingError(
-                            f"value of {contract!r} {ktext} is not canonical: {e}"
-                        ) from None
-                    storage_up.append((contract, ktext, vtext, key, value))
-                    leaf_up.append(sr.leaf_of(lk, value))
+                    storage_up.append(row)
+                    leaf_up.append((b, kh, leaf))
         new_contracts = [ov._block_contracts[n] for n in sorted(ov._block_contracts)]
         contract_rows = []
         for rec in new_contracts:
@@ -785,37 +978,9 @@ class Ledger:
             leaf_up.append(
                 sr.leaf_of(sr.code_leaf_key(rec.name), sr.code_leaf_value(rec.code_hash))
             )
-        tx_rows, event_rows, receipt_digests = [], [], []
-        for i, tx in enumerate(txs):
-            if not isinstance(tx, TxRecord):
-                raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
-            if tx.kind not in _TX_KINDS:
-                raise LedgerError(f"txs[{i}].kind must be 'deploy' or 'call', not {tx.kind!r}")
-            for fld in ("tx_hash", "sender", "contract", "status"):
-                if type(getattr(tx, fld)) is not str:
-                    raise LedgerError(f"txs[{i}].{fld} must be str")
-            if not (_is_int(tx.gas_limit) and _is_int(tx.gas_used)):
-                raise LedgerError(f"txs[{i}]: gas_limit and gas_used must be int")
-            if tx.function is not None and type(tx.function) is not str:
-                raise LedgerError(f"txs[{i}].function must be str or None")
-            if tx.error is not None and type(tx.error) is not str:
-                raise LedgerError(f"txs[{i}].error must be str or None")
-            args_b = codec.encode_any(tx.args)
-            result_b = codec.encode_any(tx.result)
-            receipt_digests.append(tx.receipt_digest())
-            for j, ev in enumerate(tx.events):
-                if not isinstance(ev, EventRecord):
-                    raise LedgerError(f"txs[{i}].events[{j}] is not an EventRecord")
-                event_rows.append(
-                    (height, i, j, tx.tx_hash, ev.contract, ev.name, codec.to_json(ev.fields),
-                     codec.encode_any(ev.fields))
-                )
-            tx_rows.append(
-                (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function,
-                 codec.to_json(tx.args), tx.gas_limit, tx.status, tx.gas_used,
-                 codec.to_json(tx.result), tx.error, len(tx.events), receipt_digests[-1],
-                 args_b, result_b)
-            )
+        tx_rows = [p.tx_row for p in prepared_txs]
+        event_rows = [row for p in prepared_txs for row in p.event_rows]
+        receipt_digests = [p.receipt_digest for p in prepared_txs]
 
         # ---- one SQLite transaction
         t_prep = _time.perf_counter()

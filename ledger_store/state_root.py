@@ -31,6 +31,9 @@ __all__ = [
     "code_leaf_key",
     "code_leaf_value",
     "leaf_of",
+    "key_hash",
+    "bucket_of",
+    "leaf_hash",
     "bucket_hash",
     "StateTree",
     "root_from_leaves",
@@ -62,6 +65,21 @@ def leaf_of(leaf_key: bytes, value: bytes) -> tuple[int, bytes, bytes]:
     """(bucket, KH, leaf hash) of one leaf."""
     kh = _sha(leaf_key).digest()
     return (kh[0] << 8) | kh[1], kh, _sha(b"\x00" + kh + _sha(value).digest()).digest()
+
+
+def key_hash(leaf_key: bytes) -> bytes:
+    """KH of a leaf key (the middle item of :func:`leaf_of`)."""
+    return _sha(leaf_key).digest()
+
+
+def bucket_of(kh: bytes) -> int:
+    """The bucket of a KH (the first item of :func:`leaf_of`)."""
+    return (kh[0] << 8) | kh[1]
+
+
+def leaf_hash(kh: bytes, value: bytes) -> bytes:
+    """The leaf hash of KH and a value (the last item of :func:`leaf_of`)."""
+    return _sha(b"\x00" + kh + _sha(value).digest()).digest()
 
 
 def bucket_hash(sorted_leaves: Iterable[bytes]) -> bytes:

@@ -296,9 +296,12 @@ class _Checked:
     __slots__ = ("status", "gas_used", "result", "error", "events", "writes", "deployed")
 
 
-def _validate_result(r, tx: Tx, known, source_hash: str | None) -> _Checked:
+def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None) -> _Checked:
     """Validate one untrusted result map; ``known(name)`` says whether a contract exists in
-    the host's overlay before this transaction."""
+    the host's overlay before this transaction. ``check_write(contract, key, value)`` raises
+    EncodingError unless the key and value (or None) are canonical codec bytes (default: decode
+    them; the engine passes its overlay's ``check_write``, which remembers the bytes it proved
+    canonical so the commit does not decode them again)."""
     if type(r) is not dict:
         _fault("a transaction result is not a map")
     c = _Checked()
@@ -382,9 +385,12 @@ def _validate_result(r, tx: Tx, known, source_hash: str | None) -> _Checked:
         if value is not None and (type(value) is not bytes or len(value) > MAX_VALUE_BYTES):
             _fault("a storage value is not bytes of a bounded size")
         try:
-            codec.decode_key(key)
-            if value is not None:
-                codec.decode_value(value)
+            if check_write is None:
+                codec.decode_key(key)
+                if value is not None:
+                    codec.decode_value(value)
+            else:
+                check_write(contract, key, value)
         except EncodingError as e:
             _fault(f"a storage key or value is not canonical: {e}")
         c.writes.append((contract, key, value))
@@ -606,6 +612,30 @@ class Chain:
             return codec.digest([self.chain_id, height, index, tx.kind, ascii(tx.sender),
                                  ascii(tx.contract), ascii(function), None, ascii(tx.gas_limit)])
 
+    def _tx_hasher(self, height: int):
+        """``hash(index, tx, args_blob)``: ``_tx_hash`` for a transaction whose arguments were
+        encoded by _precheck (``args_blob``), assembled from encoded pieces (a CBOR array is
+        its head followed by its items' canonical encodings), so the arguments are not encoded
+        again; falls back to ``_tx_hash`` whenever that might differ (a chain id that does not
+        encode, arguments nested close to the depth bound)."""
+        try:
+            head = b"\x89" + codec.encode_value(self.chain_id) + codec.encode_value(height)
+        except EncodingError:
+            head = None
+        enc = codec.encode_value
+
+        def tx_hash(index: int, tx: Tx, blob: bytes) -> str:
+            args = tx.args if tx.args is not None else {}
+            if head is None or not codec.nests_within(args, blob, 1):
+                return self._tx_hash(height, index, tx)
+            function = "constructor" if tx.kind == "deploy" else tx.function
+            return hashlib.sha256(b"".join((
+                head, enc(index), enc(tx.kind), enc(tx.sender), enc(tx.contract), enc(function),
+                blob, enc(tx.gas_limit),
+            ))).hexdigest()
+
+        return tx_hash
+
     def execute_block(self, txs, *, time: int | None = None) -> list[Receipt]:
         """Run ``txs`` as one block; commit it iff at least one transaction executed.
         Returns one receipt per transaction, in order (rejected ones included, not committed)."""
@@ -659,9 +689,14 @@ class Chain:
                        "cpu_seconds": int(timeout) + 1}, led.height)
         # results arrive in parts while the worker runs the rest of the block: each part is
         # validated and applied here in parallel with the worker's execution of the next
-        stream = self._block_results(w, deadline, timeout, len(send), led.height)
         sent = set(send_idx)
         ov = led.begin_block()
+        # before waiting for each next part, the overlay pre-computes the commit's storage rows
+        # and state leaves of what was applied so far (also in parallel with the worker)
+        stream = self._block_results(w, deadline, timeout, len(send), led.height,
+                                     before_wait=ov.prepare)
+        tx_hash_of = self._tx_hasher(height)
+        known = lambda n: ov.contract(n) is not None  # noqa: E731
         done = False
         try:
             records = []
@@ -674,14 +709,14 @@ class Chain:
                 src_hash = (hashlib.sha256(tx.source.encode("utf-8")).hexdigest()
                             if tx.kind == "deploy" else None)
                 try:
-                    c = _validate_result(r, tx, lambda n: ov.contract(n) is not None, src_hash)
+                    c = _validate_result(r, tx, known, src_hash, ov.check_write)
                     if c.deployed is not None and ov.contract(tx.contract) is not None:
                         _fault(f"contract {tx.contract!r} deployed twice")
                 except NodeFault as e:
                     self._drop_worker()
                     raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
                                     f"{led.height})") from None
-                tx_hash = self._tx_hash(height, position, tx)
+                tx_hash = tx_hash_of(position, tx, blobs[id(tx)])
                 receipts[i] = Receipt(c.status, c.gas_used, c.result, c.error,
                                       [Event(e.contract, e.name, e.fields) for e in c.events],
                                       tx_hash)
@@ -697,20 +732,22 @@ class Chain:
                     else:
                         ov.put(contract, key, value)
                 ov.keep_tx()
-                records.append((i, TxRecord(
+                rec = TxRecord(
                     tx_hash=tx_hash, kind=tx.kind, sender=tx.sender, contract=tx.contract,
                     function="constructor" if tx.kind == "deploy" else tx.function,
                     args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
                     status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
                     events=c.events,
-                )))
+                )
+                ov.add_tx(rec)  # its rows and receipt digest are encoded now, not at commit
+                records.append((i, rec))
             for _extra in stream:  # reads the final frame; it must hold no further result
                 self._drop_worker()
                 raise NodeFault("the sandbox worker sent an invalid reply: too many results; "
                                 f"nothing was committed (the ledger stays at block {led.height})")
             done = True
             if records:
-                led.commit_block(ov, time=time, txs=[rec for _, rec in records])
+                led.commit_block(ov, time=time, txs=None)  # the records added above
                 for i, rec in records:
                     receipts[i].height = rec.height
                     receipts[i].index = rec.index
@@ -722,11 +759,15 @@ class Chain:
                 self._drop_worker()
         return receipts
 
-    def _block_results(self, w: _Worker, deadline: float, timeout: float, n: int, height: int):
+    def _block_results(self, w: _Worker, deadline: float, timeout: float, n: int, height: int,
+                       before_wait=None):
         """Yield the ``n`` results of a block request, frame by frame (``block_part`` frames,
-        then one final ``block`` frame); anything else is a node fault."""
+        then one final ``block`` frame); anything else is a node fault. ``before_wait()`` runs
+        before each frame after the first is read (work to overlap with the worker's)."""
         got = 0
         while True:
+            if got and before_wait is not None:
+                before_wait()
             reply = self._reply(w, deadline, timeout, height)
             op, results = reply.get("op"), reply.get("results")
             if op not in ("block_part", "block") or type(results) is not list \
