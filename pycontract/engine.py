@@ -281,6 +281,8 @@ def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None) -> str | None:
         return "arguments cannot be encoded: " + str(e).replace("value[", "args[", 1)
     if len(blob) > MAX_ARGS_BYTES:
         return f"arguments are larger than {MAX_ARGS_BYTES} bytes"
+    if not codec.nests_within(args, blob, 4):  # the receipt nests them further
+        return f"arguments are nested more than {codec.MAX_DEPTH - 4} levels deep"
     if blobs is not None:
         blobs[id(tx)] = blob
     return None

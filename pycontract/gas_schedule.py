@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-GAS_SCHEDULE_VERSION = 3
+GAS_SCHEDULE_VERSION = 4
 
 #: static weight of each AST node type, charged when the basic block containing it is entered
 NODE_WEIGHTS = MappingProxyType(
@@ -67,6 +67,12 @@ class GasSchedule:
     cross_call_base: int = 500
     cross_call_byte: int = 2
     deploy_byte: int = 5  # charged by the engine per byte of source at deploy
+    # a value crossing to another contract or to the host (result, event fields, call
+    # arguments) is walked, copied and encoded several times in Python by the worker and the
+    # host: charged per node of its tree (shared structure counts every time it is reached)
+    # BEFORE any encoding, and accounted as memory for the copies
+    boundary_node: int = 16
+    boundary_node_bytes: int = 64
 
     # ---- limits (exceeding one ends the transaction as Reverted)
     call_depth_limit: int = 200  # contract function frames, across cross-contract calls

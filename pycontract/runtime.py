@@ -480,19 +480,32 @@ class Runtime(OpsMixin, BuiltinsMixin):
     def api_revert(self, message="reverted"):
         self.m.revert(self._message(message))
 
+    def cross(self, v):
+        """Charge a value about to leave this contract (result, event fields, call arguments)
+        by the nodes of its tree, before any encoding: ``a = [a, a]`` repeated is a tree of
+        2**n nodes to every encoder and copier on the way to the host. The walk stops once the
+        count passes what the remaining gas can pay."""
+        m = self.m
+        units = deep_units(v, max(m.g, 0) // S.boundary_node + 1, m, BOUNDARY_NEST)
+        self._gas(units * S.boundary_node)
+        m.alloc(units * S.boundary_node_bytes)
+
     def api_emit(self, name, **fields):
         if type(name) is not str:
             raise TypeError()
-        self._gas(deep_units(fields, max(self.m.g, 0) + 1, self.m))
+        self.cross(fields)
         data = self._encode_value(fields, "event fields")
         self._gas(S.event_base + (len(name) + len(data)) * S.event_byte)
         self.m.alloc(len(data) + len(name))
-        self.host.emit(self.frame.contract, name, _codec.decode_value(data))
+        try:
+            self.host.emit(self.frame.contract, name, _codec.decode_value(data))
+        except (MemoryError, RecursionError) as e:  # never a catchable, node-dependent error
+            self.m.revert(f"{type(e).__name__} while recording event {name!r}")
 
     def api_call(self, contract, function, **kwargs):
         if type(contract) is not str or type(function) is not str:
             raise TypeError()
-        self._gas(deep_units(kwargs, max(self.m.g, 0) + 1, self.m))
+        self.cross(kwargs)
         data = self._encode_value(kwargs, "call arguments")
         self._gas(S.cross_call_base + len(data) * S.cross_call_byte)
         args = _codec.decode_value(data)
@@ -516,6 +529,10 @@ class Runtime(OpsMixin, BuiltinsMixin):
 
 
 # ---------------------------------------------------------------- execute
+
+#: values that leave a contract (results, event fields, call arguments) end up nested a few
+#: containers deep inside receipts, whose canonical encoding allows MAX_DEPTH levels in all
+BOUNDARY_NEST = _codec.MAX_DEPTH - 4
 
 #: idle Runtimes (bound-method tables built once, see ``Runtime``). ``execute`` pops one, binds
 #: it to the call, and unbinds and pushes it back when the call ends, so a Runtime is never used
@@ -567,6 +584,8 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         result = fn(**args)
         if meter.abort is not None or meter.g < 0:
             meter.fail()  # an abort swallowed by ``finally: return`` still ends the call
+        if result is not None:
+            rt.cross(result)
         try:
             rb = _codec.encode_value(result)
         except EncodingError:

@@ -103,10 +103,10 @@ def scalar_units(o) -> int:
     return 1
 
 
-def deep_units(obj, budget: int, meter: Meter) -> int:
+def deep_units(obj, budget: int, meter: Meter, max_nest: int = MAX_NEST) -> int:
     """Units of work to compare/walk ``obj``: 1 per node + 1 per BPG bytes of text + 1 per int
     word. Stops once above ``budget`` (returns a value > budget). Refuses nesting deeper than
-    ``max_nesting`` (deterministically: the walk order is fixed)."""
+    ``max_nest`` (deterministically: the walk order is fixed)."""
     t = type(obj)
     if t is str or t is bytes or t is int or t is bool or obj is None:
         return scalar_units(obj)
@@ -118,8 +118,8 @@ def deep_units(obj, budget: int, meter: Meter) -> int:
         o, d = pop()
         t = type(o)
         if t is list or t is tuple:
-            if d > MAX_NEST:
-                meter.revert(f"containers nested more than {MAX_NEST} levels deep")
+            if d > max_nest:
+                meter.revert(f"containers nested more than {max_nest} levels deep")
             total += 1 + len(o)
             if total > budget:
                 return total
@@ -132,8 +132,8 @@ def deep_units(obj, budget: int, meter: Meter) -> int:
                 elif tx is int:
                     total += (x.bit_length() + 63) >> 6
         elif t is dict:
-            if d > MAX_NEST:
-                meter.revert(f"containers nested more than {MAX_NEST} levels deep")
+            if d > max_nest:
+                meter.revert(f"containers nested more than {max_nest} levels deep")
             total += 1 + 2 * len(o)
             if total > budget:
                 return total

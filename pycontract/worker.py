@@ -243,7 +243,8 @@ class TxHost:
             raise RawRevert(f"more than {limits.MAX_EVENTS_PER_TX} events in one "
                            "transaction")
         try:
-            data = codec.encode_value(to_plain(dict(fields)))
+            # fields come decoded from the runtime: plain lists and dicts, no copy needed
+            data = codec.encode_value(dict(fields))
         except EncodingError as e:
             raise RawRevert(f"event {name!r} fields cannot be recorded: {e}") from None
         self.events.append([contract, name, data])
