@@ -117,8 +117,12 @@ def ensure_installed(*, build: bool = True) -> str:
     return _build(cached.parent)
 
 
+#: Where Go's official installer puts the toolchain when it is not on PATH.
+_GO_FALLBACKS = ["/usr/local/go/bin/go"]
+
+
 def _build(target: Path) -> str:
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.path.isfile("/usr/local/go/bin/go") else None)
+    go = shutil.which("go") or next((g for g in _GO_FALLBACKS if os.path.isfile(g)), None)
     if go is None:
         raise CometBFTError(
             f"CometBFT {_PLAIN_VERSION} is not installed and `go` is not on PATH: install Go >= 1.22 "
