@@ -454,7 +454,10 @@ class _AppThread:
         self.kwargs = kwargs
         self.server = None
         self.error: BaseException | None = None
+        self.ready = threading.Event()  # listening: CometBFT may connect
         self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._stopping = False
         self.thread = threading.Thread(target=self._run, name="abci-server", daemon=True)
 
     def start(self):
@@ -465,25 +468,25 @@ class _AppThread:
             from pycontract.node.abci import server as abci_server
 
             app = self.factory(**self.kwargs)
-            self.server = abci_server.make_server(app, self.address) if hasattr(
-                abci_server, "make_server") else abci_server.Server(app, self.address)
-            self.server.serve()
+            srv = abci_server.make_server(app, self.address)  # bound and listening
+            with self._lock:
+                if self._stopping:
+                    srv.close()
+                    return
+                self.server = srv
+            self.ready.set()
+            srv.serve()
         except BaseException as e:  # noqa: BLE001 - reported by the supervisor as one line
             self.error = e
         finally:
             self.done.set()
 
     def stop(self, timeout: float = 10.0):
-        srv = self.server
-        if srv is not None and not self.done.is_set():
-            for name in ("shutdown", "stop", "close"):
-                fn = getattr(srv, name, None)
-                if callable(fn):
-                    try:
-                        fn()
-                    except Exception:  # noqa: BLE001 - best effort on the way out
-                        pass
-                    break
+        with self._lock:
+            self._stopping = True
+            srv = self.server
+        if srv is not None:
+            srv.shutdown(timeout)
         self.done.wait(timeout)
 
 
@@ -553,14 +556,13 @@ def run_node(
             })
             app_thread.start()
             deadline = time.monotonic() + ready_timeout
-            while not os.path.exists(sock):
+            while not app_thread.ready.wait(0.02):
                 if app_thread.done.is_set():
                     raise NodeRunError(f"the application did not start: {_one_line(app_thread.error or RuntimeError('it stopped'))}")
                 if stop.is_set():
                     return
                 if time.monotonic() >= deadline:
                     raise NodeRunError(f"the application did not listen on {sock} within {ready_timeout:g} s")
-                time.sleep(0.02)
         log_path = home / "cometbft.log"
         cmt = start_process(binary, home, proxy_app=proxy_app, log_path=log_path)
         if on_ready is not None:

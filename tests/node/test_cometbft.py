@@ -329,3 +329,106 @@ def test_keys_new_show_and_bad_key_files(tmp_path, node_cli):
     bad.write_text("{not json")
     r = node_cli("keys", "show", bad)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+# ----------------------------------------------------------------------------- a Python app
+
+
+# A tiny ABCI app served by N1's server through `node start --app MODULE:CALLABLE`: counts
+# transactions (the app hash is the count); a transaction b"crash" makes FinalizeBlock raise.
+COUNTER_APP = '''
+import struct
+from pycontract.node.abci.server import Application
+from pycontract.node.abci.tendermint.abci import types_pb2 as pb
+
+
+class Counter(Application):
+    def __init__(self, home, ledger_path, chain_id):
+        self.home, self.chain_id = home, chain_id
+        ledger_path.write_text("opened by the test app\\n")
+        self.height, self.count, self.pending = 0, 0, None
+
+    def _hash(self, count):
+        return struct.pack(">Q", count)
+
+    def info(self, req):
+        return pb.ResponseInfo(last_block_height=self.height,
+                               last_block_app_hash=self._hash(self.count) if self.height else b"")
+
+    def finalize_block(self, req):
+        if b"crash" in req.txs:
+            raise RuntimeError("the test app was told to crash")
+        count = self.count + len(req.txs)
+        self.pending = (req.height, count)
+        return pb.ResponseFinalizeBlock(tx_results=[pb.ExecTxResult() for _ in req.txs],
+                                        app_hash=self._hash(count))
+
+    def commit(self, req):
+        self.height, self.count = self.pending
+        return pb.ResponseCommit()
+
+    def query(self, req):
+        return pb.ResponseQuery(code=0, value=struct.pack(">Q", self.count))
+
+
+def create_app(*, home, ledger_path, chain_id):
+    return Counter(home, ledger_path, chain_id)
+'''
+
+
+@pytest.fixture
+def py_node(tmp_path, cometbft_bin):
+    """A node serving the counter app from Python; yields (url, home, proc)."""
+    pytest.importorskip("pycontract.node.abci.server")
+    mod_dir = tmp_path / "mods"
+    mod_dir.mkdir()
+    (mod_dir / "counter_test_app.py").write_text(COUNTER_APP)
+    rpc, p2p = cometbft.free_ports(2)
+    home = cometbft.init_home(tmp_path / "n", binary=cometbft_bin, fast=True, rpc_port=rpc, p2p_port=p2p)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(mod_dir), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pycontract.node.cli", "node", "start", "--home", str(home),
+         "--app", "counter_test_app:create_app"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO), env=env,
+        start_new_session=True,
+    )
+    try:
+        yield f"http://127.0.0.1:{rpc}", home, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        _kill_group(proc)
+
+
+def test_node_serves_a_python_app_and_stops_cleanly(py_node):
+    url, home, proc = py_node
+    _poll(lambda: (_height(url) or 0) >= 2, 60, "blocks")
+    assert (home / "app" / "ledger.db").read_text() == "opened by the test app\n"
+    assert (home / "app.sock").exists()
+    c = NodeClient(url)
+    for i in range(3):
+        c.wait_for(c.broadcast(b"tx%d" % i))
+    _poll(lambda: c.status()["app_hash"] == "0000000000000003", 30, "the app hash to count 3 txs")
+    assert c.abci_query("/count", b"")["value"] == (3).to_bytes(8, "big")
+    assert "ABCI server listening" in (home / "app.log").read_text()
+    kids = _children_of(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0, proc.stderr.read()
+    _poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
+    assert not (home / "app.sock").exists() and not (home / "node.pid").exists()
+
+
+def test_node_stops_cometbft_when_the_app_fails(py_node):
+    url, home, proc = py_node
+    _poll(lambda: (_height(url) or 0) >= 1, 60, "blocks")
+    kids = _children_of(proc.pid)
+    NodeClient(url).broadcast(b"crash")
+    assert proc.wait(timeout=60) == 3
+    err = proc.stderr.read()
+    assert err.startswith("error: the application stopped: ABCI finalize_block failed:") and err.count("\n") == 1, err
+    assert "the test app was told to crash" in err
+    _poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
