@@ -46,14 +46,12 @@ def _canonical_cbor(obj) -> bytes:
 
 def _decode_value(data: bytes):
     """Decode CBOR from the app with the ledger codec (which refuses surprise tags)."""
+    from ledger_store.codec import decode_value
+
     try:
-        from ledger_store.codec import decode_value
-
         return decode_value(data)
-    except ImportError:  # pragma: no cover - the codec moved
-        import cbor2
-
-        return cbor2.loads(data)
+    except Exception as e:  # noqa: BLE001 - EncodingError or cbor2's many error types
+        raise NodeError(f"the node's app returned undecodable CBOR ({e})") from None
 
 
 class NodeClient:
@@ -246,6 +244,7 @@ class NodeClient:
         try:
             tx_hash = self.broadcast(raw)
         except TxRejected as e:
+            self._next_nonce = None  # our guess may be what was wrong: ask the chain next time
             return _rejected(e.tx_hash, e.reason)
         self._next_nonce = nonce + 1
         self.wait_for(tx_hash)

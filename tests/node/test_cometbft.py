@@ -376,19 +376,98 @@ def create_app(*, home, ledger_path, chain_id):
 '''
 
 
-@pytest.fixture
-def py_node(tmp_path, cometbft_bin):
-    """A node serving the counter app from Python; yields (url, home, proc)."""
+# A stand-in for pycontract's app that speaks exactly the agreed protocol (envelopes, /nonce,
+# /receipt, /query, result codes) without the engine: it lets the client be tested end to end
+# through CometBFT before app.py exists. Every tx "succeeds" with gas_used 7 * (nonce + 1),
+# returns its args, and emits one event; a call to function "boom" reverts.
+PROTOCOL_APP = '''
+import hashlib
+import cbor2
+from pycontract.node import envelope
+from pycontract.node.abci.server import Application
+from pycontract.node.abci.tendermint.abci import types_pb2 as pb
+
+
+def enc(v):
+    return cbor2.dumps(v, canonical=True)
+
+
+class Protocol(Application):
+    def __init__(self, home, ledger_path, chain_id):
+        self.chain_id = chain_id
+        self.nonces, self.receipts, self.pending = {}, {}, None
+        self.height = 0
+
+    def _decode(self, raw):
+        return envelope.decode(raw, chain_id=self.chain_id, max_bytes=1 << 20)
+
+    def check_tx(self, req):
+        try:
+            tx = self._decode(req.tx)
+        except envelope.EnvelopeError as e:
+            return pb.ResponseCheckTx(code=1, log=e.reason)
+        want = self.nonces.get(tx.sender, 0)
+        if tx.nonce != want:
+            return pb.ResponseCheckTx(code=1, log=f"bad nonce {tx.nonce} (expected {want})")
+        return pb.ResponseCheckTx(code=0, gas_wanted=1)
+
+    def finalize_block(self, req):
+        nonces, receipts, results = dict(self.nonces), {}, []
+        for i, raw in enumerate(req.txs):
+            tx = self._decode(raw)
+            nonces[tx.sender] = tx.nonce + 1
+            failed = tx.function == "boom"
+            r = {"status": "reverted" if failed else "success", "gas_used": 7 * (tx.nonce + 1),
+                 "result": None if failed else {"args": tx.args, "sender": tx.sender},
+                 "error": "boom said no" if failed else None,
+                 "events": [] if failed else [{"contract": tx.contract, "name": "Seen", "fields": {"kind": tx.kind}}],
+                 "tx_hash": tx.hash, "height": req.height, "index": i}
+            receipts[bytes.fromhex(tx.hash)] = enc(r)
+            results.append(pb.ExecTxResult(code=2 if failed else 0, data=hashlib.sha256(enc(r)).digest()))
+        self.pending = (req.height, nonces, receipts)
+        return pb.ResponseFinalizeBlock(tx_results=results, app_hash=hashlib.sha256(enc(sorted(nonces.items()))).digest())
+
+    def commit(self, req):
+        self.height, self.nonces, new = self.pending
+        self.receipts.update(new)
+        return pb.ResponseCommit()
+
+    def info(self, req):
+        return pb.ResponseInfo()
+
+    def query(self, req):
+        if req.path == "/nonce":
+            return pb.ResponseQuery(code=0, value=enc(self.nonces.get(req.data.decode(), 0)))
+        if req.path == "/receipt":
+            r = self.receipts.get(bytes(req.data))
+            if r is None:
+                return pb.ResponseQuery(code=1, log="unknown transaction")
+            return pb.ResponseQuery(code=0, value=r)
+        if req.path == "/query":
+            q = cbor2.loads(req.data)
+            if q["function"] == "boom":
+                return pb.ResponseQuery(code=2, log="reverted: boom said no")
+            return pb.ResponseQuery(code=0, value=enc([q["contract"], q["args"], q.get("gas_limit")]))
+        return pb.ResponseQuery(code=1, log="unknown path")
+
+
+def create_protocol_app(*, home, ledger_path, chain_id):
+    return Protocol(home, ledger_path, chain_id)
+'''
+
+
+def _run_py_node(tmp_path, cometbft_bin, factory):
+    """A node serving a test app from Python; yields (url, home, proc)."""
     pytest.importorskip("pycontract.node.abci.server")
     mod_dir = tmp_path / "mods"
     mod_dir.mkdir()
-    (mod_dir / "counter_test_app.py").write_text(COUNTER_APP)
+    (mod_dir / "counter_test_app.py").write_text(COUNTER_APP + PROTOCOL_APP)
     rpc, p2p = cometbft.free_ports(2)
     home = cometbft.init_home(tmp_path / "n", binary=cometbft_bin, fast=True, rpc_port=rpc, p2p_port=p2p)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(mod_dir), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "pycontract.node.cli", "node", "start", "--home", str(home),
-         "--app", "counter_test_app:create_app"],
+         "--app", f"counter_test_app:{factory}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO), env=env,
         start_new_session=True,
     )
@@ -402,6 +481,22 @@ def py_node(tmp_path, cometbft_bin):
             except subprocess.TimeoutExpired:
                 pass
         _kill_group(proc)
+
+
+@pytest.fixture
+def py_node(tmp_path, cometbft_bin):
+    yield from _run_py_node(tmp_path, cometbft_bin, "create_app")
+
+
+@pytest.fixture
+def protocol_node(tmp_path, cometbft_bin):
+    gen = _run_py_node(tmp_path, cometbft_bin, "create_protocol_app")
+    url, _home, _proc = next(gen)
+    try:
+        _poll(lambda: (_height(url) or 0) >= 1, 60, "the node")
+        yield url
+    finally:
+        gen.close()
 
 
 def test_node_serves_a_python_app_and_stops_cleanly(py_node):
@@ -432,3 +527,54 @@ def test_node_stops_cometbft_when_the_app_fails(py_node):
     assert err.startswith("error: the application stopped: ABCI finalize_block failed:") and err.count("\n") == 1, err
     assert "the test app was told to crash" in err
     _poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
+
+
+# ----------------------------------------------------------------------------- NodeClient end to end
+
+
+def test_client_deploy_call_query_through_cometbft(protocol_node):
+    from pycontract import QueryError, Receipt
+    from pycontract.node.keys import Key
+
+    key = Key.generate()
+    c = NodeClient(protocol_node, key=key)
+    assert c.nonce(key.address) == 0
+    r = c.deploy("coin", "x = 1\n", args={"supply": 5})
+    assert isinstance(r, Receipt) and r.status == "success" and r.error is None
+    assert r.gas_used == 7 and r.result == {"args": {"supply": 5}, "sender": key.address}
+    assert [(e.contract, e.name, e.fields) for e in r.events] == [("coin", "Seen", {"kind": "deploy"})]
+    assert r.height >= 1 and r.index == 0 and len(r.tx_hash) == 64
+    assert c.nonce(key.address) == 1
+    r2 = c.call("coin", "transfer", {"to": "0x" + "ab" * 20, "amount": 2}, gas_limit=1000)
+    assert r2.status == "success" and r2.gas_used == 14 and r2.height > r.height
+    r3 = c.call("coin", "boom")
+    assert r3.status == "reverted" and r3.error == "boom said no" and r3.result is None
+    assert c.nonce(key.address) == 3
+    assert c.query("coin", "balance_of", {"who": "x"}) == ["coin", {"who": "x"}, None]
+    assert c.query("coin", "balance_of", gas_limit=99) == ["coin", {}, 99]
+    with pytest.raises(QueryError) as e:
+        c.query("coin", "boom")
+    assert e.value.status == "reverted" and str(e.value) == "reverted: boom said no"
+    assert c.receipt(r.tx_hash).gas_used == 7
+    assert c.receipt("00" * 32) is None
+
+
+def test_client_checktx_refusal_is_a_rejected_receipt(protocol_node):
+    from pycontract.node import envelope
+    from pycontract.node.client import TxRejected
+    from pycontract.node.keys import Key
+
+    key = Key.generate()
+    c = NodeClient(protocol_node, key=key)
+    wrong_chain = envelope.sign(key, chain_id="other-chain", nonce=0, gas_limit=10, kind="call",
+                                contract="coin", function="f", args={})
+    with pytest.raises(TxRejected, match="wrong chain id"):
+        c.broadcast(wrong_chain)
+    # a stale nonce cached by the client is refused by CheckTx: a rejected receipt, nothing sent
+    c._next_nonce = 5
+    r = c.call("coin", "f")
+    assert r.status == "rejected" and "bad nonce 5 (expected 0)" in r.error and r.height is None
+    assert c.nonce(key.address) == 0
+    assert c.call("coin", "f").status == "success"  # the refusal dropped the stale guess
+    with pytest.raises(NodeError, match="no key"):
+        NodeClient(protocol_node).call("coin", "f")
