@@ -162,3 +162,67 @@ def test_stop_leaves_no_process(tmp_path, node_cli, node_app):
     finally:
         if (d / localnet.MANIFEST).exists():
             localnet.stop(d)
+
+
+# An in-memory Python app (the app hash counts transactions): a localnet of Python apps on unix
+# sockets; after kill -9 its socket file is stale and its state gone, so the restart exercises
+# the stale-socket path and CometBFT's replay of every block into a fresh app.
+COUNTING_APP = '''
+import struct
+from pycontract.node.abci.server import Application
+from pycontract.node.abci.tendermint.abci import types_pb2 as pb
+
+
+class Counting(Application):
+    def __init__(self):
+        self.height, self.count, self.pending = 0, 0, None
+
+    def info(self, req):
+        return pb.ResponseInfo(last_block_height=self.height,
+                               last_block_app_hash=struct.pack(">Q", self.count) if self.height else b"")
+
+    def finalize_block(self, req):
+        self.pending = (req.height, self.count + len(req.txs))
+        return pb.ResponseFinalizeBlock(tx_results=[pb.ExecTxResult() for _ in req.txs],
+                                        app_hash=struct.pack(">Q", self.pending[1]))
+
+    def commit(self, req):
+        self.height, self.count = self.pending
+        return pb.ResponseCommit()
+
+
+def create_app(*, home, ledger_path, chain_id):
+    return Counting()
+'''
+
+
+def test_localnet_of_python_apps_restarts_from_a_stale_socket(tmp_path, node_cli):
+    pytest.importorskip("pycontract.node.abci.server")
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    (mods / "counting_test_app.py").write_text(COUNTING_APP)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(mods), os.environ.get("PYTHONPATH", "")]))
+    d = tmp_path / "net3"
+    try:
+        r = node_cli("localnet", "start", "--nodes", 4, "--dir", d, "--app", "counting_test_app:create_app",
+                     timeout=300, env=env)
+        assert r.returncode == 0, r.stderr
+        m = localnet.load_manifest(d)
+        urls = [e["rpc_url"] for e in m["nodes"]]
+        c = NodeClient(urls[0])
+        for i in range(3):
+            c.wait_for(c.broadcast(b"t%d" % i))
+        victim = m["nodes"][1]  # 3 of 4 validators (> 2/3 of the power) go on without it
+        os.killpg(victim["pgid"], signal.SIGKILL)
+        _poll(lambda: not localnet._group_members(victim["pgid"]), 10, "the killed node to vanish")
+        assert (d / "node1" / "app.sock").exists(), "kill -9 leaves the socket file behind"
+        c.wait_for(c.broadcast(b"while node1 is down"))
+        r = node_cli("localnet", "start", "--dir", d, "--node", 1, timeout=300, env=env)
+        assert r.returncode == 0, r.stderr
+        target = max(_height(u) for u in urls) + 1
+        _poll(lambda: all((_height(u) or 0) >= target for u in urls), 60, f"every node at {target}")
+        b = _same_block_everywhere(urls, target)
+        assert b["app_hash"] == "0000000000000004"
+    finally:
+        if (d / localnet.MANIFEST).exists():
+            localnet.stop(d)
