@@ -132,6 +132,24 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _node_members(pgid: int, home) -> list[int]:
+    """The live processes of a node's process group, or [] when that group id now belongs to
+    someone else (pids are reused): a node's processes all carry ``--home HOME``."""
+    members = _group_members(pgid)
+    needle = b"\0" + os.fsencode(str(home)) + b"\0"
+    if members and not any(needle in _cmdline(p) + b"\0" for p in members):
+        return []
+    return members
+
+
 def _reap(pgid: int) -> None:
     p = _children.get(pgid)
     if p is not None and p.poll() is not None:
@@ -140,11 +158,11 @@ def _reap(pgid: int) -> None:
 
 def node_running(dir, i: int) -> bool:
     """Whether node I's process group has any live process."""
-    m = load_manifest(dir)
-    pgid = m["nodes"][i].get("pgid")
+    e = load_manifest(dir)["nodes"][i]
+    pgid = e.get("pgid")
     if pgid:
         _reap(pgid)
-        return bool(_group_members(pgid))
+        return bool(_node_members(pgid, e["home"]))
     return False
 
 
@@ -187,25 +205,32 @@ def _fail_line(dir, i: int) -> str:
 
 
 def wait_producing(dir, indices, *, min_height: dict | int = 2, timeout: float = DEFAULT_START_TIMEOUT) -> dict:
-    """Poll each node's RPC until its height reaches its target; {index: height}. Fails early
-    (LocalnetError) when a node's processes are gone."""
+    """Poll each node's RPC until it reaches its target height and has made a block since it
+    first answered (so a restarted network counts only once it moves again); {index: height}.
+    Fails early (LocalnetError) when a node's processes are gone."""
     manifest = load_manifest(dir)
     targets = {i: (min_height[i] if isinstance(min_height, dict) else min_height) for i in indices}
     heights: dict[int, int] = {}
+    first: dict[int, int] = {}
+
+    def done(i):
+        return i in heights and heights[i] >= targets[i] and heights[i] > first[i]
+
     deadline = time.monotonic() + timeout
     while True:
         for i in indices:
-            if heights.get(i, -1) >= targets[i]:
+            if done(i):
                 continue
             h = _height(manifest["nodes"][i]["rpc_url"])
             if h is not None:
                 heights[i] = h
+                first.setdefault(i, h)
             elif not node_running(dir, i):
                 raise LocalnetError(_fail_line(dir, i))
-        if all(heights.get(i, -1) >= targets[i] for i in indices):
+        if all(done(i) for i in indices):
             return heights
         if time.monotonic() >= deadline:
-            slow = [i for i in indices if heights.get(i, -1) < targets[i]]
+            slow = [i for i in indices if not done(i)]
             raise LocalnetError(
                 f"node(s) {', '.join(map(str, slow))} did not reach their height within {timeout:g} s "
                 f"(heights {heights}); logs under {Path(dir).absolute()}/node<I>/"
@@ -263,9 +288,9 @@ def stop_node(dir, i: int, *, timeout: float = DEFAULT_STOP_TIMEOUT) -> bool:
     manifest = load_manifest(dir)
     entry = manifest["nodes"][i]
     pgid = entry.get("pgid")
-    if not pgid:
+    if not pgid or not _node_members(pgid, entry["home"]):
         return False
-    was = bool(_group_members(pgid))
+    was = True
     for sig, bound in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
         if not _group_members(pgid):
             break
@@ -290,7 +315,7 @@ def stop_node(dir, i: int, *, timeout: float = DEFAULT_STOP_TIMEOUT) -> bool:
 def stop(dir, *, timeout: float = DEFAULT_STOP_TIMEOUT) -> list[int]:
     """Stop every node of the localnet in DIR; the indices that were running."""
     manifest = load_manifest(dir)
-    running = [e["index"] for e in manifest["nodes"] if e.get("pgid") and _group_members(e["pgid"])]
+    running = [e["index"] for e in manifest["nodes"] if e.get("pgid") and _node_members(e["pgid"], e["home"])]
     # signal every node first so they stop in parallel, then wait for each
     for i in running:
         try:

@@ -159,6 +159,12 @@ def test_stop_leaves_no_process(tmp_path, node_cli, node_app):
         assert not (d / "node0" / "node.pid").exists()
         r = node_cli("localnet", "stop", "--dir", d)
         assert r.returncode == 0 and r.stdout.strip() == "stopped 0 node(s)"
+        # the stopped network starts again from its stores (no --nodes) and moves on
+        last = max(json.loads((d / f"node{i}" / "data" / "priv_validator_state.json").read_text())["height"]
+                   for i in range(2))
+        r = node_cli("localnet", "start", "--dir", d, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert all(_height(e["rpc_url"]) > int(last) for e in m["nodes"])
     finally:
         if (d / localnet.MANIFEST).exists():
             localnet.stop(d)
