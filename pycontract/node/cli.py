@@ -16,8 +16,14 @@ wires). Bad input is one line on stderr and a non-zero exit status, never a trac
 (unreachable, stopped, failed to start).
 
 For the lead's ``deploy/call/query --node URL --key KEY.json``: :func:`node_options` adds the
-two options, :func:`client_for` builds a NodeClient (clear errors for a bad key file), and
-:func:`guard` turns node errors into one line + exit status.
+two options, :func:`network_client` / :func:`client_for` build a NodeClient (clear errors for a
+missing or bad key file), and :func:`guard` turns node errors into one line + exit status::
+
+    @cli.command() ... @node_options @guard
+    def call(db, contract, function, json_args, sender, gas, as_json, node_url, key_path):
+        if node_url:
+            r = network_client(node_url, key_path, need_key=True).call(contract, function, args, gas_limit=gas)
+            return _finish_receipt(r, as_json)
 """
 
 from __future__ import annotations
@@ -86,6 +92,13 @@ def client_for(node_url: str, key_path: str | None = None):
 
     key = load_key(key_path) if key_path else None
     return NodeClient(node_url, key=key)
+
+
+def network_client(node_url: str, key_path: str | None, *, need_key: bool):
+    """client_for, refusing a transaction without ``--key`` in one line (exit 2)."""
+    if need_key and not key_path:
+        raise click.UsageError("--node needs --key KEY.json to sign the transaction")
+    return client_for(node_url, key_path)
 
 
 def node_options(fn):
@@ -213,11 +226,13 @@ def node():
 @click.option("--chain-id", default=None, help="chain id (default: CometBFT's generated one)")
 @click.option("--rpc-port", type=click.IntRange(1, 65535), default=26657, show_default=True)
 @click.option("--p2p-port", type=click.IntRange(1, 65535), default=26656, show_default=True)
+@click.option("--p2p-host", default="127.0.0.1", show_default=True,
+              help="address to accept peers on (0.0.0.0 to join other machines)")
 @guard
-def node_init(home, chain_id, rpc_port, p2p_port):
+def node_init(home, chain_id, rpc_port, p2p_port, p2p_host):
     from pycontract.node import cometbft
 
-    h = cometbft.init_home(home, chain_id=chain_id, rpc_port=rpc_port, p2p_port=p2p_port)
+    h = cometbft.init_home(home, chain_id=chain_id, rpc_port=rpc_port, p2p_port=p2p_port, p2p_host=p2p_host)
     g = cometbft.read_genesis(h)
     click.echo(f"initialized {h} (chain {g['chain_id']}, RPC http://127.0.0.1:{rpc_port})")
 

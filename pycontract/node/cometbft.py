@@ -257,8 +257,10 @@ def configure_node(
     persistent_peers: str = "",
     fast: bool = False,
     moniker: str | None = None,
+    p2p_host: str = "127.0.0.1",
 ) -> None:
-    """Patch a node's config.toml for loopback use: ports, the app socket, peers, indexer."""
+    """Patch a node's config.toml for loopback use: ports, the app socket, peers, indexer.
+    RPC always listens on loopback (it can broadcast and is not meant for the open network)."""
     top = {"proxy_app": "unix://" + socket_path(home)}
     if moniker is not None:
         top["moniker"] = moniker
@@ -266,7 +268,7 @@ def configure_node(
         "": top,
         "rpc": {"laddr": f"tcp://127.0.0.1:{rpc_port}"},
         "p2p": {
-            "laddr": f"tcp://127.0.0.1:{p2p_port}",
+            "laddr": f"tcp://{p2p_host}:{p2p_port}",
             "persistent_peers": persistent_peers,
             "allow_duplicate_ip": True,
             "addr_book_strict": False,
@@ -287,6 +289,7 @@ def init_home(
     max_gas: int = DEFAULT_BLOCK_MAX_GAS,
     p2p_port: int = 26656,
     rpc_port: int = 26657,
+    p2p_host: str = "127.0.0.1",
     fast: bool = False,
 ) -> Path:
     """Create a single-validator node home (``cometbft init`` plus our layout and patches)."""
@@ -298,7 +301,7 @@ def init_home(
     run_cometbft(binary, ["init", "--home", str(home)])
     (home / "app").mkdir(exist_ok=True)
     patch_genesis(home, max_gas=max_gas, chain_id=chain_id)
-    configure_node(home, p2p_port=p2p_port, rpc_port=rpc_port, fast=fast)
+    configure_node(home, p2p_port=p2p_port, rpc_port=rpc_port, fast=fast, p2p_host=p2p_host)
     return home
 
 

@@ -578,3 +578,22 @@ def test_client_checktx_refusal_is_a_rejected_receipt(protocol_node):
     assert c.call("coin", "f").status == "success"  # the refusal dropped the stale guess
     with pytest.raises(NodeError, match="no key"):
         NodeClient(protocol_node).call("coin", "f")
+
+
+def test_register_adds_the_network_commands_to_a_group(tmp_path):
+    import click
+    from click.testing import CliRunner
+
+    from pycontract.node.cli import network_client, register
+
+    @click.group()
+    def main():
+        pass
+
+    register(main)
+    assert {"keys", "localnet", "node", "status"} <= set(main.commands)
+    r = CliRunner().invoke(main, ["keys", "show", str(tmp_path / "nope.json")])
+    assert r.exit_code == 2 and "no such key file" in r.output
+    with pytest.raises(click.UsageError, match="--node needs --key"):
+        network_client("http://127.0.0.1:1", None, need_key=True)
+    assert network_client("127.0.0.1:1", None, need_key=False).url == "http://127.0.0.1:1"
