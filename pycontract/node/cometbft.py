@@ -322,7 +322,8 @@ def run_cometbft(binary: str, args: list[str], *, timeout: float = 60) -> str:
 
 def _pdeathsig():
     """preexec_fn: have the kernel send SIGTERM to CometBFT if its parent (the node) dies,
-    so kill -9 of a node never leaves an orphan CometBFT behind. Linux only; else a no-op."""
+    so kill -9 of a node never leaves an orphan CometBFT behind. Linux only; else a no-op.
+    (The signal follows the *thread* that forked: start CometBFT from the main thread.)"""
     try:
         import ctypes
 
@@ -573,6 +574,8 @@ def run_node(
         while not stop.is_set():
             rc = cmt.poll()
             if rc is not None:
+                if stop.wait(0.5):  # Ctrl-C reaches the whole foreground group: ours is a stop too
+                    break
                 failure = f"cometbft exited with status {rc}: {log_tail(log_path) or 'no output'} (see {log_path})"
                 break
             if app_thread is not None and app_thread.done.wait(0.2):

@@ -597,3 +597,17 @@ def test_register_adds_the_network_commands_to_a_group(tmp_path):
     with pytest.raises(click.UsageError, match="--node needs --key"):
         network_client("http://127.0.0.1:1", None, need_key=True)
     assert network_client("127.0.0.1:1", None, need_key=False).url == "http://127.0.0.1:1"
+
+
+def test_ctrl_c_to_the_whole_group_is_a_clean_stop(tmp_path, cometbft_bin):
+    """A terminal's Ctrl-C signals the node and its CometBFT together: exit 0, not a failure."""
+    home = cometbft.init_home(tmp_path / "n", binary=cometbft_bin, fast=True,
+                              rpc_port=cometbft.free_port(), p2p_port=cometbft.free_port())
+    proc = _start_node(home)
+    try:
+        kids = _poll(lambda: _children_of(proc.pid), 30, "cometbft child")
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 0, proc.stderr.read()
+        _poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
+    finally:
+        _kill_group(proc)
