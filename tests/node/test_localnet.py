@@ -232,3 +232,23 @@ def test_localnet_of_python_apps_restarts_from_a_stale_socket(tmp_path, node_cli
     finally:
         if (d / localnet.MANIFEST).exists():
             localnet.stop(d)
+
+
+def test_a_network_that_cannot_start_is_one_line_and_leaves_nothing(tmp_path, node_cli):
+    pytest.importorskip("pycontract.node.abci.server")
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    (mods / "broken_test_app.py").write_text(
+        "def create_app(*, home, ledger_path, chain_id):\n    raise RuntimeError('no ledger for you')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(mods), os.environ.get("PYTHONPATH", "")]))
+    d = tmp_path / "bad"
+    try:
+        r = node_cli("localnet", "start", "--nodes", 2, "--dir", d, "--app", "broken_test_app:create_app",
+                     timeout=300, env=env)
+        assert r.returncode == 3 and r.stderr.count("\n") == 1, r.stderr
+        assert "stopped: error: the application did not start: no ledger for you" in r.stderr
+        m = localnet.load_manifest(d)
+        assert not any(localnet._group_members(g) for g in _all_groups(m))
+    finally:
+        if (d / localnet.MANIFEST).exists():
+            localnet.stop(d)
