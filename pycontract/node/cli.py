@@ -124,9 +124,13 @@ def app_factory(spec: str):
         except ImportError as e:
             raise click.UsageError(f"the pycontract application is not available ({e})") from None
         factory = getattr(app_module, "create_app", None)
-        if factory is None:
-            raise click.UsageError("pycontract.node.app has no create_app()")
-        return factory
+        if factory is not None:
+            return factory
+        cls = getattr(app_module, "PycontractApp", None)
+        if cls is None:
+            raise click.UsageError("pycontract.node.app has neither create_app() nor PycontractApp")
+        return _pycontract_app_factory(cls)
+
     mod, sep, attr = spec.partition(":")
     if not sep or not mod or not attr:
         raise click.UsageError(f"--app must be pycontract, kvstore or MODULE:CALLABLE, not {spec!r}")
@@ -136,6 +140,19 @@ def app_factory(spec: str):
         return getattr(importlib.import_module(mod), attr)
     except (ImportError, AttributeError) as e:
         raise click.UsageError(f"--app {spec}: {e}") from None
+
+
+def _pycontract_app_factory(cls):
+    """Adapter from run_node's factory call to ``PycontractApp(ledger_path, chain_id, log=)``;
+    the app's log lines go to the node's app.log through the logging module."""
+
+    def create(*, home, ledger_path, chain_id):
+        import logging
+
+        logger = logging.getLogger("pycontract.node.app")
+        return cls(str(ledger_path), chain_id, log=logger.info)
+
+    return create
 
 
 _APP_HELP = "application: pycontract (default), kvstore (CometBFT's built-in test app) or MODULE:CALLABLE"
