@@ -76,6 +76,7 @@ class Chain:
         self._lock = threading.RLock()
         self._closed = False
         self._ledger = None
+        self._pending: PendingBlock | None = None
         try:
             self._ledger = Ledger(self.path, chain_id=chain_id)
             self._check_gas_schedule()
@@ -101,6 +102,7 @@ class Chain:
         if self._closed:
             return
         self._closed = True
+        self._pending = None  # closing the ledger rolls a pending block back
         if self._worker is not None:
             self._worker.close()
             self._worker = None
@@ -236,24 +238,64 @@ class Chain:
         """Run ``txs`` as one block; commit it iff at least one transaction executed.
         Returns one receipt per transaction, in order (rejected ones included, not committed)."""
         with self._lock:
-            return self._execute_block(list(txs), time)
+            receipts, pending = self._run_block(list(txs), time, always=False)
+            return receipts if pending is None else pending.commit()
 
-    def _execute_block(self, txs: list, time: int | None) -> list[Receipt]:
+    def begin_block(self, txs, *, time: int | None = None) -> "PendingBlock":
+        """Phase one of a block: execute every transaction through the worker and compute the
+        new state root without committing. Always yields a block (height + 1), even when
+        ``txs`` is empty or every transaction is rejected. ``commit()`` persists it atomically;
+        ``drop()`` discards it. Until then no other block can begin, and nobody (queries, other
+        processes, read-only ledgers) sees it; a kill -9 leaves the ledger at its last block."""
+        with self._lock:
+            return self._run_block(list(txs), time, always=True)[1]
+
+    def _run_block(self, txs: list, time: int | None, *, always: bool):
+        """The block pipeline shared by execute_block and begin_block: admit, execute in the
+        worker, validate and apply the replies, stage. Returns (receipts, PendingBlock), the
+        block None when no transaction executed and ``always`` is false."""
         led = self._live()
+        if self._pending is not None:
+            raise PycontractError("a pending block is open: commit or drop it first")
         for i, tx in enumerate(txs):
             if not isinstance(tx, Tx):
                 raise TypeError(f"txs[{i}] is a {type(tx).__name__}, not a pycontract.Tx")
+        time = self._block_time(led, time)
+        height = led.height + 1
+        receipts, send, blobs = self._admit(led, txs)
+        if not send and not always:
+            self._assign_hashes(height, txs, receipts)
+            return receipts, None  # nothing executed: no block
+        ov = led.begin_block()
+        done = False
+        try:
+            records = self._execute(led, ov, txs, receipts, send, blobs, height, time)
+            if not records and not always:
+                return receipts, None  # only rejections: no block
+            staged = led.stage_block(ov, time=time, txs=None)  # the records added to ov
+            done = True
+        finally:
+            if not done:
+                ov.close()
+        self._pending = PendingBlock(self, staged, time, receipts, records)
+        return receipts, self._pending
+
+    def _block_time(self, led, time):
         head = led.head
         parent_time = head.time if head is not None else 0
         if time is None:
-            time = parent_time + 1
-        elif not _is_int(time) or time < parent_time:
+            return parent_time + 1
+        if not _is_int(time) or time < parent_time:
             raise InvalidTransaction(
                 f"block time must be an int not before the previous block's time ({parent_time})"
             )
-        height = led.height + 1
+        return time
+
+    def _admit(self, led, txs: list):
+        """Host-side checks of every transaction: (receipts with the rejected ones filled in,
+        {index: worker message} of the rest in order, {id(tx): encoded args})."""
         receipts: list[Receipt | None] = [None] * len(txs)
-        send, send_idx = [], []
+        send: dict[int, dict] = {}
         deploying = set()  # contracts an earlier transaction of this block may deploy
         blobs: dict[int, bytes] = {}
         for i, tx in enumerate(txs):
@@ -272,46 +314,37 @@ class Chain:
             if tx.kind == "deploy":
                 msg["source"] = tx.source
                 deploying.add(tx.contract)
-            send.append(msg)
-            send_idx.append(i)
-        if not send:
-            self._assign_hashes(height, txs, receipts)
-            return receipts  # nothing executed: no block
-        gas = sum(m["gas_limit"] for m in send)
-        timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
-        w = self._ensure_worker()
-        deadline = _time.monotonic() + timeout
-        self._send(w, {"op": "block", "height": height, "time": time, "txs": send,
-                       "cpu_seconds": int(timeout) + 1}, led.height)
-        # results arrive in parts while the worker runs the rest of the block: each part is
-        # validated and applied here in parallel with the worker's execution of the next
-        sent = set(send_idx)
-        ov = led.begin_block()
-        # before waiting for each next part, the overlay pre-computes the commit's storage rows
-        # and state leaves of what was applied so far (also in parallel with the worker)
-        stream = self._block_results(w, deadline, timeout, len(send), led.height,
-                                     before_wait=ov.prepare)
+            send[i] = msg
+        return receipts, send, blobs
+
+    def _execute(self, led, ov, txs, receipts, send: dict, blobs, height: int, time: int):
+        """Send the admitted transactions to the worker; validate each result as it streams
+        back and apply it to ``ov``. Returns [(index in txs, TxRecord)] of the included ones."""
+        stream = iter(())
+        if send:
+            gas = sum(m["gas_limit"] for m in send.values())
+            timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
+            w = self._ensure_worker()
+            deadline = _time.monotonic() + timeout
+            self._send(w, {"op": "block", "height": height, "time": time,
+                           "txs": list(send.values()), "cpu_seconds": int(timeout) + 1},
+                       led.height)
+            # results arrive in parts while the worker runs the rest of the block: each part is
+            # validated and applied here in parallel with the worker's execution of the next;
+            # before waiting for each next part, the overlay pre-computes the commit's storage
+            # rows and state leaves of what was applied so far (also in parallel)
+            stream = self._block_results(w, deadline, timeout, len(send), led.height,
+                                         before_wait=ov.prepare)
         tx_hash_of = self._tx_hasher(height)
-        known = lambda n: ov.contract(n) is not None  # noqa: E731
         done = False
         try:
             records = []
             position = 0  # index among the block's included transactions, part of the tx hash
             for i, tx in enumerate(txs):
-                if i not in sent:  # rejected before reaching the worker
+                if i not in send:  # rejected before reaching the worker
                     receipts[i].tx_hash = self._tx_hash(height, position, tx)
                     continue
-                r = next(stream)
-                src_hash = (hashlib.sha256(tx.source.encode("utf-8")).hexdigest()
-                            if tx.kind == "deploy" else None)
-                try:
-                    c = _validate_result(r, tx, known, src_hash, ov.check_write)
-                    if c.deployed is not None and ov.contract(tx.contract) is not None:
-                        _fault(f"contract {tx.contract!r} deployed twice")
-                except NodeFault as e:
-                    self._drop_worker()
-                    raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
-                                    f"{led.height})") from None
+                c = self._checked(led, ov, tx, next(stream))
                 tx_hash = tx_hash_of(position, tx, blobs[id(tx)])
                 receipts[i] = Receipt(c.status, c.gas_used, c.result, c.error,
                                       [Event(e.contract, e.name, e.fields) for e in c.events],
@@ -319,41 +352,55 @@ class Chain:
                 if c.status == "rejected":
                     continue
                 position += 1
-                ov.begin_tx()
-                if c.deployed is not None:
-                    ov.add_contract(c.deployed)
-                for contract, key, value in c.writes:
-                    if value is None:
-                        ov.delete(contract, key)
-                    else:
-                        ov.put(contract, key, value)
-                ov.keep_tx()
-                rec = TxRecord(
-                    tx_hash=tx_hash, kind=tx.kind, sender=tx.sender, contract=tx.contract,
-                    function="constructor" if tx.kind == "deploy" else tx.function,
-                    args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
-                    status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
-                    events=c.events,
-                )
-                ov.add_tx(rec)  # its rows and receipt digest are encoded now, not at commit
-                records.append((i, rec))
+                records.append((i, self._apply(ov, tx, c, tx_hash)))
             for _extra in stream:  # reads the final frame; it must hold no further result
                 self._drop_worker()
                 raise NodeFault("the sandbox worker sent an invalid reply: too many results; "
                                 f"nothing was committed (the ledger stays at block {led.height})")
             done = True
-            if records:
-                led.commit_block(ov, time=time, txs=None)  # the records added above
-                for i, rec in records:
-                    receipts[i].height = rec.height
-                    receipts[i].index = rec.index
         finally:
-            ov.close()
-            if not done:
+            if not done and send:
                 # the worker may still be sending this block's parts: never read them as the
                 # reply to a later request
                 self._drop_worker()
-        return receipts
+        return records
+
+    def _checked(self, led, ov, tx: Tx, r):
+        """One untrusted worker result, validated (a NodeFault drops the worker)."""
+        src_hash = (hashlib.sha256(tx.source.encode("utf-8")).hexdigest()
+                    if tx.kind == "deploy" else None)
+        known = lambda n: ov.contract(n) is not None  # noqa: E731
+        try:
+            c = _validate_result(r, tx, known, src_hash, ov.check_write)
+            if c.deployed is not None and ov.contract(tx.contract) is not None:
+                _fault(f"contract {tx.contract!r} deployed twice")
+        except NodeFault as e:
+            self._drop_worker()
+            raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
+                            f"{led.height})") from None
+        return c
+
+    @staticmethod
+    def _apply(ov, tx: Tx, c, tx_hash: str) -> TxRecord:
+        """Replay one included transaction's validated writes onto the overlay; its record."""
+        ov.begin_tx()
+        if c.deployed is not None:
+            ov.add_contract(c.deployed)
+        for contract, key, value in c.writes:
+            if value is None:
+                ov.delete(contract, key)
+            else:
+                ov.put(contract, key, value)
+        ov.keep_tx()
+        rec = TxRecord(
+            tx_hash=tx_hash, kind=tx.kind, sender=tx.sender, contract=tx.contract,
+            function="constructor" if tx.kind == "deploy" else tx.function,
+            args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
+            status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
+            events=c.events,
+        )
+        ov.add_tx(rec)  # its rows and receipt digest are encoded now, not at commit
+        return rec
 
     def _block_results(self, w: _Worker, deadline: float, timeout: float, n: int, height: int,
                        before_wait=None):
@@ -467,3 +514,45 @@ class Chain:
 
     def __repr__(self) -> str:
         return f"Chain({self.path!r}, height={self.height if not self._closed else 'closed'})"
+
+
+class PendingBlock:
+    """A block executed and written but not committed (``Chain.begin_block``).
+
+    ``height``, ``time``, ``receipts`` (one per transaction, in order; ``height``/``index`` of
+    included ones are filled by ``commit``) and ``state_root`` (hex; equal to the root after
+    ``commit``). Call ``commit()`` or ``drop()`` exactly once."""
+
+    def __init__(self, chain: Chain, staged, time: int, receipts: list, records: list):
+        self._chain, self._staged, self._records = chain, staged, records
+        self.height: int = staged.block.height
+        self.time: int = time
+        self.state_root: str = staged.block.state_root
+        self.receipts: list[Receipt] = receipts
+
+    def _end(self) -> None:
+        if self._chain._pending is not self:
+            raise PycontractError("this pending block was already committed or dropped")
+        self._chain._pending = None
+
+    def commit(self) -> list[Receipt]:
+        """Persist the block atomically (one SQLite transaction); return the receipts."""
+        with self._chain._lock:
+            self._chain._live()
+            self._end()
+            self._staged.commit()
+            for i, rec in self._records:
+                self.receipts[i].height = rec.height
+                self.receipts[i].index = rec.index
+            return self.receipts
+
+    def drop(self) -> None:
+        """Discard the block: the ledger is exactly as before ``begin_block``."""
+        with self._chain._lock:
+            self._end()
+            if not self._chain._closed:
+                self._staged.drop()
+
+    def __repr__(self) -> str:
+        return (f"PendingBlock(height={self.height}, txs={len(self.receipts)}, "
+                f"state_root={self.state_root[:16]}...)")
