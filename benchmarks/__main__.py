@@ -26,7 +26,7 @@ from benchmarks.common import (
 )
 
 
-BIG_GAS = 100_000_000  # the per-transaction maximum (pycontract.limits)
+BIG_GAS = 100_000_000  # the per-transaction maximum (pycontract.host.limits)
 
 # -- 1. metering overhead --------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ def fairness_functions() -> list[str]:
 
 
 def bench_fairness(quick: bool, repeats: int, gas_limit: int | None = None) -> dict:
-    from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
+    from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
     gas_limit = gas_limit or (1_000_000 if quick else 10_000_000)
     source = (WORKLOADS / "fairness.py").read_text()

@@ -2,7 +2,7 @@
 
 Small containers built in a loop (``l.append([])``, ``d[i] = [i]``, ``t = (t, t, t, t)``) are
 charged only their statement's gas; this measures the worker's peak memory (VmHWM) when each
-runs out of gas, which is what sizes ``pycontract.limits.MAX_GAS_PER_TX`` against the worker's
+runs out of gas, which is what sizes ``pycontract.host.limits.MAX_GAS_PER_TX`` against the worker's
 address-space limit.
 
     python -m benchmarks.memprobe [GAS]        # default 10,000,000

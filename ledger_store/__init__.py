@@ -5,7 +5,7 @@ See docs/ledger.md for the file format, the canonical encoding and the state roo
 
 from . import codec, schema, state_root
 from .errors import EncodingError, LedgerError, LedgerLockedError, SchemaVersionError
-from .ledger import BlockOverlay, Ledger
+from .ledger import BlockOverlay, Ledger, StagedBlock
 from .records import ZERO_HASH, BlockRecord, ContractRecord, EventRecord, TxRecord
 from .schema import SCHEMA_VERSION
 from .state_root import EMPTY_ROOT
@@ -13,6 +13,7 @@ from .state_root import EMPTY_ROOT
 __all__ = [
     "Ledger",
     "BlockOverlay",
+    "StagedBlock",
     "codec",
     "schema",
     "state_root",

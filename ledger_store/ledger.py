@@ -8,7 +8,9 @@ contract storage and the state commitment.
 * WAL journal, ``synchronous=FULL`` by default: every ``commit_block`` is fsynced before it
   returns, so a committed block survives a process kill and a power loss.
 * A block is executed in a :class:`BlockOverlay` (per-transaction layers that can be kept or
-  reverted) and committed with :meth:`Ledger.commit_block` in one SQLite transaction.
+  reverted) and committed with :meth:`Ledger.commit_block` in one SQLite transaction; or in two
+  phases, :meth:`Ledger.stage_block` (written, root known, visible to nobody) then
+  :meth:`StagedBlock.commit` or :meth:`StagedBlock.drop`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from . import state_root as sr
 from .errors import EncodingError, LedgerError, LedgerLockedError
 from .records import ZERO_HASH, BlockRecord, ContractRecord, EventRecord, TxRecord
 
-__all__ = ["Ledger", "BlockOverlay"]
+__all__ = ["Ledger", "BlockOverlay", "StagedBlock"]
 
 _PAGE = 512  # rows per page when iterating storage
 _IN_CHUNK = 500  # bound parameters per IN (...) query
@@ -520,6 +522,8 @@ class Ledger:
         self._snap_conn: sqlite3.Connection | None = None  # reusable snapshot connection
         self._snap_busy = False
         self._tree: sr.StateTree | None = None
+        self._staged: StagedBlock | None = None  # see stage_block
+        self._stage_reader: sqlite3.Connection | None = None
         self._contracts_cache: dict[str, ContractRecord] = {}
         #: seconds spent in the phases of the last commit_block (for benchmarks and profiling)
         self.last_commit_stats: dict[str, float] = {}
@@ -613,8 +617,10 @@ class Ledger:
         return self._conn
 
     def close(self) -> None:
-        """Close the connections and release the writer lock. Idempotent."""
-        for attr in ("_snap_conn", "_conn"):
+        """Close the connections and release the writer lock. Idempotent. A staged block is
+        dropped (closing the connection rolls its transaction back)."""
+        self._staged = None
+        for attr in ("_stage_reader", "_snap_conn", "_conn"):
             c = getattr(self, attr, None)
             if c is not None:
                 try:
@@ -646,14 +652,25 @@ class Ledger:
         mode = "readonly" if self.readonly else "writer"
         return f"<Ledger {self.path!r} {mode}{' closed' if self.closed else ''}>"
 
+    @property
+    def _reader(self) -> sqlite3.Connection:
+        """The connection reads go through: the writer's own, except while a block is staged
+        (its uncommitted rows are on that connection), then a read-only one that sees the last
+        committed block, as every other reader does."""
+        if self._staged is None or self._memory:
+            return self.conn
+        if self._stage_reader is None:
+            self._stage_reader = self._connect_ro()
+        return self._stage_reader
+
     def _read(self):
         """Context manager: run several SELECTs in one read transaction (one snapshot)."""
-        return _ReadTxn(self.conn)
+        return _ReadTxn(self._reader)
 
     # ------------------------------------------------------------------ meta
     @property
     def meta(self) -> dict[str, Any]:
-        rows = self.conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
+        rows = self._reader.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
         return {k: json.loads(v) for k, v in rows}
 
     def set_meta(self, key: str, value: Any) -> None:
@@ -673,17 +690,19 @@ class Ledger:
         if self.readonly:
             raise LedgerError(f"{self.path} is open read-only")
         self.conn  # noqa: B018 - raises if closed
+        if self._staged is not None:
+            raise LedgerError("a staged block is open: commit or drop it first")
 
     # ------------------------------------------------------------------ chain
     @property
     def height(self) -> int:
         """Number of committed blocks (the first block has height 1)."""
-        return _head_height(self.conn)
+        return _head_height(self._reader)
 
     @property
     def head(self) -> BlockRecord | None:
         return _block(
-            self.conn.execute(
+            self._reader.execute(
                 f"SELECT {_BLOCK_COLS} FROM blocks ORDER BY height DESC LIMIT 1"
             ).fetchone()
         )
@@ -695,7 +714,7 @@ class Ledger:
 
     def block(self, height: int) -> BlockRecord | None:
         return _block(
-            self.conn.execute(
+            self._reader.execute(
                 f"SELECT {_BLOCK_COLS} FROM blocks WHERE height=?", (height,)
             ).fetchone()
         )
@@ -704,7 +723,7 @@ class Ledger:
         """Blocks in ascending height, from ``start`` to ``end`` inclusive (default: head)."""
         h = start
         while True:
-            rows = self.conn.execute(
+            rows = self._reader.execute(
                 f"SELECT {_BLOCK_COLS} FROM blocks WHERE height>=? AND height<=? "
                 "ORDER BY height LIMIT ?",
                 (h, end if end is not None else (1 << 62), _PAGE),
@@ -783,19 +802,19 @@ class Ledger:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY height, tx_index, idx"
-        for h, ti, c, n, f in self.conn.execute(sql, params).fetchall():
+        for h, ti, c, n, f in self._reader.execute(sql, params).fetchall():
             yield h, ti, EventRecord(c, n, codec.decode_any(f))
 
     # ------------------------------------------------------------------ state
     def get(self, contract: str, key: bytes) -> bytes | None:
-        return _get(self.conn, contract, _check_key(contract, key))
+        return _get(self._reader, contract, _check_key(contract, key))
 
     def iter_items(self, contract: str) -> Iterator[tuple[bytes, bytes]]:
         """(key, value) of a contract's committed storage, ordered by key bytes."""
-        return _iter_storage(self.conn, contract)
+        return _iter_storage(self._reader, contract)
 
     def contract(self, name: str) -> ContractRecord | None:
-        return self._cached_contract(self.conn, name, None)
+        return self._cached_contract(self._reader, name, None)
 
     def _cached_contract(
         self, conn: sqlite3.Connection, name: str, max_height: int | None
@@ -816,7 +835,7 @@ class Ledger:
                               rec.entry_points)
 
     def contracts(self) -> list[ContractRecord]:
-        rows = self.conn.execute(f"SELECT {_CONTRACT_COLS} FROM contracts ORDER BY name")
+        rows = self._reader.execute(f"SELECT {_CONTRACT_COLS} FROM contracts ORDER BY name")
         return [_contract(r) for r in rows.fetchall()]
 
     # ------------------------------------------------------------------ blocks
@@ -825,6 +844,8 @@ class Ledger:
         from one SQLite snapshot, held until the overlay is closed (close it when done)."""
         conn = self.conn
         if not self.readonly:
+            if self._staged is not None:
+                raise LedgerError("a staged block is open: commit or drop it first")
             return BlockOverlay(self, conn, _head_height(conn), owned=False)
         if not self._snap_busy:
             if self._snap_conn is None:
@@ -922,8 +943,24 @@ class Ledger:
 
         Fills ``height`` and ``index`` on each TxRecord and ``height`` on each new contract.
         Block hash: ``digest([height, parent_hash, state_root, time, [receipt_digest, ...]])``.
-        On error nothing is written and the overlay stays open."""
+        On error nothing is written and the overlay stays open. Same as
+        ``stage_block(...).commit()``."""
+        return self.stage_block(ov, time=time, txs=txs).commit()
+
+    def stage_block(
+        self, ov: BlockOverlay, *, time: int, txs: list[TxRecord] | None
+    ) -> "StagedBlock":
+        """Phase one of :meth:`commit_block`: write the block inside an open SQLite transaction
+        and compute its state root and hash, without committing.
+
+        Nobody else sees a staged block: other connections (readers, the worker's snapshot)
+        read the last committed block, and so do this ledger's own read methods while it is
+        staged. ``StagedBlock.commit()`` makes it durable (COMMIT); ``drop()`` (or a kill -9,
+        or ``close()``) rolls it back. Only one block can be staged at a time, and nothing
+        else may be written meanwhile. Arguments and errors as for :meth:`commit_block`."""
         self._writable()
+        if self._staged is not None:
+            raise LedgerError("a staged block is open: commit or drop it first")
         if not isinstance(ov, BlockOverlay) or ov._ledger is not self:
             raise LedgerError("commit_block needs an overlay made by this ledger's begin_block")
         ov._live()
@@ -931,15 +968,35 @@ class Ledger:
             raise LedgerError("a transaction is still open in the overlay: keep_tx or revert_tx")
         if not _is_int(time):
             raise LedgerError(f"block time must be int, not {type(time).__name__}")
-        if txs is not None:
-            txs = list(txs)
-        conn = self.conn
         t0 = _time.perf_counter()
         tree = self._load_tree()
         t_load = _time.perf_counter()
+        rows = self._block_rows(ov, txs)
+        t_prep = _time.perf_counter()
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            block, pending, t_storage, t_leaves = self._write_block(conn, ov, tree, rows, time)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._tree = None  # reload from the file next time, to be safe
+            raise
+        t_rows = _time.perf_counter()
+        staged = StagedBlock(self, ov, block, rows, tree, pending)
+        staged._stats = {
+            "tree_load_s": t_load - t0,
+            "prepare_s": t_prep - t_load,  # validation, encodings, leaf hashes
+            "storage_s": t_storage - t_prep,  # storage and contract rows
+            "state_root_s": t_leaves - t_storage,  # leaf rows, bucket rehash, tree update
+            "records_s": t_rows - t_leaves,  # transactions, events, block row
+        }
+        self._staged = staged
+        return staged
 
-        # ---- validate and prepare everything before touching the file (what prepare() and
-        # add_tx() did ahead is reused for the very same key and value objects)
+    def _block_rows(self, ov: BlockOverlay, txs) -> "_BlockRows":
+        """Validate and prepare every row before touching the file (what prepare() and
+        add_tx() did ahead is reused for the very same key and value objects)."""
         height = ov.base_height + 1
         if txs is None:
             prepared_txs = ov._txs
@@ -947,12 +1004,8 @@ class Ledger:
             raise LedgerError("transactions were added to this overlay with add_tx: commit "
                               "it with txs=None")
         else:
-            prepared_txs = [_prepare_tx(height, i, tx) for i, tx in enumerate(txs)]
-        txs = [p.record for p in prepared_txs]
-        storage_up: list[tuple[str, str, str, bytes, bytes]] = []
-        storage_del: list[tuple[str, bytes]] = []
-        leaf_up: list[tuple[int, bytes, bytes]] = []
-        leaf_del: list[tuple[int, bytes]] = []
+            prepared_txs = [_prepare_tx(height, i, tx) for i, tx in enumerate(list(txs))]
+        rows = _BlockRows(height, [p.record for p in prepared_txs])
         prepared = ov._prepared
         for contract in sorted(ov._block):
             writes = ov._block[contract]
@@ -963,138 +1016,199 @@ class Ledger:
                     p = ov._prepare_write(contract, key, value)
                 _, row, (b, kh), leaf = p
                 if row is None:
-                    storage_del.append((contract, key))
-                    leaf_del.append((b, kh))
+                    rows.storage_del.append((contract, key))
+                    rows.leaf_del.append((b, kh))
                 else:
-                    storage_up.append(row)
-                    leaf_up.append((b, kh, leaf))
-        new_contracts = [ov._block_contracts[n] for n in sorted(ov._block_contracts)]
-        contract_rows = []
-        for rec in new_contracts:
-            contract_rows.append(
+                    rows.storage_up.append(row)
+                    rows.leaf_up.append((b, kh, leaf))
+        rows.contracts = [ov._block_contracts[n] for n in sorted(ov._block_contracts)]
+        for rec in rows.contracts:
+            rows.contract_rows.append(
                 (rec.name, rec.code_hash, rec.source, rec.deployer, height,
                  json.dumps(rec.entry_points, sort_keys=True))
             )
-            leaf_up.append(
+            rows.leaf_up.append(
                 sr.leaf_of(sr.code_leaf_key(rec.name), sr.code_leaf_value(rec.code_hash))
             )
-        tx_rows = [p.tx_row for p in prepared_txs]
-        event_rows = [row for p in prepared_txs for row in p.event_rows]
-        receipt_digests = [p.receipt_digest for p in prepared_txs]
+        rows.tx_rows = [p.tx_row for p in prepared_txs]
+        rows.event_rows = [row for p in prepared_txs for row in p.event_rows]
+        rows.receipt_digests = [p.receipt_digest for p in prepared_txs]
+        return rows
 
-        # ---- one SQLite transaction
-        t_prep = _time.perf_counter()
-        t_leaves = t_storage = t_prep
-        committed = False
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            head = _block(
-                conn.execute(
-                    f"SELECT {_BLOCK_COLS} FROM blocks ORDER BY height DESC LIMIT 1"
-                ).fetchone()
+    def _write_block(self, conn, ov: BlockOverlay, tree, rows: "_BlockRows", time: int):
+        """Inside the open transaction: storage, contracts, state leaves and buckets, records
+        and the block row. Returns (block, pending tree update, two phase timestamps)."""
+        head = _block(
+            conn.execute(f"SELECT {_BLOCK_COLS} FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+        )
+        head_height = 0 if head is None else head.height
+        if head_height != ov.base_height:
+            raise LedgerError(
+                f"stale overlay: begun at height {ov.base_height}, ledger is at {head_height}"
             )
-            head_height = 0 if head is None else head.height
-            if head_height != ov.base_height:
-                raise LedgerError(
-                    f"stale overlay: begun at height {ov.base_height}, ledger is at {head_height}"
-                )
-            parent_hash = ZERO_HASH if head is None else head.hash
-            if storage_del:
-                conn.executemany("DELETE FROM storage WHERE contract=? AND key=?", storage_del)
-            if storage_up:
+        parent_hash = ZERO_HASH if head is None else head.hash
+        try:
+            # ---- storage and contracts
+            if rows.storage_del:
+                conn.executemany("DELETE FROM storage WHERE contract=? AND key=?", rows.storage_del)
+            if rows.storage_up:
                 conn.executemany(
                     "INSERT OR REPLACE INTO storage (contract, key_text, value_text, key, value) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    storage_up,
+                    rows.storage_up,
                 )
-            if contract_rows:
+            if rows.contract_rows:
                 try:
                     conn.executemany(
                         f"INSERT INTO contracts ({_CONTRACT_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
-                        contract_rows,
+                        rows.contract_rows,
                     )
                 except sqlite3.IntegrityError:
                     raise LedgerError("a contract in this block already exists") from None
             t_storage = _time.perf_counter()
-            if leaf_del:
-                conn.executemany("DELETE FROM state_leaves WHERE bucket=? AND kh=?", leaf_del)
-            if leaf_up:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO state_leaves (bucket, kh, leaf) VALUES (?, ?, ?)",
-                    leaf_up,
-                )
-            touched = sorted({b for b, _ in leaf_del} | {b for b, _, _ in leaf_up})
-            changed: dict[int, bytes] = {}
-            for s in range(0, len(touched), _IN_CHUNK):
-                chunk = touched[s : s + _IN_CHUNK]
-                per: dict[int, list[bytes]] = {b: [] for b in chunk}
-                q = ",".join("?" * len(chunk))
-                for b, lf in conn.execute(
-                    f"SELECT bucket, leaf FROM state_leaves WHERE bucket IN ({q}) "
-                    "ORDER BY bucket, kh",
-                    chunk,
-                ):
-                    per[b].append(lf)
-                for b, leaves in per.items():
-                    changed[b] = sr.bucket_hash(leaves)
-            empty = [(b,) for b, h in changed.items() if h == sr.EMPTY_BUCKET]
-            if empty:
-                conn.executemany("DELETE FROM state_buckets WHERE bucket=?", empty)
-            full = [(b, h) for b, h in changed.items() if h != sr.EMPTY_BUCKET]
-            if full:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO state_buckets (bucket, hash) VALUES (?, ?)", full
-                )
-            root, pending = tree.preview(changed)
+            # ---- state root: leaves, touched buckets, tree preview
+            root, pending = self._update_state(conn, tree, rows.leaf_up, rows.leaf_del)
             t_leaves = _time.perf_counter()
-            if tx_rows:
+            # ---- records and the block row
+            if rows.tx_rows:
                 conn.executemany(
                     "INSERT INTO transactions (height, idx, tx_hash, kind, sender, contract, "
                     "function, args_json, gas_limit, status, gas_used, result_json, error, "
                     "event_count, receipt_digest, args, result) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    tx_rows,
+                    rows.tx_rows,
                 )
-            if event_rows:
+            if rows.event_rows:
                 conn.executemany(
                     "INSERT INTO events (height, tx_index, idx, tx_hash, contract, name, "
                     "fields_json, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    event_rows,
+                    rows.event_rows,
                 )
-            block_hash = codec.digest([height, parent_hash, root, time, receipt_digests])
-            block = BlockRecord(height, block_hash, parent_hash, root, time, len(txs))
-            conn.execute(
-                f"INSERT INTO blocks ({_BLOCK_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
-                (height, block_hash, parent_hash, root, time, len(txs)),
-            )
-            t_rows = _time.perf_counter()
-            conn.execute("COMMIT")
-            committed = True
         except OverflowError as e:
             raise LedgerError(f"an integer in the block does not fit SQLite's 64 bits: {e}") from None
-        finally:
-            if not committed:
+        height = rows.height
+        block_hash = codec.digest([height, parent_hash, root, time, rows.receipt_digests])
+        block = BlockRecord(height, block_hash, parent_hash, root, time, len(rows.txs))
+        conn.execute(
+            f"INSERT INTO blocks ({_BLOCK_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (height, block_hash, parent_hash, root, time, len(rows.txs)),
+        )
+        return block, pending, t_storage, t_leaves
+
+    @staticmethod
+    def _update_state(conn, tree, leaf_up, leaf_del):
+        """Write the changed leaves, rehash the touched buckets; (new root, pending tree
+        update to apply once the block is committed)."""
+        if leaf_del:
+            conn.executemany("DELETE FROM state_leaves WHERE bucket=? AND kh=?", leaf_del)
+        if leaf_up:
+            conn.executemany(
+                "INSERT OR REPLACE INTO state_leaves (bucket, kh, leaf) VALUES (?, ?, ?)", leaf_up
+            )
+        touched = sorted({b for b, _ in leaf_del} | {b for b, _, _ in leaf_up})
+        changed: dict[int, bytes] = {}
+        for s in range(0, len(touched), _IN_CHUNK):
+            chunk = touched[s : s + _IN_CHUNK]
+            per: dict[int, list[bytes]] = {b: [] for b in chunk}
+            q = ",".join("?" * len(chunk))
+            for b, lf in conn.execute(
+                f"SELECT bucket, leaf FROM state_leaves WHERE bucket IN ({q}) ORDER BY bucket, kh",
+                chunk,
+            ):
+                per[b].append(lf)
+            for b, leaves in per.items():
+                changed[b] = sr.bucket_hash(leaves)
+        empty = [(b,) for b, h in changed.items() if h == sr.EMPTY_BUCKET]
+        if empty:
+            conn.executemany("DELETE FROM state_buckets WHERE bucket=?", empty)
+        full = [(b, h) for b, h in changed.items() if h != sr.EMPTY_BUCKET]
+        if full:
+            conn.executemany("INSERT OR REPLACE INTO state_buckets (bucket, hash) VALUES (?, ?)", full)
+        return tree.preview(changed)
+
+    def _end_staged(self, staged: "StagedBlock", commit: bool) -> None:
+        conn = self.conn
+        if commit:
+            t0 = _time.perf_counter()
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                self._tree = None  # reload from the file next time, to be safe
-        tree.apply(pending)
-        t_end = _time.perf_counter()
-        self.last_commit_stats = {
-            "tree_load_s": t_load - t0,
-            "prepare_s": t_prep - t_load,  # validation, encodings, leaf hashes
-            "storage_s": t_storage - t_prep,  # storage and contract rows
-            "state_root_s": t_leaves - t_storage,  # leaf rows, bucket rehash, tree update
-            "records_s": t_rows - t_leaves,  # transactions, events, block row
-            "fsync_commit_s": t_end - t_rows,  # COMMIT (fsync with synchronous=FULL)
-            "total_s": t_end - t0,
-        }
-        for i, tx in enumerate(txs):
-            tx.height, tx.index = height, i
-        for rec in new_contracts:
-            rec.height = height
-        ov._committed = True
-        ov.close()
-        return block
+                self._tree = None
+                self._staged = None
+                staged._done = True
+                raise
+            staged._tree.apply(staged._pending)
+            t_end = _time.perf_counter()
+            stats = dict(staged._stats)
+            stats["fsync_commit_s"] = t_end - t0  # COMMIT (fsync with synchronous=FULL)
+            stats["total_s"] = sum(stats.values())
+            self.last_commit_stats = stats
+            height = staged.block.height
+            for i, tx in enumerate(staged._rows.txs):
+                tx.height, tx.index = height, i
+            for rec in staged._rows.contracts:
+                rec.height = height
+            staged._ov._committed = True
+        elif conn.in_transaction:
+            conn.execute("ROLLBACK")
+        self._staged = None
+        staged._done = True
+        staged._ov.close()
+        if self._stage_reader is not None:
+            self._stage_reader.close()
+            self._stage_reader = None
+
+
+class _BlockRows:
+    """Everything one block writes, encoded and validated before the SQLite transaction."""
+
+    def __init__(self, height: int, txs: list[TxRecord]):
+        self.height = height
+        self.txs = txs
+        self.storage_up: list[tuple] = []
+        self.storage_del: list[tuple[str, bytes]] = []
+        self.leaf_up: list[tuple[int, bytes, bytes]] = []
+        self.leaf_del: list[tuple[int, bytes]] = []
+        self.contracts: list[ContractRecord] = []
+        self.contract_rows: list[tuple] = []
+        self.tx_rows: list[tuple] = []
+        self.event_rows: list[tuple] = []
+        self.receipt_digests: list[bytes] = []
+
+
+class StagedBlock:
+    """A block written but not committed (see :meth:`Ledger.stage_block`): ``block`` is the
+    BlockRecord it will have (height, hash, state_root); ``commit()`` or ``drop()`` once."""
+
+    def __init__(self, ledger: "Ledger", ov: BlockOverlay, block: BlockRecord, rows, tree,
+                 pending):
+        self._ledger, self._ov, self.block, self._rows = ledger, ov, block, rows
+        self._tree, self._pending = tree, pending
+        self._stats: dict[str, float] = {}
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def _check(self) -> None:
+        if self._done:
+            raise LedgerError("this staged block was already committed or dropped")
+        if self._ledger._staged is not self:
+            raise LedgerError("this staged block is no longer open")
+
+    def commit(self) -> BlockRecord:
+        """Make the block durable (one COMMIT, fsynced with synchronous=FULL)."""
+        self._check()
+        self._ledger._end_staged(self, commit=True)
+        return self.block
+
+    def drop(self) -> None:
+        """Roll the block back: the file is exactly as before ``stage_block``."""
+        self._check()
+        self._ledger._end_staged(self, commit=False)
 
 
 class _ReadTxn:

@@ -21,7 +21,7 @@ from pycontract.errors import QueryError  # noqa: F401
 
 __version__ = "0.1.0"
 
-_LAZY = {"Chain": "pycontract.engine", "Tx": "pycontract.engine", "Receipt": "pycontract.engine"}
+_LAZY = {"Chain": "pycontract.host", "Tx": "pycontract.host", "Receipt": "pycontract.host"}
 
 
 def __getattr__(name):

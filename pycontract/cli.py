@@ -143,7 +143,7 @@ def _emit_json(obj) -> None:
 
 
 def _open_chain(db: str, must_exist: bool):
-    from pycontract.engine import Chain
+    from pycontract.host import Chain
 
     if must_exist and not os.path.exists(db):
         raise CliError(f"{db}: no ledger here (deploy a contract first to create it)")
@@ -186,7 +186,7 @@ def cli():
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def check(contract_file, as_json):
     """Vet and rewrite a contract; print FILE:LINE:COL problems (exit 1) or its entry points."""
-    from pycontract.compiler import compile_contract
+    from pycontract.metering.compiler import compile_contract
     from pycontract.errors import VetError
 
     source = _read_source(contract_file)
@@ -225,7 +225,7 @@ def _gas_option(default):
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
 def deploy(db, name, contract_file, sender, args_json, gas, as_json):
     """Deploy CONTRACT.py as contract NAME."""
-    from pycontract.compiler import compile_contract
+    from pycontract.metering.compiler import compile_contract
     from pycontract.errors import VetError
 
     source = _read_source(contract_file)
@@ -287,7 +287,7 @@ def query(db, contract, function, json_args, gas, as_json):
 @click.option("--json", "as_json", is_flag=True, help="print the steps as JSON")
 def demo(db, as_json):
     """Run the example ledger end to end on a fresh database: deploys, calls, receipts, events."""
-    from pycontract.engine import Chain
+    from pycontract.host import Chain
     from pycontract.examples import demo_ledger
 
     if db is not None and os.path.exists(db):

@@ -79,7 +79,7 @@ def load_input(path: Path) -> dict:
 
 
 def _make_tx(tx: dict):
-    from pycontract.engine import Tx
+    from pycontract.host import Tx
 
     return Tx(
         sender=tx["sender"],
@@ -93,8 +93,8 @@ def _make_tx(tx: dict):
 
 def run_history(spec: dict) -> dict:
     """Execute a history on a fresh chain; return the full vector (inputs plus expectations)."""
-    from pycontract.engine import Chain
-    from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
+    from pycontract.host import Chain
+    from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
     blocks_out = []
     with tempfile.TemporaryDirectory() as tmp, Chain(str(Path(tmp) / "vector.db")) as chain:
@@ -172,7 +172,7 @@ def vector_paths(directory: Path) -> list[Path]:
 
 def regenerate(directory: Path, out=sys.stdout) -> int:
     """Rewrite every vector from its input; refuse silent changes of gas figures or roots."""
-    from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
+    from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
     status = 0
     for inp in sorted((directory / "inputs").glob("*.json")):
@@ -185,7 +185,7 @@ def regenerate(directory: Path, out=sys.stdout) -> int:
                 print(
                     f"{target}: results changed under the same gas schedule version "
                     f"{GAS_SCHEDULE_VERSION} ({diff}); bump GAS_SCHEDULE_VERSION in "
-                    "pycontract/gas_schedule.py and say why in docs/gas.md",
+                    "pycontract/metering/schedule.py and say why in docs/gas.md",
                     file=out,
                 )
                 status = 1

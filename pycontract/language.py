@@ -3,7 +3,7 @@
 Vetting (``pycontract.vetting``) rejects at deploy any builtin name, exception name, API name or
 attribute name that is not listed here; the runtime (``pycontract.runtime``) provides exactly
 these, each with its gas charge. A name missing here is unavailable to contracts; adding one
-means adding its runtime implementation and its charge in ``gas_schedule``.
+means adding its runtime implementation and its charge in ``pycontract.metering.schedule``.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from typing import Callable
 
 from ledger_store import Ledger, codec
 
-from pycontract.engine import Chain, Receipt, Tx
+from pycontract.host import Chain, Receipt, Tx
 from pycontract.errors import PycontractError
-from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
+from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
 #: receipt fields compared, in the order a divergence is looked for
 FIELDS = ("tx_hash", "status", "gas_used", "result", "error", "events")

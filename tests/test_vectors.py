@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pycontract import conformance
-from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
+from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
 VECTORS = Path(__file__).parent / "vectors"
 PATHS = conformance.vector_paths(VECTORS)

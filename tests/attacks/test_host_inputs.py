@@ -16,7 +16,7 @@ from attack_support import assert_host_works, deploy
 
 from pycontract import Chain, Tx
 from pycontract.errors import InvalidTransaction, NodeFault
-from pycontract.limits import MAX_GAS_PER_TX
+from pycontract.host.limits import MAX_GAS_PER_TX
 
 OK = "from pycontract import public\n@public\ndef f(x=None):\n    return 1\n"
 PYCONTRACT = os.path.join(os.path.dirname(sys.executable), "pycontract")

@@ -11,7 +11,7 @@ import pytest
 from attack_support import assert_host_works, attack, deploy
 
 from pycontract import Tx
-from pycontract.limits import MAX_GAS_PER_TX
+from pycontract.host.limits import MAX_GAS_PER_TX
 
 # --- stopped by gas or an engine limit (regressions) -----------------------------------------
 

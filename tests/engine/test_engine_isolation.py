@@ -13,7 +13,7 @@ import time
 import pytest
 from engine_support import COUNTER, example, src
 
-from pycontract.engine import MAX_GAS_PER_TX
+from pycontract.host import MAX_GAS_PER_TX
 from pycontract import Chain, Tx
 from pycontract.errors import NodeFault
 
@@ -160,7 +160,7 @@ def test_worker_host_refuses_foreign_writes_in_process(tmp_path):
     from ledger_store import Ledger, codec
     from pycontract.errors import Reverted
     from pycontract.runtime import CallFrame
-    from pycontract.worker import Executor, TxHost
+    from pycontract.worker.process import Executor, TxHost
 
     with Chain(tmp_path / "l.db") as chain:
         chain.deploy("victim", VICTIM, sender="alice")
@@ -188,7 +188,7 @@ def test_host_refuses_forged_worker_results(chain):
     """What comes back from the worker is validated: writes outside the call tree, bad
     encodings, gas above the limit, statuses that lie are node faults."""
     from ledger_store import codec
-    from pycontract.engine import _validate_result
+    from pycontract.host.validate import _validate_result
 
     tx = Tx(sender="m", contract="attacker", function="f", gas_limit=1000)
     known = {"attacker", "victim"}.__contains__
@@ -239,7 +239,7 @@ def test_persistence_across_reopen(tmp_path):
 def test_locked_ledger_and_foreign_gas_schedule(tmp_path):
     from ledger_store import Ledger
     from ledger_store.errors import LedgerLockedError
-    from pycontract.engine import LedgerVersionError
+    from pycontract.host import LedgerVersionError
 
     path = tmp_path / "ledger.db"
     with Chain(path):
@@ -408,7 +408,7 @@ class _FakeWorker:
     """Stands in for the sandbox worker: its reply pipe is prefilled with forged frames."""
 
     def __init__(self, frames):
-        from pycontract import protocol
+        from pycontract.worker import protocol
 
         self.resp, w = os.pipe()
         for f in frames:

@@ -8,7 +8,7 @@ import pytest
 from engine_support import COUNTER, example, src
 
 from pycontract import Chain, QueryError, Tx
-from pycontract.engine import MAX_GAS_PER_TX
+from pycontract.host import MAX_GAS_PER_TX
 from pycontract.errors import InvalidTransaction
 
 

@@ -6,7 +6,7 @@ test file's directory on ``sys.path``. ``conftest.py`` re-exports it for fixture
 from __future__ import annotations
 
 from ledger_store import codec
-from pycontract.compiler import compile_contract
+from pycontract.metering.compiler import compile_contract
 from pycontract.errors import ContractAbort, Reverted
 from pycontract.runtime import CallFrame, Meter, execute
 

@@ -188,7 +188,7 @@ def test_event_bomb():
 def test_recursion_error_cannot_be_caught(monkeypatch):
     # the engine's limits keep contracts far below the interpreter's recursion limit; should a
     # RecursionError (or MemoryError) happen anyway, ``except Exception`` cannot observe it
-    from pycontract import runtime
+    from pycontract.runtime import executor as runtime
     monkeypatch.setattr(runtime, "_RECURSION_LIMIT", 80)
     src = contract("def r(n):\n    return r(n + 1)\n\n@public\ndef main() -> int:\n    try:\n"
                    "        return r(0)\n    except Exception as e:\n        return len(str(e))\n"
@@ -240,7 +240,7 @@ def test_format_of_huge_int_never_uses_int_max_str_digits(spec):
 
 
 def test_format_decimal_matches_cpython_on_small_ints():
-    from pycontract.runtime_ops import _SPEC_RE, _format_decimal
+    from pycontract.runtime.ops import _SPEC_RE, _format_decimal
     n = 0
     for fill, align in [("", ""), ("", "<"), ("", ">"), ("", "^"), ("", "="), ("*", "^"),
                         ("0", "="), ("0", "<"), (" ", ">")]:

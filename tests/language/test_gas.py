@@ -10,8 +10,9 @@ import ast
 
 import pytest
 
-from pycontract import gas_rewriter, vetting
-from pycontract.gas_schedule import GAS_SCHEDULE_VERSION, NODE_WEIGHTS, SCHEDULE
+from pycontract import vetting
+from pycontract.metering import rewriter as gas_rewriter
+from pycontract.metering.schedule import GAS_SCHEDULE_VERSION, NODE_WEIGHTS, SCHEDULE
 
 import language_harness as _h
 DictHost, contract, run = _h.DictHost, _h.contract, _h.run

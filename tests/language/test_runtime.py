@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pycontract.compiler import compile_contract
+from pycontract.metering.compiler import compile_contract
 from pycontract.errors import OutOfGas, Reverted
 from pycontract.runtime import Meter
 

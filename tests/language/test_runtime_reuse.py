@@ -1,6 +1,6 @@
 """``execute`` reuses idle Runtimes (bound-method tables built once) but every execution must
 still start from a fresh contract namespace, and one execution's meter/host/frame must never be
-visible to another (docs/architecture.md, pycontract.runtime._POOL)."""
+visible to another (docs/architecture.md, pycontract.runtime.executor._POOL)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import ast
 import pytest
 from language_harness import DictHost, contract, run
 
-from pycontract import gas_rewriter, runtime, vetting
-from pycontract.compiler import CompiledContract, compile_contract
+from pycontract import vetting
+from pycontract.runtime import executor as runtime
+from pycontract.metering import rewriter as gas_rewriter
+from pycontract.metering.compiler import CompiledContract, compile_contract
 from pycontract.errors import VetError
 from pycontract.runtime import CallFrame, Meter, execute
 

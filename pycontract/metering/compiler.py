@@ -7,8 +7,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from pycontract import gas_rewriter, vetting
-from pycontract.gas_schedule import GAS_SCHEDULE_VERSION
+from pycontract import vetting
+from pycontract.metering import rewriter as gas_rewriter
+from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
 __all__ = ["CompiledContract", "compile_contract", "CACHE_SIZE", "clear_cache"]
 

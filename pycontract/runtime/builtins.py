@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from pycontract.runtime_core import (
+from pycontract.runtime.meter import (
     BPG, MAX_INT_BITS, MAX_NEST, S, check_store_key, deep_units, key_units,
 )
 

@@ -1,13 +1,13 @@
 """The sandbox worker: the only process in which contract code ever runs.
 
-Started by ``pycontract.engine.Chain`` as ``python -s -m pycontract.worker REQ_FD RESP_FD LEDGER
+Started by ``pycontract.host.Chain`` as ``python -s -m pycontract.worker REQ_FD RESP_FD LEDGER
 CHAIN_ID LIMITS_JSON`` with a scrubbed environment, stdin/stdout/stderr on /dev/null and only the
 two protocol pipes inherited. Start-up order matters:
 
 1. import everything contract execution needs (compiler, runtime, codec, sqlite3);
 2. open the ledger READ-ONLY and read from it once (so SQLite has opened the database, WAL and
    shared-memory files: no file is opened after the sandbox closes the filesystem);
-3. ``pycontract.sandbox.apply()``: rlimits, no_new_privs, Landlock, seccomp;
+3. ``pycontract.worker.sandbox.apply()``: rlimits, no_new_privs, Landlock, seccomp;
 4. send a ``hello`` frame (pid and the sandbox report), then serve requests until EOF.
 
 Requests (maps, see docs/engine.md): ``block`` (run transactions on one overlay started from the
@@ -28,35 +28,17 @@ import traceback
 from ledger_store import Ledger, codec
 from ledger_store.errors import EncodingError
 from ledger_store.records import ContractRecord
-from pycontract import limits, protocol, sandbox
+from pycontract.host import limits
+from pycontract.worker import protocol, sandbox
 from pycontract.errors import ContractAbort, OutOfGas, Reverted, VetError
-from pycontract.runtime_core import RawRevert
+from pycontract.runtime.meter import RawRevert
 
 # imported before the sandbox closes the filesystem
-from pycontract import compiler as _compiler  # noqa: E402
 from pycontract import runtime as _runtime  # noqa: E402
-
-try:  # the gas of a deploy is charged per source byte
-    from pycontract import gas_schedule as _gas_schedule
-except ImportError:  # pragma: no cover - gas_schedule ships with the runtime
-    _gas_schedule = None
-
-#: gas charged per byte of UTF-8 source at deploy when the schedule does not name its own
-DEFAULT_DEPLOY_GAS_PER_BYTE = 10
-#: call-depth limit used when the runtime does not publish one
-DEFAULT_MAX_CALL_DEPTH = 200
+from pycontract.metering import compiler as _compiler  # noqa: E402
+from pycontract.metering.schedule import SCHEDULE  # noqa: E402
 
 ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
-
-
-def deploy_gas_per_byte() -> int:
-    v = getattr(getattr(_gas_schedule, "SCHEDULE", None), "deploy_byte", None)
-    return v if type(v) is int else DEFAULT_DEPLOY_GAS_PER_BYTE
-
-
-def max_call_depth() -> int:
-    v = getattr(getattr(_gas_schedule, "SCHEDULE", None), "call_depth_limit", None)
-    return v if type(v) is int else DEFAULT_MAX_CALL_DEPTH
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -84,7 +66,7 @@ def check_args(contract: str, ep, kwargs) -> None:
         v = kwargs[p.name]
         if _big_int_in(v):
             raise Rejected(f"{contract}.{ep.name}: argument {p.name!r} holds an int over "
-                           f"{_runtime.S.max_int_bits} bits (the contract int limit)")
+                           f"{SCHEDULE.max_int_bits} bits (the contract int limit)")
         if want is not None and type(v) is not want:
             raise Rejected(
                 f"{contract}.{ep.name}: argument {p.name!r} must be {p.annotation}, "
@@ -98,7 +80,7 @@ def _big_int_in(v) -> bool:
     while stack:
         x = stack.pop()
         t = type(x)
-        if t is int and x.bit_length() > _runtime.S.max_int_bits:
+        if t is int and x.bit_length() > SCHEDULE.max_int_bits:
             return True
         if t is list or t is tuple:
             stack.extend(x)
@@ -183,7 +165,7 @@ class TxHost:
         self.touched = []
         self.events = []
         self.meter = None
-        self.max_depth = max_call_depth()
+        self.max_depth = SCHEDULE.call_depth_limit
 
     def _touch(self, contract):
         if contract not in self.touched:
@@ -396,7 +378,7 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     ov.begin_tx()
     try:
         if kind == "deploy":
-            meter.charge(len(source.encode("utf-8")) * deploy_gas_per_byte())
+            meter.charge(len(source.encode("utf-8")) * SCHEDULE.deploy_byte)
             rec = ContractRecord(
                 name=name, code_hash=cc.code_hash, source=source, deployer=sender,
                 entry_points=entry_points_json(cc),
@@ -568,6 +550,3 @@ def main(argv=None) -> int:
     )
     return serve(req_fd, resp_fd, Executor(ledger), int(limits.get("cpu_seconds", 120)))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

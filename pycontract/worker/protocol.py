@@ -1,10 +1,10 @@
-"""Framing of the messages between the host (``pycontract.engine``) and the sandbox worker.
+"""Framing of the messages between the host (``pycontract.host``) and the sandbox worker.
 
 A frame is a 4-byte big-endian length followed by that many bytes of CBOR. Messages are plain
 maps of str keys to None, bool, int, str, bytes, lists and maps: nothing else is ever decoded.
 Nothing from the worker is ever unpickled; the host decodes worker frames with every CBOR tag
 refused, indefinite lengths refused and a depth bound, and then validates the content itself
-(``pycontract.engine``), treating it as untrusted data.
+(``pycontract.host``), treating it as untrusted data.
 
 Contract values (arguments, results, event fields, storage values) travel as the canonical
 bytes of ``ledger_store.codec`` inside these frames, so the host decodes them with the same

@@ -4,7 +4,7 @@ What the rewriter inserts (every name begins with ``_pc_``, which contract code 
 
 * a charge at the entry of every basic block: the straight-line run of simple statements up to
   and including the header of the next compound statement, priced as the sum of the static
-  weights (``gas_schedule.NODE_WEIGHTS``) of the nodes in it::
+  weights (``schedule.NODE_WEIGHTS``) of the nodes in it::
 
       _pc_m.g -= K
       if _pc_m.g < 0: _pc_oog()
@@ -32,7 +32,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from pycontract.gas_schedule import NODE_WEIGHTS, SCHEDULE
+from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
 
 #: the child fields whose nodes are evaluated when a node is evaluated (explicit, per type)

@@ -5,7 +5,7 @@ contract code, its arguments, the ledger state and this table. Changing ANY figu
 of node types, or what a rate applies to) must bump :data:`GAS_SCHEDULE_VERSION`.
 
 Node weights are an explicit table keyed by AST node class name. The rewriter walks only the
-child fields listed in ``gas_rewriter.CHILD_FIELDS`` (also explicit), never generic field lists,
+child fields listed in ``rewriter.CHILD_FIELDS`` (also explicit), never generic field lists,
 which differ between CPython 3.11, 3.12 and 3.13.
 """
 

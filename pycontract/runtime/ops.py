@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import re
 
-from pycontract.runtime_core import (
+from pycontract.runtime.meter import (
     BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
 )
 

@@ -4,9 +4,8 @@
 holds only the safe builtins (language.ALLOWED_BUILTINS / ALLOWED_EXCEPTIONS, each wrapped to
 charge by size), the guards RestrictedPython's transform calls (``_getattr_`` ...), the
 helpers the gas rewriter calls (``_pc_*``), and the authoring API bound per ``imports``.
-Nothing persists between transactions. Helpers live in ``runtime_core`` (meter, size measures),
-``runtime_ops`` (operators, conversions, formatting) and ``runtime_builtins`` (builtins and
-methods).
+Nothing persists between transactions. Helpers live in :mod:`.meter` (meter, size measures),
+:mod:`.ops` (operators, conversions, formatting) and :mod:`.builtins` (builtins and methods).
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ from dataclasses import dataclass
 from functools import partial
 
 from pycontract.errors import ContractAbort, OutOfGas, PycontractError, Reverted
-from pycontract.gas_schedule import SCHEDULE
+from pycontract.metering.schedule import SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS, ALLOWED_METHODS
-from pycontract.runtime_builtins import BuiltinsMixin, method_table
-from pycontract.runtime_core import (
+from pycontract.runtime.builtins import BuiltinsMixin, method_table
+from pycontract.runtime.meter import (
     WIDE_INT_KEY, Meter, RawRevert, deep_units, key_units,
 )
-from pycontract.runtime_ops import OpsMixin
+from pycontract.runtime.ops import OpsMixin
 
 try:  # the ledger codec (canonical CBOR); see docs/architecture.md
     from ledger_store import codec as _codec

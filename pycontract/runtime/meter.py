@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pycontract.errors import ContractAbort, OutOfGas, Reverted
-from pycontract.gas_schedule import SCHEDULE
+from pycontract.metering.schedule import SCHEDULE
 
 S = SCHEDULE
 BPG = S.bytes_per_gas

@@ -1,0 +1,558 @@
+"""The host API: ``Chain``, ``Tx``, ``Receipt``, ``Event`` (SPEC.md section 2).
+
+The host never parses, compiles or runs contract source. It checks what it can without the
+source (names, argument encodability, sizes, gas limits), sends the block to the sandbox worker
+(``pycontract.worker``), treats everything that comes back as untrusted data and validates it
+(types, sizes, statuses, gas, encodings, which contracts a transaction may have written), replays
+the write sets onto its own ``BlockOverlay`` and commits the block in one SQLite transaction.
+See docs/engine.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time as _time
+from typing import Any
+
+from ledger_store import Ledger, codec
+from ledger_store.errors import EncodingError
+from ledger_store.records import ContractRecord, TxRecord
+from pycontract.errors import InvalidTransaction, NodeFault, PycontractError, QueryError
+from pycontract.host import hashing
+from pycontract.host.limits import MAX_GAS_PER_TX
+from pycontract.host.records import (
+    DEFAULT_CALL_GAS,
+    DEFAULT_DEPLOY_GAS,
+    DEFAULT_QUERY_GAS,
+    Event,
+    LedgerVersionError,
+    Receipt,
+    Tx,
+    _NO_SOURCE,
+)
+from pycontract.host.validate import STATUSES, _fault, _is_int, _precheck, _validate_result
+from pycontract.host.worker_client import (
+    WORKER_MIN_GAS_PER_SECOND,
+    WORKER_START_TIMEOUT,
+    WORKER_TIMEOUT_BASE,
+    _Worker,
+)
+from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
+from pycontract.worker import protocol
+
+# ------------------------------------------------------------------------------- Chain
+
+
+class Chain:
+    """A ledger plus the sandbox worker that executes its contracts.
+
+    ``Chain(path)`` opens (creating if missing) the SQLite ledger at ``path``; ``Chain()`` uses a
+    private temporary file, deleted by ``close()``. ``worker_pid`` is the pid of the sandbox
+    worker (started if it is not running): tests and operators may watch or kill it.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, chain_id: str = "pycontract-local",
+                 max_gas_per_tx: int = MAX_GAS_PER_TX, worker_limits: dict | None = None,
+                 worker_hash_seed: int | None = None):
+        self._tmpdir = None
+        if path is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="pycontract-")
+            path = os.path.join(self._tmpdir, "ledger.db")
+        self.path = os.path.abspath(os.fspath(path))
+        self.chain_id = chain_id
+        self.max_gas_per_tx = int(max_gas_per_tx)
+        self._limits = dict(worker_limits or {})
+        # A secret random seed by default: results never depend on it (dict order is insertion
+        # order, sets and hash() are not in the language), and a seed nobody knows means no
+        # contract can precompute str keys that collide in the worker's dicts.
+        self._hash_seed = (secrets.randbelow(2**32) if worker_hash_seed is None
+                           else int(worker_hash_seed))
+        self._worker: _Worker | None = None
+        self._lock = threading.RLock()
+        self._closed = False
+        self._ledger = None
+        self._pending: PendingBlock | None = None
+        try:
+            self._ledger = Ledger(self.path, chain_id=chain_id)
+            self._check_gas_schedule()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_gas_schedule(self) -> None:
+        stored = self._ledger.meta.get("gas_schedule_version")
+        if stored is None:
+            self._ledger.set_meta("gas_schedule_version", GAS_SCHEDULE_VERSION)
+        elif stored != GAS_SCHEDULE_VERSION:
+            raise LedgerVersionError(
+                f"{self.path}: this ledger was written under gas schedule version {stored}, "
+                f"but this pycontract uses version {GAS_SCHEDULE_VERSION}; gas and receipts "
+                "would differ, so it cannot be extended: use a pycontract release with that "
+                "schedule, or start a new ledger"
+            )
+
+    # ------------------------------------------------------------- lifetime
+    def close(self) -> None:
+        """Stop the worker, release the ledger file; delete it if it was temporary."""
+        if self._closed:
+            return
+        self._closed = True
+        self._pending = None  # closing the ledger rolls a pending block back
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+        if self._ledger is not None:
+            self._ledger.close()
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def __enter__(self) -> "Chain":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def _live(self):
+        if self._closed:
+            raise PycontractError("this Chain is closed")
+        return self._ledger
+
+    # ------------------------------------------------------------- worker
+    def _ensure_worker(self) -> _Worker:
+        if self._worker is not None and self._worker.proc.poll() is None:
+            return self._worker
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker = None
+        w = _Worker(self.path, self.chain_id, self._limits, self._hash_seed)
+        try:
+            hello = protocol.read_frame(w.resp, timeout=WORKER_START_TIMEOUT)
+        except (EOFError, TimeoutError, protocol.ProtocolError) as e:
+            what = w.describe_exit() if not isinstance(e, TimeoutError) else "did not start in time"
+            w.kill()
+            raise NodeFault(f"the sandbox worker could not start: it {what}") from None
+        if hello.get("op") != "hello" or not _is_int(hello.get("pid")):
+            w.kill()
+            raise NodeFault(f"the sandbox worker could not start: {hello.get('message', hello.get('op'))}")
+        w.sandbox = hello.get("sandbox") if type(hello.get("sandbox")) is dict else {}
+        self._worker = w
+        return w
+
+    @property
+    def worker_pid(self) -> int:
+        """Pid of the sandbox worker process (starting it if needed)."""
+        with self._lock:
+            self._live()
+            return self._ensure_worker().pid
+
+    @property
+    def sandbox_report(self) -> dict:
+        """What the worker reported about its sandbox layers (rlimits, Landlock, seccomp)."""
+        with self._lock:
+            self._live()
+            return self._ensure_worker().sandbox
+
+    def _request(self, msg: dict, timeout: float) -> dict:
+        w = self._ensure_worker()
+        height = self._ledger.height
+        deadline = _time.monotonic() + timeout
+        self._send(w, msg, height)
+        return self._reply(w, deadline, timeout, height)
+
+    def _send(self, w: _Worker, msg: dict, height: int) -> None:
+        try:
+            protocol.write_frame(w.req, msg)
+        except (protocol.ProtocolError, OSError) as e:
+            self._worker_broke(w, e, height)
+
+    def _worker_broke(self, w: _Worker, e: BaseException, height: int):
+        what = w.describe_exit() if isinstance(e, EOFError) or w.proc.poll() is not None \
+            else f"broke the protocol ({e})"
+        w.kill()
+        self._worker = None
+        raise NodeFault(
+            f"the sandbox worker {what}; nothing was committed (the ledger stays at block "
+            f"{height}); a new worker starts on the next request"
+        ) from None
+
+    def _reply(self, w: _Worker, deadline: float, timeout: float, height: int) -> dict:
+        """Read one reply frame before ``deadline`` (time.monotonic); faults become NodeFault."""
+        try:
+            reply = protocol.read_frame(w.resp, timeout=max(deadline - _time.monotonic(), 0.0))
+        except TimeoutError:
+            w.kill()
+            self._worker = None
+            raise NodeFault(
+                f"the sandbox worker did not answer within {timeout:.0f} s and was stopped; "
+                f"nothing was committed (the ledger stays at block {height}); a new worker "
+                "starts on the next request"
+            ) from None
+        except (EOFError, protocol.ProtocolError, OSError) as e:
+            self._worker_broke(w, e, height)
+        if reply.get("op") == "fault":
+            w.kill()
+            self._worker = None
+            m = reply.get("message")
+            raise NodeFault(
+                f"the sandbox worker failed: {m if type(m) is str else 'no message'}; nothing was "
+                f"committed (the ledger stays at block {height})"
+            )
+        return reply
+
+    def probe_sandbox(self, scratch_dir: str) -> dict:
+        """Test hook: inside the worker, try fork, exec, sockets, a file write in
+        ``scratch_dir``, a read outside the allowed paths and a signal to this process; return
+        {attempt: "refused: ERRNO" | "ALLOWED"}. Works only when the environment variable
+        PYCONTRACT_WORKER_TEST_PROBES=1 was set when the worker started."""
+        with self._lock:
+            self._live()
+            reply = self._request({"op": "probe", "scratch": str(scratch_dir)}, WORKER_TIMEOUT_BASE)
+            if reply.get("op") != "probe" or type(reply.get("results")) is not dict:
+                raise NodeFault("the sandbox worker did not answer the probe")
+            return reply["results"]
+
+    # ------------------------------------------------------------- transactions
+    def _assign_hashes(self, height: int, txs: list, receipts: list) -> None:
+        """Hashes for a block where nothing was included: every tx takes position 0."""
+        for tx, r in zip(txs, receipts):
+            r.tx_hash = self._tx_hash(height, 0, tx)
+
+    def _tx_hash(self, height: int, index: int, tx: Tx) -> str:
+        return hashing.tx_hash(self.chain_id, height, index, tx)
+
+    def _tx_hasher(self, height: int):
+        return hashing.tx_hasher(self.chain_id, height)
+
+    def execute_block(self, txs, *, time: int | None = None) -> list[Receipt]:
+        """Run ``txs`` as one block; commit it iff at least one transaction executed.
+        Returns one receipt per transaction, in order (rejected ones included, not committed)."""
+        with self._lock:
+            receipts, pending = self._run_block(list(txs), time, always=False)
+            return receipts if pending is None else pending.commit()
+
+    def begin_block(self, txs, *, time: int | None = None) -> "PendingBlock":
+        """Phase one of a block: execute every transaction through the worker and compute the
+        new state root without committing. Always yields a block (height + 1), even when
+        ``txs`` is empty or every transaction is rejected. ``commit()`` persists it atomically;
+        ``drop()`` discards it. Until then no other block can begin, and nobody (queries, other
+        processes, read-only ledgers) sees it; a kill -9 leaves the ledger at its last block."""
+        with self._lock:
+            return self._run_block(list(txs), time, always=True)[1]
+
+    def _run_block(self, txs: list, time: int | None, *, always: bool):
+        """The block pipeline shared by execute_block and begin_block: admit, execute in the
+        worker, validate and apply the replies, stage. Returns (receipts, PendingBlock), the
+        block None when no transaction executed and ``always`` is false."""
+        led = self._live()
+        if self._pending is not None:
+            raise PycontractError("a pending block is open: commit or drop it first")
+        for i, tx in enumerate(txs):
+            if not isinstance(tx, Tx):
+                raise TypeError(f"txs[{i}] is a {type(tx).__name__}, not a pycontract.Tx")
+        time = self._block_time(led, time)
+        height = led.height + 1
+        receipts, send, blobs = self._admit(led, txs)
+        if not send and not always:
+            self._assign_hashes(height, txs, receipts)
+            return receipts, None  # nothing executed: no block
+        ov = led.begin_block()
+        done = False
+        try:
+            records = self._execute(led, ov, txs, receipts, send, blobs, height, time)
+            if not records and not always:
+                return receipts, None  # only rejections: no block
+            staged = led.stage_block(ov, time=time, txs=None)  # the records added to ov
+            done = True
+        finally:
+            if not done:
+                ov.close()
+        self._pending = PendingBlock(self, staged, time, receipts, records)
+        return receipts, self._pending
+
+    def _block_time(self, led, time):
+        head = led.head
+        parent_time = head.time if head is not None else 0
+        if time is None:
+            return parent_time + 1
+        if not _is_int(time) or time < parent_time:
+            raise InvalidTransaction(
+                f"block time must be an int not before the previous block's time ({parent_time})"
+            )
+        return time
+
+    def _admit(self, led, txs: list):
+        """Host-side checks of every transaction: (receipts with the rejected ones filled in,
+        {index: worker message} of the rest in order, {id(tx): encoded args})."""
+        receipts: list[Receipt | None] = [None] * len(txs)
+        send: dict[int, dict] = {}
+        deploying = set()  # contracts an earlier transaction of this block may deploy
+        blobs: dict[int, bytes] = {}
+        for i, tx in enumerate(txs):
+            why = _precheck(tx, self.max_gas_per_tx, blobs)
+            if why is None and tx.kind == "call" and tx.contract not in deploying \
+                    and led.contract(tx.contract) is None:
+                why = f"unknown contract {tx.contract!r}"
+            if why is None and tx.kind == "deploy" and led.contract(tx.contract) is not None:
+                why = f"contract {tx.contract!r} already exists"
+            if why is not None:
+                receipts[i] = Receipt("rejected", 0, None, why, [], "")
+                continue
+            msg = {"kind": tx.kind, "sender": tx.sender, "contract": tx.contract,
+                   "function": tx.function if tx.kind == "call" else "constructor",
+                   "args": blobs[id(tx)], "gas_limit": tx.gas_limit}
+            if tx.kind == "deploy":
+                msg["source"] = tx.source
+                deploying.add(tx.contract)
+            send[i] = msg
+        return receipts, send, blobs
+
+    def _execute(self, led, ov, txs, receipts, send: dict, blobs, height: int, time: int):
+        """Send the admitted transactions to the worker; validate each result as it streams
+        back and apply it to ``ov``. Returns [(index in txs, TxRecord)] of the included ones."""
+        stream = iter(())
+        if send:
+            gas = sum(m["gas_limit"] for m in send.values())
+            timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
+            w = self._ensure_worker()
+            deadline = _time.monotonic() + timeout
+            self._send(w, {"op": "block", "height": height, "time": time,
+                           "txs": list(send.values()), "cpu_seconds": int(timeout) + 1},
+                       led.height)
+            # results arrive in parts while the worker runs the rest of the block: each part is
+            # validated and applied here in parallel with the worker's execution of the next;
+            # before waiting for each next part, the overlay pre-computes the commit's storage
+            # rows and state leaves of what was applied so far (also in parallel)
+            stream = self._block_results(w, deadline, timeout, len(send), led.height,
+                                         before_wait=ov.prepare)
+        tx_hash_of = self._tx_hasher(height)
+        done = False
+        try:
+            records = []
+            position = 0  # index among the block's included transactions, part of the tx hash
+            for i, tx in enumerate(txs):
+                if i not in send:  # rejected before reaching the worker
+                    receipts[i].tx_hash = self._tx_hash(height, position, tx)
+                    continue
+                c = self._checked(led, ov, tx, next(stream))
+                tx_hash = tx_hash_of(position, tx, blobs[id(tx)])
+                receipts[i] = Receipt(c.status, c.gas_used, c.result, c.error,
+                                      [Event(e.contract, e.name, e.fields) for e in c.events],
+                                      tx_hash)
+                if c.status == "rejected":
+                    continue
+                position += 1
+                records.append((i, self._apply(ov, tx, c, tx_hash)))
+            for _extra in stream:  # reads the final frame; it must hold no further result
+                self._drop_worker()
+                raise NodeFault("the sandbox worker sent an invalid reply: too many results; "
+                                f"nothing was committed (the ledger stays at block {led.height})")
+            done = True
+        finally:
+            if not done and send:
+                # the worker may still be sending this block's parts: never read them as the
+                # reply to a later request
+                self._drop_worker()
+        return records
+
+    def _checked(self, led, ov, tx: Tx, r):
+        """One untrusted worker result, validated (a NodeFault drops the worker)."""
+        src_hash = (hashlib.sha256(tx.source.encode("utf-8")).hexdigest()
+                    if tx.kind == "deploy" else None)
+        known = lambda n: ov.contract(n) is not None  # noqa: E731
+        try:
+            c = _validate_result(r, tx, known, src_hash, ov.check_write)
+            if c.deployed is not None and ov.contract(tx.contract) is not None:
+                _fault(f"contract {tx.contract!r} deployed twice")
+        except NodeFault as e:
+            self._drop_worker()
+            raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
+                            f"{led.height})") from None
+        return c
+
+    @staticmethod
+    def _apply(ov, tx: Tx, c, tx_hash: str) -> TxRecord:
+        """Replay one included transaction's validated writes onto the overlay; its record."""
+        ov.begin_tx()
+        if c.deployed is not None:
+            ov.add_contract(c.deployed)
+        for contract, key, value in c.writes:
+            if value is None:
+                ov.delete(contract, key)
+            else:
+                ov.put(contract, key, value)
+        ov.keep_tx()
+        rec = TxRecord(
+            tx_hash=tx_hash, kind=tx.kind, sender=tx.sender, contract=tx.contract,
+            function="constructor" if tx.kind == "deploy" else tx.function,
+            args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
+            status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
+            events=c.events,
+        )
+        ov.add_tx(rec)  # its rows and receipt digest are encoded now, not at commit
+        return rec
+
+    def _block_results(self, w: _Worker, deadline: float, timeout: float, n: int, height: int,
+                       before_wait=None):
+        """Yield the ``n`` results of a block request, frame by frame (``block_part`` frames,
+        then one final ``block`` frame); anything else is a node fault. ``before_wait()`` runs
+        before each frame after the first is read (work to overlap with the worker's)."""
+        got = 0
+        while True:
+            if got and before_wait is not None:
+                before_wait()
+            reply = self._reply(w, deadline, timeout, height)
+            op, results = reply.get("op"), reply.get("results")
+            if op not in ("block_part", "block") or type(results) is not list \
+                    or got + len(results) > n or (op == "block_part" and not results) \
+                    or (op == "block" and got + len(results) != n):
+                self._drop_worker()
+                raise NodeFault("the sandbox worker sent an invalid reply: wrong number of "
+                                f"results; nothing was committed (the ledger stays at block "
+                                f"{height})")
+            got += len(results)
+            yield from results
+            if op == "block":
+                return
+
+    def _drop_worker(self):
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker = None
+
+    def deploy(self, name: str, source: str, *, sender: str, args: dict | None = None,
+               gas_limit: int = DEFAULT_DEPLOY_GAS, time: int | None = None) -> Receipt:
+        """Deploy ``source`` as contract ``name`` in a block of its own."""
+        # a missing source must still be a deploy (rejected for it), not a call of ``name``
+        return self.execute_block(
+            [Tx(sender=sender, contract=name, function="constructor", args=args,
+                gas_limit=gas_limit, source=_NO_SOURCE if source is None else source)],
+            time=time)[0]
+
+    def call(self, contract: str, function: str, args: dict | None = None, *, sender: str,
+             gas_limit: int = DEFAULT_CALL_GAS, time: int | None = None) -> Receipt:
+        """Call a public (or view) function in a transaction of its own block."""
+        return self.execute_block(
+            [Tx(sender=sender, contract=contract, function=function, args=args,
+                gas_limit=gas_limit)], time=time)[0]
+
+    def query(self, contract: str, function: str, args: dict | None = None, *,
+              gas_limit: int = DEFAULT_QUERY_GAS, sender: str = "query") -> Any:
+        """Run a view against the committed state; return its value. Invalid queries raise
+        InvalidTransaction, a revert or out-of-gas raises QueryError."""
+        with self._lock:
+            led = self._live()
+            tx = Tx(sender=sender, contract=contract, function=function, args=args,
+                    gas_limit=gas_limit)
+            why = _precheck(tx, self.max_gas_per_tx)
+            if why is None and led.contract(contract) is None:
+                why = f"unknown contract {contract!r}"
+            if why is not None:
+                raise InvalidTransaction(why)
+            head = led.head
+            timeout = WORKER_TIMEOUT_BASE + gas_limit / WORKER_MIN_GAS_PER_SECOND
+            reply = self._request(
+                {"op": "query", "contract": contract, "function": function,
+                 "args": codec.encode_value(args if args is not None else {}),
+                 "gas_limit": gas_limit, "sender": sender, "height": led.height,
+                 "time": head.time if head is not None else 0, "cpu_seconds": int(timeout) + 1},
+                timeout,
+            )
+            status, error, used, res = (reply.get("status"), reply.get("error"),
+                                        reply.get("gas_used"), reply.get("result"))
+            if reply.get("op") != "query" or status not in STATUSES or \
+                    (error is not None and type(error) is not str) or not _is_int(used) or \
+                    not 0 <= used <= gas_limit:
+                self._drop_worker()
+                raise NodeFault("the sandbox worker sent an invalid query reply")
+            if status == "rejected":
+                raise InvalidTransaction(error or "invalid query")
+            if status != "success":
+                raise QueryError(status, error or status)
+            if res is None:
+                return None
+            if type(res) is not bytes:
+                self._drop_worker()
+                raise NodeFault("the sandbox worker sent an invalid query result")
+            try:
+                return codec.decode_value(res)
+            except EncodingError as e:
+                self._drop_worker()
+                raise NodeFault(f"the sandbox worker sent an undecodable query result: {e}") from None
+
+    # ------------------------------------------------------------- reads
+    def state_root(self) -> str:
+        return self._live().state_root()
+
+    @property
+    def height(self) -> int:
+        return self._live().height
+
+    def receipts(self, height: int) -> list[Receipt]:
+        """Receipts of the transactions committed in block ``height``."""
+        return [Receipt.from_record(r) for r in self._live().transactions(height)]
+
+    def receipt(self, tx_hash: str) -> Receipt | None:
+        rec = self._live().transaction(tx_hash)
+        return None if rec is None else Receipt.from_record(rec)
+
+    def contract(self, name: str) -> ContractRecord | None:
+        return self._live().contract(name)
+
+    def contracts(self) -> list[ContractRecord]:
+        return self._live().contracts()
+
+    def __repr__(self) -> str:
+        return f"Chain({self.path!r}, height={self.height if not self._closed else 'closed'})"
+
+
+class PendingBlock:
+    """A block executed and written but not committed (``Chain.begin_block``).
+
+    ``height``, ``time``, ``receipts`` (one per transaction, in order; ``height``/``index`` of
+    included ones are filled by ``commit``) and ``state_root`` (hex; equal to the root after
+    ``commit``). Call ``commit()`` or ``drop()`` exactly once."""
+
+    def __init__(self, chain: Chain, staged, time: int, receipts: list, records: list):
+        self._chain, self._staged, self._records = chain, staged, records
+        self.height: int = staged.block.height
+        self.time: int = time
+        self.state_root: str = staged.block.state_root
+        self.receipts: list[Receipt] = receipts
+
+    def _end(self) -> None:
+        if self._chain._pending is not self:
+            raise PycontractError("this pending block was already committed or dropped")
+        self._chain._pending = None
+
+    def commit(self) -> list[Receipt]:
+        """Persist the block atomically (one SQLite transaction); return the receipts."""
+        with self._chain._lock:
+            self._chain._live()
+            self._end()
+            self._staged.commit()
+            for i, rec in self._records:
+                self.receipts[i].height = rec.height
+                self.receipts[i].index = rec.index
+            return self.receipts
+
+    def drop(self) -> None:
+        """Discard the block: the ledger is exactly as before ``begin_block``."""
+        with self._chain._lock:
+            self._end()
+            if not self._chain._closed:
+                self._staged.drop()
+
+    def __repr__(self) -> str:
+        return (f"PendingBlock(height={self.height}, txs={len(self.receipts)}, "
+                f"state_root={self.state_root[:16]}...)")

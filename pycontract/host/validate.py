@@ -1,0 +1,224 @@
+"""Checks at the host's two walls: transactions before they reach the worker (``_precheck``)
+and the worker's untrusted replies (``_validate_result``): types, sizes, statuses, gas,
+encodings, and which contracts a transaction may have written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ledger_store import codec
+from ledger_store.errors import EncodingError
+from ledger_store.records import ContractRecord, EventRecord
+from pycontract.errors import NodeFault
+from pycontract.host.limits import (
+    MAX_ARGS_BYTES,
+    MAX_ERROR_CHARS,
+    MAX_EVENTS_PER_TX,
+    MAX_EVENT_NAME_CHARS,
+    MAX_FUNCTION_CHARS,
+    MAX_KEY_BYTES,
+    MAX_SENDER_CHARS,
+    MAX_SOURCE_BYTES,
+    MAX_VALUE_BYTES,
+)
+from pycontract.host.records import Tx, _NO_SOURCE
+
+#: contract names
+NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+STATUSES = ("success", "reverted", "out_of_gas", "rejected")
+
+# ------------------------------------------------------------------------------- checks
+
+
+def _is_int(x) -> bool:
+    return type(x) is int
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be stored: lone surrogates have no UTF-8 form."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None) -> str | None:
+    """What the host can reject without the contract's source; None if it passes. The
+    encoded arguments are left in ``blobs[id(tx)]`` when given (so they are encoded once)."""
+    if type(tx.sender) is not str or not tx.sender or len(tx.sender) > MAX_SENDER_CHARS:
+        return f"sender must be a non-empty str of at most {MAX_SENDER_CHARS} characters"
+    if not _utf8(tx.sender):
+        return "sender is not valid text (it contains a lone surrogate)"
+    if type(tx.contract) is not str or not NAME_RE.match(tx.contract):
+        return (
+            f"invalid contract name {tx.contract!r}: names are 1-64 characters, lowercase "
+            "letters, digits and _, starting with a letter"
+        )
+    if tx.kind == "call":
+        if type(tx.function) is not str or not tx.function:
+            return "function must be a non-empty str"
+        if len(tx.function) > MAX_FUNCTION_CHARS:
+            return f"function name is longer than {MAX_FUNCTION_CHARS} characters"
+        if not _utf8(tx.function):
+            return "function name is not valid text (it contains a lone surrogate)"
+    elif type(tx.source) is not str:
+        given = "None" if tx.source is _NO_SOURCE else type(tx.source).__name__
+        return f"source must be a str (the contract's source text), not {given}"
+    elif len(tx.source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        return f"source is larger than {MAX_SOURCE_BYTES} bytes"
+    elif not _utf8(tx.source):
+        return "source is not valid text: it contains a lone surrogate"
+    if not _is_int(tx.gas_limit) or tx.gas_limit <= 0:
+        return "gas_limit must be a positive int"
+    if tx.gas_limit > max_gas:
+        return f"gas_limit {tx.gas_limit} is over the per-transaction maximum of {max_gas}"
+    args = {} if tx.args is None else tx.args
+    if type(args) is not dict:
+        return "args must be a dict of parameter names to values"
+    for k in args:
+        if type(k) is not str:
+            return f"argument names must be str, not {type(k).__name__}"
+    try:
+        blob = codec.encode_value(args)
+    except EncodingError as e:
+        return "arguments cannot be encoded: " + str(e).replace("value[", "args[", 1)
+    if len(blob) > MAX_ARGS_BYTES:
+        return f"arguments are larger than {MAX_ARGS_BYTES} bytes"
+    if not codec.nests_within(args, blob, 4):  # the receipt nests them further
+        return f"arguments are nested more than {codec.MAX_DEPTH - 4} levels deep"
+    if blobs is not None:
+        blobs[id(tx)] = blob
+    return None
+
+
+def _fault(msg: str):
+    raise NodeFault(f"the sandbox worker sent an invalid reply: {msg}")
+
+
+class _Checked:
+    """A validated per-transaction result from the worker."""
+
+    __slots__ = ("status", "gas_used", "result", "error", "events", "writes", "deployed")
+
+
+def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None) -> _Checked:
+    """Validate one untrusted result map; ``known(name)`` says whether a contract exists in
+    the host's overlay before this transaction. ``check_write(contract, key, value)`` raises
+    EncodingError unless the key and value (or None) are canonical codec bytes (default: decode
+    them; the engine passes its overlay's ``check_write``, which remembers the bytes it proved
+    canonical so the commit does not decode them again)."""
+    if type(r) is not dict:
+        _fault("a transaction result is not a map")
+    c = _Checked()
+    c.status = r.get("status")
+    if c.status not in STATUSES:
+        _fault(f"unknown status {c.status!r}")
+    c.gas_used = r.get("gas_used")
+    if not _is_int(c.gas_used) or not 0 <= c.gas_used <= tx.gas_limit:
+        _fault(f"gas_used {c.gas_used!r} is outside 0..{tx.gas_limit}")
+    if c.status == "out_of_gas" and c.gas_used != tx.gas_limit:
+        _fault("out_of_gas with gas_used below the gas limit")
+    if c.status == "rejected" and c.gas_used != 0:
+        _fault("a rejected transaction used gas")
+    err = r.get("error")
+    if err is not None and type(err) is not str:
+        _fault("error is not text")
+    if c.status != "success" and not err:
+        _fault(f"a {c.status} result without an error message")
+    c.error = err[:MAX_ERROR_CHARS] if err is not None else None
+    res = r.get("result")
+    c.result = None
+    if res is not None:
+        if type(res) is not bytes or len(res) > MAX_VALUE_BYTES or c.status != "success":
+            _fault("result is not an encoded value of a successful transaction")
+        try:
+            c.result = codec.decode_value(res)
+        except EncodingError as e:
+            _fault(f"result does not decode: {e}")
+    events, writes, deployed, touched = (r.get("events"), r.get("writes"), r.get("deployed"),
+                                         r.get("touched"))
+    if type(events) is not list or type(writes) is not list or type(touched) is not list:
+        _fault("events, writes and touched must be lists")
+    if c.status != "success" and (events or writes or deployed is not None):
+        _fault(f"a {c.status} transaction reported writes, events or a deployment")
+    if len(events) > MAX_EVENTS_PER_TX:
+        _fault("too many events")
+    # the call tree: contracts that existed, or this deploy's own contract
+    deployed_name = None
+    if deployed is not None:
+        if tx.kind != "deploy" or type(deployed) is not dict:
+            _fault("a deployment from a transaction that is not a deploy")
+        if deployed.get("name") != tx.contract or deployed.get("code_hash") != source_hash \
+                or deployed.get("deployer") != tx.sender:
+            _fault("the deployed contract record does not match the transaction")
+        eps = deployed.get("entry_points")
+        try:
+            eps = codec.decode_value(eps) if type(eps) is bytes else None
+        except EncodingError:
+            eps = None
+        if type(eps) is not dict:
+            _fault("the deployed contract's entry points do not decode to a map")
+        deployed_name = tx.contract
+        c.deployed = ContractRecord(
+            name=tx.contract, code_hash=source_hash, source=tx.source, deployer=tx.sender,
+            entry_points=eps,
+        )
+    else:
+        if tx.kind == "deploy" and c.status == "success":
+            _fault("a successful deploy without a contract record")
+        c.deployed = None
+    tree = set()
+    for name in touched:
+        if type(name) is not str:
+            _fault("touched contract names must be text")
+        own_deploy = tx.kind == "deploy" and name == tx.contract and (
+            deployed_name is not None or c.status != "success")
+        if not own_deploy and not known(name):
+            _fault(f"the call tree names unknown contract {name!r}")
+        tree.add(name)
+    if c.status == "success" and tx.contract not in tree:
+        _fault("the call tree does not include the called contract")
+    c.writes = []
+    for w in writes:
+        if type(w) is not list or len(w) != 3:
+            _fault("a write is not [contract, key, value]")
+        contract, key, value = w
+        if type(contract) is not str or contract not in tree:
+            _fault(f"a write to contract {contract!r}, which is not in the transaction's call tree")
+        if type(key) is not bytes or len(key) > MAX_KEY_BYTES:
+            _fault("a storage key is not bytes of a bounded size")
+        if value is not None and (type(value) is not bytes or len(value) > MAX_VALUE_BYTES):
+            _fault("a storage value is not bytes of a bounded size")
+        try:
+            if check_write is None:
+                codec.decode_key(key)
+                if value is not None:
+                    codec.decode_value(value)
+            else:
+                check_write(contract, key, value)
+        except EncodingError as e:
+            _fault(f"a storage key or value is not canonical: {e}")
+        c.writes.append((contract, key, value))
+    c.events = []
+    for ev in events:
+        if type(ev) is not list or len(ev) != 3:
+            _fault("an event is not [contract, name, fields]")
+        contract, name, fields = ev
+        if type(contract) is not str or contract not in tree:
+            _fault(f"an event from contract {contract!r}, which is not in the call tree")
+        if type(name) is not str or not name or len(name) > MAX_EVENT_NAME_CHARS:
+            _fault("an event name is not text of a bounded size")
+        if type(fields) is not bytes:
+            _fault("event fields are not encoded bytes")
+        try:
+            fv = codec.decode_value(fields)
+        except EncodingError as e:
+            _fault(f"event fields do not decode: {e}")
+        if type(fv) is not dict:
+            _fault("event fields are not a map")
+        c.events.append(EventRecord(contract, name, fv))
+    return c
+
+

@@ -1,0 +1,13 @@
+"""The contract runtime: a compiled contract, a function and its arguments in, the result (or
+an abort) out, with every step charged to a ``Meter``.
+
+``execute(compiled, function, kwargs, *, meter, host, frame)`` is the stage's one entry. The
+pieces: :mod:`.meter` (gas and memory charging, size measures), :mod:`.ops` (operators,
+conversions, formatting), :mod:`.builtins` (builtins and methods of str/bytes/int/list/dict),
+:mod:`.executor` (the guards, storage objects and the per-execution ``Runtime``, pooled).
+"""
+
+from pycontract.runtime.executor import CallFrame, Runtime, execute
+from pycontract.runtime.meter import Meter
+
+__all__ = ["Meter", "CallFrame", "execute", "Runtime"]

@@ -1,0 +1,237 @@
+"""Text prechecks: contract source text in, problems out (no parsing).
+
+Size, line count, NUL/surrogates, and one linear regex scan (Python 3.11 string rules) bounding
+bracket depth and operators per logical line; also collects the string tokens the f-string check
+needs. These bounds keep CPython's parser far from its own recursion limits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pycontract.diagnostics import Problem, SourceMap
+
+# --------------------------------------------------------------------------- limits
+
+MAX_SOURCE_BYTES = 256 * 1024
+MAX_LINES = 10_000
+MAX_BRACKET_DEPTH = 30
+MAX_OPERATORS_PER_LINE = 500
+# --------------------------------------------------------------------------- 1. prechecks
+
+# One linear scan with Python 3.11 tokenization rules for strings. Possessive quantifiers keep
+# it linear on every input.
+_SCAN_RE = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*+)
+  | (?P<string>(?P<prefix>[rRbBuUfF]{1,2})?
+        (?: '''(?:[^'\\]++|\\.|'(?!''))*+(?:'''|\Z)
+          | \"\"\"(?:[^"\\]++|\\.|"(?!""))*+(?:\"\"\"|\Z)
+          | '(?:[^'\\\n]++|\\.)*+(?:'|(?=\n)|\Z)
+          | "(?:[^"\\\n]++|\\.)*+(?:"|(?=\n)|\Z)
+        ))
+  | (?P<nonascii>[A-Za-z0-9_]*+[^\x00-\x7f][^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*+)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*+)
+  | (?P<number>[0-9][A-Za-z0-9_]*+)
+  | (?P<open>[(\[{])
+  | (?P<close>[)\]}])
+  | (?P<cont>\\\n)
+  | (?P<newline>\n)
+  | (?P<op>[-+*/%@&|^~<>=!.:])
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_NESTING_KEYWORDS = frozenset(
+    {"not", "and", "or", "if", "else", "lambda", "await", "yield", "in", "is", "for", "async"}
+)
+
+
+@dataclass(frozen=True)
+class _StrTok:
+    start: int  # character offsets in the normalized text
+    end: int
+    prefix: str
+    terminated: bool
+
+
+def _precheck(text: str, smap: SourceMap):
+    """Text-level checks. Returns (problems, fatal, string tokens)."""
+    problems: list[Problem] = []
+
+    def at(offset, message, kind="limit"):
+        line, col = smap.offset_to_line_col(offset)
+        return smap.problem(line, col, message, kind=kind)
+
+    try:
+        nbytes = len(text.encode("utf-8"))
+    except UnicodeEncodeError as e:
+        bad = ord(text[e.start])
+        return [at(e.start, f"the source contains an invalid character U+{bad:04X} "
+                            "(a lone surrogate); save the file as UTF-8")], True, []
+    if nbytes > MAX_SOURCE_BYTES:
+        problems.append(smap.problem(
+            1, 1,
+            f"the contract is {nbytes} bytes long; the limit is {MAX_SOURCE_BYTES} bytes: "
+            "split it into several contracts",
+            kind="limit",
+        ))
+        return problems, True, []
+    nlines = text.count("\n") + 1
+    if nlines > MAX_LINES:
+        problems.append(smap.problem(
+            MAX_LINES + 1, 1,
+            f"the contract has {nlines} lines; the limit is {MAX_LINES}: "
+            "split it into several contracts",
+            kind="limit",
+        ))
+        return problems, True, []
+    nul = text.find("\0")
+    if nul >= 0:
+        problems.append(at(nul, "the source contains a NUL character; remove it"))
+        return problems, True, []
+
+    fatal = False
+    depth = 0
+    ops = 0
+    line_start_offset = 0
+    depth_reported = False
+    ops_reported = False
+    strings: list[_StrTok] = []
+    for m in _SCAN_RE.finditer(text):
+        kind = m.lastgroup
+        if kind == "prefix":  # pragma: no cover - lastgroup names the outer group
+            kind = "string"
+        if kind == "comment":
+            continue
+        if kind == "string" or m.group("string") is not None:
+            s = m.group("string")
+            prefix = m.group("prefix") or ""
+            body = s[len(prefix):]
+            q = body[:3] if body[:3] in ("'''", '"""') else body[:1]
+            terminated = len(body) >= 2 * len(q) and body.endswith(q)
+            tok = _StrTok(m.start(), m.end(), prefix, terminated)
+            strings.append(tok)
+            if "f" in prefix.lower():
+                bad = _fstring_problem(text, tok)
+                if bad is not None:
+                    fatal = True
+                    problems.append(at(bad[1], bad[0], kind="policy"))
+            continue
+        if kind == "newline":
+            if depth == 0:
+                ops = 0
+                ops_reported = False
+                line_start_offset = m.end()
+            continue
+        if kind == "cont":
+            continue
+        if kind == "nonascii":
+            off = m.start()
+            while text[off].isascii():
+                off += 1
+            problems.append(at(
+                off,
+                f"non-ASCII character U+{ord(text[off]):04X} outside a string or comment; "
+                "names must use only ASCII letters, digits and '_' (Python would silently "
+                "normalize look-alike characters)",
+                kind="policy",
+            ))
+            continue
+        if kind == "name":
+            if m.group() in _NESTING_KEYWORDS:
+                ops += 1
+        elif kind == "open":
+            ops += 1
+            depth += 1
+            if depth > MAX_BRACKET_DEPTH and not depth_reported:
+                depth_reported = True
+                fatal = True
+                problems.append(at(
+                    m.start(),
+                    f"brackets are nested more than {MAX_BRACKET_DEPTH} levels deep; "
+                    "split the expression into several statements",
+                ))
+        elif kind == "close":
+            depth = max(0, depth - 1)
+        elif kind == "op":
+            ops += 1
+        if ops > MAX_OPERATORS_PER_LINE and not ops_reported:
+            ops_reported = True
+            fatal = True
+            problems.append(at(
+                line_start_offset,
+                f"this statement has more than {MAX_OPERATORS_PER_LINE} operators; "
+                "split it into several statements",
+            ))
+    return problems, fatal, strings
+
+
+
+_FSTRING_312 = (
+    "this f-string needs Python 3.12 syntax (the same quote character inside a replacement "
+    "field, or a field spanning lines); use the other quote character inside, or compute the "
+    "value on a separate line"
+)
+_FSTRING_CHAR = (
+    "a backslash or '#' inside an f-string replacement field is not allowed (Python 3.11 "
+    "refuses it); compute the value on a separate line"
+)
+
+
+def _fstring_problem(text: str, tok: _StrTok):
+    """(message, offset) when an f-string token is outside the Python 3.11 f-string grammar.
+
+    ``tok`` was cut by 3.11 rules (the string ends at the first unescaped delimiter). A field
+    still open at the end means 3.12 would read a longer string (PEP 701 nested quotes or a
+    multi-line field); a backslash or ``#`` inside a field expression is refused by 3.11.
+    """
+    body_start = tok.start + len(tok.prefix)
+    q = 3 if text.startswith(("'''", '"""'), body_start) else 1
+    if not tok.terminated:
+        return _FSTRING_312, tok.start
+    i = body_start + q
+    end = tok.end - q
+    # stack of open fields: [mode, bracket nesting]; mode "expr" or "spec"
+    stack: list[list] = []
+    while i < end:
+        c = text[i]
+        if not stack or stack[-1][0] == "spec":
+            if c == "{":
+                if not stack and text.startswith("{{", i):
+                    i += 2
+                    continue
+                stack.append(["expr", 0])
+            elif c == "}" and stack:
+                stack.pop()
+            i += 1
+            continue
+        frame = stack[-1]
+        if c in "\\#":
+            return _FSTRING_CHAR, i
+        if c in "\'\"":
+            close = text.find(c, i + 1, end)
+            if close < 0:
+                return _FSTRING_312, tok.start
+            for j in range(i + 1, close):
+                if text[j] in "\\#":  # 3.11 refuses these even inside nested strings
+                    return _FSTRING_CHAR, j
+            i = close + 1
+            continue
+        if c in "([{":
+            frame[1] += 1
+        elif c in ")]":
+            frame[1] -= 1
+        elif c == "}":
+            if frame[1] > 0:
+                frame[1] -= 1
+            else:
+                stack.pop()
+        elif c == ":" and frame[1] == 0:
+            frame[0] = "spec"
+        i += 1
+    if stack:
+        return _FSTRING_312, tok.start
+    return None
+
+
