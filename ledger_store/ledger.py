@@ -41,7 +41,7 @@ _BLOCK_COLS = "height, hash, parent_hash, state_root, time, tx_count"
 _CONTRACT_COLS = "name, code_hash, source, deployer, height, entry_points"
 _TX_COLS = (
     "tx_hash, kind, sender, contract, function, args, gas_limit, status, gas_used, result, "
-    "error, height, idx"
+    "error, height, idx, nonce"
 )
 
 
@@ -161,6 +161,8 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
         raise LedgerError(f"txs[{i}].function must be str or None")
     if tx.error is not None and type(tx.error) is not str:
         raise LedgerError(f"txs[{i}].error must be str or None")
+    if tx.nonce is not None and not (_is_int(tx.nonce) and 0 <= tx.nonce < 2**63):
+        raise LedgerError(f"txs[{i}].nonce must be None or an int in [0, 2**63)")
     args_b = codec.encode_any(tx.args)
     result_b = codec.encode_any(tx.result)
     events = tx.events
@@ -191,7 +193,7 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
         digest = tx.receipt_digest()
     tx_row = (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function,
               codec.to_json(tx.args), tx.gas_limit, tx.status, tx.gas_used,
-              codec.to_json(tx.result), tx.error, len(events), digest, args_b, result_b)
+              codec.to_json(tx.result), tx.error, len(events), digest, args_b, result_b, tx.nonce)
     return _PreparedTx(tx, tx_row, event_rows, digest)
 
 
@@ -741,7 +743,7 @@ class Ledger:
         out = []
         for r in rows:
             (tx_hash, kind, sender, contract, function, args, gas_limit, status, gas_used,
-             result, error, height, idx) = r
+             result, error, height, idx, nonce) = r
             events = [
                 EventRecord(c, n, codec.decode_any(f))
                 for c, n, f in conn.execute(
@@ -766,6 +768,7 @@ class Ledger:
                     events=events,
                     height=height,
                     index=idx,
+                    nonce=nonce,
                 )
             )
         return out
@@ -786,6 +789,13 @@ class Ledger:
             if row is None:
                 return None
             return self._txs_where(conn, "height=? AND idx=?", row)[0]
+
+    def has_sender(self, sender: str) -> bool:
+        """Whether any committed transaction was sent by ``sender`` (indexed)."""
+        with self._read() as conn:
+            return conn.execute(
+                "SELECT 1 FROM transactions WHERE sender=? LIMIT 1", (sender,)
+            ).fetchone() is not None
 
     def events(
         self, contract: str | None = None, name: str | None = None
@@ -1074,8 +1084,8 @@ class Ledger:
                 conn.executemany(
                     "INSERT INTO transactions (height, idx, tx_hash, kind, sender, contract, "
                     "function, args_json, gas_limit, status, gas_used, result_json, error, "
-                    "event_count, receipt_digest, args, result) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "event_count, receipt_digest, args, result, nonce) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows.tx_rows,
                 )
             if rows.event_rows:

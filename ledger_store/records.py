@@ -49,6 +49,9 @@ class TxRecord:
     events: list[EventRecord] = field(default_factory=list)
     height: int | None = None  # filled by commit_block
     index: int | None = None  # position in the block, filled by commit_block
+    #: the signed per-account nonce of a network transaction (None for an embedded one); not
+    #: part of the receipt digest: the state root commits to the account's nonce
+    nonce: int | None = None
 
     def receipt_digest(self) -> str:
         """sha256 hex over the canonical encoding of the array

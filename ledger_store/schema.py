@@ -11,6 +11,9 @@ Version history:
 * 1 - first layout: no ``state_buckets`` table (bucket hashes recomputed from ``state_leaves``).
 * 2 - adds ``state_buckets`` (cached bucket hashes, so a writer loads the tree without reading
   every leaf). Migration 1 -> 2 fills it from ``state_leaves``.
+* 3 - adds ``transactions.nonce`` (the signed nonce of a network transaction, NULL otherwise, so
+  replay can re-execute it) and an index on ``transactions.sender`` (an account name must never
+  become a contract name). Migration 2 -> 3 adds both; existing rows get NULL.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from .errors import SchemaVersionError
 
 __all__ = ["SCHEMA_VERSION", "create_schema", "read_version", "migrate", "MIGRATIONS"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _TABLES_V1 = (
     "meta",
@@ -143,8 +146,13 @@ def _migrate_1_to_2(db: sqlite_utils.Database) -> None:
     db.conn.executemany("INSERT INTO state_buckets (bucket, hash) VALUES (?, ?)", rows)
 
 
+def _migrate_2_to_3(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE transactions ADD COLUMN nonce INTEGER")
+    db["transactions"].create_index(["sender"])
+
+
 #: MIGRATIONS[n] upgrades a version-n file to version n+1 (run inside one transaction)
-MIGRATIONS = {1: _migrate_1_to_2}
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def create_schema(conn: sqlite3.Connection, chain_id: str) -> None:

@@ -23,7 +23,7 @@ from ledger_store import Ledger, codec
 from ledger_store.errors import EncodingError
 from ledger_store.records import ContractRecord, TxRecord
 from pycontract.errors import InvalidTransaction, NodeFault, PycontractError, QueryError
-from pycontract.host import hashing
+from pycontract.host import accounts, hashing
 from pycontract.host.limits import MAX_GAS_PER_TX
 from pycontract.host.records import (
     DEFAULT_CALL_GAS,
@@ -35,7 +35,14 @@ from pycontract.host.records import (
     Tx,
     _NO_SOURCE,
 )
-from pycontract.host.validate import STATUSES, _fault, _is_int, _precheck, _validate_result
+from pycontract.host.validate import (
+    STATUSES,
+    _Checked,
+    _fault,
+    _is_int,
+    _precheck,
+    _validate_result,
+)
 from pycontract.host.worker_client import (
     WORKER_MIN_GAS_PER_SECOND,
     WORKER_START_TIMEOUT,
@@ -226,7 +233,7 @@ class Chain:
     def _assign_hashes(self, height: int, txs: list, receipts: list) -> None:
         """Hashes for a block where nothing was included: every tx takes position 0."""
         for tx, r in zip(txs, receipts):
-            r.tx_hash = self._tx_hash(height, 0, tx)
+            r.tx_hash = tx.tx_hash or self._tx_hash(height, 0, tx)
 
     def _tx_hash(self, height: int, index: int, tx: Tx) -> str:
         return hashing.tx_hash(self.chain_id, height, index, tx)
@@ -262,14 +269,15 @@ class Chain:
                 raise TypeError(f"txs[{i}] is a {type(tx).__name__}, not a pycontract.Tx")
         time = self._block_time(led, time)
         height = led.height + 1
-        receipts, send, blobs = self._admit(led, txs)
-        if not send and not always:
+        receipts, send, blobs, consumed = self._admit(led, txs)
+        if not send and not consumed and not always:
             self._assign_hashes(height, txs, receipts)
             return receipts, None  # nothing executed: no block
         ov = led.begin_block()
         done = False
         try:
-            records = self._execute(led, ov, txs, receipts, send, blobs, height, time)
+            records = self._execute(led, ov, txs, receipts, send, blobs, consumed, height,
+                                    time)
             if not records and not always:
                 return receipts, None  # only rejections: no block
             staged = led.stage_block(ov, time=time, txs=None)  # the records added to ov
@@ -293,21 +301,33 @@ class Chain:
 
     def _admit(self, led, txs: list):
         """Host-side checks of every transaction: (receipts with the rejected ones filled in,
-        {index: worker message} of the rest in order, {id(tx): encoded args})."""
+        {index: worker message} of the rest in order, {id(tx): encoded args}, the indices of
+        network transactions that use their nonce even though they were rejected here)."""
         receipts: list[Receipt | None] = [None] * len(txs)
         send: dict[int, dict] = {}
         deploying = set()  # contracts an earlier transaction of this block may deploy
+        senders = set()  # accounts that sent an earlier transaction of this block
+        nonces: dict[str, int] = {}  # next nonce per account within this block
+        consumed: set[int] = set()
         blobs: dict[int, bytes] = {}
         for i, tx in enumerate(txs):
             why = _precheck(tx, self.max_gas_per_tx, blobs)
-            if why is None and tx.kind == "call" and tx.contract not in deploying \
-                    and led.contract(tx.contract) is None:
-                why = f"unknown contract {tx.contract!r}"
-            if why is None and tx.kind == "deploy" and led.contract(tx.contract) is not None:
-                why = f"contract {tx.contract!r} already exists"
+            if why is None and tx.nonce is not None:
+                expected = nonces.get(tx.sender)
+                if expected is None:
+                    expected = accounts.next_nonce(led.get, tx.sender)
+                if tx.nonce != expected:
+                    why = accounts.nonce_mismatch(tx.sender, tx.nonce, expected)
+                else:
+                    nonces[tx.sender] = expected + 1
+            if why is None:
+                why = self._state_refusal(led, tx, deploying, senders)
+                if why is not None and tx.nonce is not None:
+                    consumed.add(i)  # refused for the state it met: never replayable later
             if why is not None:
                 receipts[i] = Receipt("rejected", 0, None, why, [], "")
                 continue
+            senders.add(tx.sender)
             msg = {"kind": tx.kind, "sender": tx.sender, "contract": tx.contract,
                    "function": tx.function if tx.kind == "call" else "constructor",
                    "args": blobs[id(tx)], "gas_limit": tx.gas_limit}
@@ -315,11 +335,30 @@ class Chain:
                 msg["source"] = tx.source
                 deploying.add(tx.contract)
             send[i] = msg
-        return receipts, send, blobs
+        return receipts, send, blobs, consumed
 
-    def _execute(self, led, ov, txs, receipts, send: dict, blobs, height: int, time: int):
+    @staticmethod
+    def _state_refusal(led, tx: Tx, deploying: set, senders: set) -> str | None:
+        """Why the ledger's state (and this block so far) refuses ``tx``; None if it does not."""
+        if tx.sender in deploying or led.contract(tx.sender) is not None:
+            return (f"sender {tx.sender!r} is a contract: accounts and contracts never share "
+                    "a name")
+        if tx.kind == "call":
+            if tx.contract not in deploying and led.contract(tx.contract) is None:
+                return f"unknown contract {tx.contract!r}"
+            return None
+        if tx.contract in deploying or led.contract(tx.contract) is not None:
+            return f"contract {tx.contract!r} already exists"
+        if tx.contract == tx.sender or tx.contract in senders or led.has_sender(tx.contract):
+            return (f"{tx.contract!r} is an account (it has sent transactions): accounts and "
+                    "contracts never share a name")
+        return None
+
+    def _execute(self, led, ov, txs, receipts, send: dict, blobs, consumed: set, height: int,
+                 time: int):
         """Send the admitted transactions to the worker; validate each result as it streams
-        back and apply it to ``ov``. Returns [(index in txs, TxRecord)] of the included ones."""
+        back and apply it to ``ov``. Returns [(index in txs, TxRecord)] of the included ones:
+        every executed transaction, and the refused ones that use their nonce."""
         stream = iter(())
         if send:
             gas = sum(m["gas_limit"] for m in send.values())
@@ -342,10 +381,14 @@ class Chain:
             position = 0  # index among the block's included transactions, part of the tx hash
             for i, tx in enumerate(txs):
                 if i not in send:  # rejected before reaching the worker
-                    receipts[i].tx_hash = self._tx_hash(height, position, tx)
+                    r = receipts[i]
+                    r.tx_hash = tx.tx_hash or self._tx_hash(height, position, tx)
+                    if i in consumed:
+                        position += 1
+                        records.append((i, self._apply(ov, tx, _refused(r.error), r.tx_hash)))
                     continue
                 c = self._checked(led, ov, tx, next(stream))
-                tx_hash = tx_hash_of(position, tx, blobs[id(tx)])
+                tx_hash = tx.tx_hash or tx_hash_of(position, tx, blobs[id(tx)])
                 receipts[i] = Receipt(c.status, c.gas_used, c.result, c.error,
                                       [Event(e.contract, e.name, e.fields) for e in c.events],
                                       tx_hash)
@@ -391,13 +434,16 @@ class Chain:
                 ov.delete(contract, key)
             else:
                 ov.put(contract, key, value)
+        if tx.nonce is not None:
+            ov.put(accounts.ACCOUNTS, accounts.nonce_key(tx.sender),
+                   accounts.nonce_value(tx.nonce + 1))
         ov.keep_tx()
         rec = TxRecord(
             tx_hash=tx_hash, kind=tx.kind, sender=tx.sender, contract=tx.contract,
             function="constructor" if tx.kind == "deploy" else tx.function,
             args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
             status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
-            events=c.events,
+            events=c.events, nonce=tx.nonce,
         )
         ov.add_tx(rec)  # its rows and receipt digest are encoded now, not at commit
         return rec
@@ -494,6 +540,27 @@ class Chain:
     def state_root(self) -> str:
         return self._live().state_root()
 
+    def nonce(self, address: str) -> int:
+        """The next nonce a network transaction from ``address`` must carry (committed state)."""
+        return accounts.next_nonce(self._live().get, address)
+
+    def precheck(self, tx: Tx) -> str | None:
+        """Why the host would refuse ``tx`` whatever the ledger's state; None if it would not.
+        (A mempool filter: state-dependent refusals are decided when the block executes.)"""
+        return _precheck(tx, self.max_gas_per_tx)
+
+    @property
+    def meta(self) -> dict:
+        """The ledger's meta table (schema and gas schedule versions, chain id, settings)."""
+        return self._live().meta
+
+    def set_meta(self, key: str, value) -> None:
+        """Store a JSON-able setting in the ledger's meta table (committed at once)."""
+        with self._lock:
+            if self._pending is not None:
+                raise PycontractError("a pending block is open: commit or drop it first")
+            self._live().set_meta(key, value)
+
     @property
     def height(self) -> int:
         return self._live().height
@@ -514,6 +581,14 @@ class Chain:
 
     def __repr__(self) -> str:
         return f"Chain({self.path!r}, height={self.height if not self._closed else 'closed'})"
+
+
+def _refused(error: str) -> _Checked:
+    """The result of a transaction the host refused but includes (it used its nonce)."""
+    c = _Checked()
+    c.status, c.gas_used, c.result, c.error = "rejected", 0, None, error
+    c.events, c.writes, c.deployed = [], (), None
+    return c
 
 
 class PendingBlock:

@@ -80,6 +80,11 @@ class Tx:
     args: dict | None = None
     gas_limit: int = DEFAULT_CALL_GAS
     source: str | None = None
+    #: network transactions only (``pycontract.host.accounts``): the signer's per-account nonce,
+    #: checked against ledger state, and the signed envelope's hash, used as the receipt's
+    #: ``tx_hash`` (the hash CometBFT shows)
+    nonce: int | None = None
+    tx_hash: str | None = None
 
     @property
     def kind(self) -> str:

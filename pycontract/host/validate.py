@@ -26,6 +26,7 @@ from pycontract.host.records import Tx, _NO_SOURCE
 
 #: contract names
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+_HASH_RE = re.compile(r"[0-9a-f]{64}\Z")
 STATUSES = ("success", "reverted", "out_of_gas", "rejected")
 
 # ------------------------------------------------------------------------------- checks
@@ -70,6 +71,10 @@ def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None) -> str | None:
         return f"source is larger than {MAX_SOURCE_BYTES} bytes"
     elif not _utf8(tx.source):
         return "source is not valid text: it contains a lone surrogate"
+    if tx.nonce is not None and not (_is_int(tx.nonce) and 0 <= tx.nonce < 2**63):
+        return "nonce must be None or an int in [0, 2**63)"
+    if tx.tx_hash is not None and not (type(tx.tx_hash) is str and _HASH_RE.match(tx.tx_hash)):
+        return "tx_hash must be None or 64 lowercase hex digits"
     if not _is_int(tx.gas_limit) or tx.gas_limit <= 0:
         return "gas_limit must be a positive int"
     if tx.gas_limit > max_gas:

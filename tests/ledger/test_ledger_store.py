@@ -411,6 +411,8 @@ def test_schema_newer_refused_older_migrated(tmp_path):
         led.commit_block(ov, time=1, txs=[])
         root = led.state_root()
         led.conn.execute("DROP TABLE state_buckets")
+        led.conn.execute("DROP INDEX idx_transactions_sender")  # added by version 3
+        led.conn.execute("ALTER TABLE transactions DROP COLUMN nonce")
         led.conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     with pytest.raises(SchemaVersionError, match="older"):
         Ledger(old, readonly=True)
@@ -422,6 +424,29 @@ def test_schema_newer_refused_older_migrated(tmp_path):
         ov.put("c", K(0), V(0))  # same content: the root must not move
         b = led.commit_block(ov, time=2, txs=[])
         assert b.state_root == root
+
+
+def test_schema_2_migrates_to_3_with_null_nonces(tmp_path):
+    """Version 3 adds transactions.nonce (NULL for every older row) and a sender index."""
+    path = tmp_path / "v2.db"
+    tx = TxRecord("ab" * 32, "call", "alice", "c", "f", {"x": 1}, 10, "success", 5)
+    with Ledger(path) as led:
+        led.commit_block(led.begin_block(), time=1, txs=[tx])
+        led.conn.execute("DROP INDEX idx_transactions_sender")
+        led.conn.execute("ALTER TABLE transactions DROP COLUMN nonce")
+        led.conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    with Ledger(path) as led:
+        assert led.meta["schema_version"] == SCHEMA_VERSION == 3
+        (got,) = led.transactions(1)
+        assert got.nonce is None and got.receipt_digest() == tx.receipt_digest()
+        assert led.has_sender("alice") and not led.has_sender("bob")
+        signed = TxRecord("cd" * 32, "call", "0x" + "1" * 40, "c", "f", {}, 10, "success", 5,
+                          nonce=7)
+        led.commit_block(led.begin_block(), time=2, txs=[signed])
+        assert led.transaction("cd" * 32).nonce == 7
+    bad = TxRecord("ef" * 32, "call", "a", "c", "f", {}, 10, "success", 5, nonce=-1)
+    with Ledger(path) as led, pytest.raises(LedgerError, match="nonce"):
+        led.commit_block(led.begin_block(), time=3, txs=[bad])
 
 
 def test_not_a_ledger(tmp_path):
