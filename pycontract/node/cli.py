@@ -119,17 +119,9 @@ def app_factory(spec: str):
     if spec == "kvstore":
         return None
     if spec == "pycontract":
-        try:
-            from pycontract.node import app as app_module
-        except ImportError as e:
-            raise click.UsageError(f"the pycontract application is not available ({e})") from None
-        factory = getattr(app_module, "create_app", None)
-        if factory is not None:
-            return factory
-        cls = getattr(app_module, "PycontractApp", None)
-        if cls is None:
-            raise click.UsageError("pycontract.node.app has neither create_app() nor PycontractApp")
-        return _pycontract_app_factory(cls)
+        from pycontract.node.app import create_app
+
+        return create_app
 
     mod, sep, attr = spec.partition(":")
     if not sep or not mod or not attr:
@@ -140,19 +132,6 @@ def app_factory(spec: str):
         return getattr(importlib.import_module(mod), attr)
     except (ImportError, AttributeError) as e:
         raise click.UsageError(f"--app {spec}: {e}") from None
-
-
-def _pycontract_app_factory(cls):
-    """Adapter from run_node's factory call to ``PycontractApp(ledger_path, chain_id, log=)``;
-    the app's log lines go to the node's app.log through the logging module."""
-
-    def create(*, home, ledger_path, chain_id):
-        import logging
-
-        logger = logging.getLogger("pycontract.node.app")
-        return cls(str(ledger_path), chain_id, log=logger.info)
-
-    return create
 
 
 _APP_HELP = "application: pycontract (default), kvstore (CometBFT's built-in test app) or MODULE:CALLABLE"

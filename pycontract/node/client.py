@@ -309,7 +309,7 @@ def _rejected(tx_hash: str, reason: str):
 def _receipt_from(doc) -> Any:
     """pycontract.Receipt from the app's /receipt CBOR map."""
     from pycontract import Receipt
-    from pycontract.engine import Event
+    from pycontract.host import Event
 
     if not isinstance(doc, dict):
         raise NodeError(f"/receipt returned {type(doc).__name__}, not a receipt")

@@ -472,14 +472,19 @@ class _AppThread:
             from pycontract.node.abci import server as abci_server
 
             app = self.factory(**self.kwargs)
-            srv = abci_server.make_server(app, self.address)  # bound and listening
-            with self._lock:
-                if self._stopping:
-                    srv.close()
-                    return
-                self.server = srv
-            self.ready.set()
-            srv.serve()
+            try:
+                srv = abci_server.make_server(app, self.address)  # bound and listening
+                with self._lock:
+                    if self._stopping:
+                        srv.close()
+                        return
+                    self.server = srv
+                self.ready.set()
+                srv.serve()
+            finally:
+                close = getattr(app, "close", None)
+                if close is not None:  # drops a pending block, stops the engine's worker
+                    close()
         except BaseException as e:  # noqa: BLE001 - reported by the supervisor as one line
             self.error = e
         finally:

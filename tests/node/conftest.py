@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-NODE_APP = "kvstore"  # switch to "pycontract" once pycontract/node/app.py lands
+NODE_APP = "pycontract"
 
 REPO = Path(__file__).resolve().parents[2]
 
