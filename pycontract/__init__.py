@@ -21,7 +21,8 @@ from pycontract.errors import QueryError  # noqa: F401
 
 __version__ = "0.1.0"
 
-_LAZY = {"Chain": "pycontract.host", "Tx": "pycontract.host", "Receipt": "pycontract.host"}
+_LAZY = {"Chain": "pycontract.host", "Tx": "pycontract.host", "Receipt": "pycontract.host",
+         "NodeClient": "pycontract.node.client"}
 
 
 def __getattr__(name):

@@ -6,6 +6,8 @@
     pycontract query  --db ledger.db CONTRACT FUNCTION [JSON_ARGS]
     pycontract demo
     pycontract replay --db ledger.db
+    pycontract deploy|call|query --node URL --key KEY.json ...   (a CometBFT node instead of --db)
+    pycontract keys | localnet | node | status ...              (network commands: pycontract.node.cli)
 
 Each prints for a person by default and JSON with ``--json``. Bad input is one clear line on
 stderr (or the list of vetting problems) and a non-zero exit status, never a traceback:
@@ -22,6 +24,8 @@ import os
 import sys
 
 import click
+
+from pycontract.node.cli import guard, node_options, register
 
 EXIT_CONTRACT = 1
 EXIT_USAGE = 2
@@ -142,6 +146,30 @@ def _emit_json(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True))
 
 
+def _target(db: str | None, node_url: str | None, sender: str | None, key_path: str | None,
+            *, signs: bool):
+    """Check the --db / --node choice; a NodeClient for --node (signing with --key), else None.
+
+    On a network the sender is the address of the key that signs, so --sender goes with --db
+    only (given with --node, it must be that address)."""
+    from pycontract.node.cli import network_client
+
+    if (db is None) == (node_url is None):
+        raise CliError("give exactly one of --db FILE (an embedded ledger) and --node URL "
+                       "(a CometBFT node)")
+    if node_url is None:
+        if signs and sender is None:
+            raise CliError("--db needs --sender NAME (the account that sends the transaction)")
+        if key_path is not None:
+            raise CliError("--key signs network transactions: use it with --node, not --db")
+        return None
+    client = network_client(node_url, key_path, need_key=signs)
+    if sender is not None and (client.key is None or sender != client.key.address):
+        raise CliError("on a network the sender is the address of the key that signs: drop "
+                       "--sender (or give the key's own address)")
+    return client
+
+
 def _open_chain(db: str, must_exist: bool):
     from pycontract.host import Chain
 
@@ -216,15 +244,17 @@ def _gas_option(default):
 
 
 @cli.command()
-@click.option("--db", required=True, help="ledger file (created if missing)")
+@click.option("--db", default=None, help="ledger file (created if missing)")
 @click.argument("name")
 @click.argument("contract_file", metavar="CONTRACT.py")
-@click.option("--sender", required=True, help="account that sends the transaction")
+@click.option("--sender", default=None, help="account that sends the transaction (with --db)")
 @click.option("--args", "args_json", default=None, help="constructor arguments as a JSON object")
 @_gas_option(5_000_000)
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
-def deploy(db, name, contract_file, sender, args_json, gas, as_json):
-    """Deploy CONTRACT.py as contract NAME."""
+@node_options
+@guard
+def deploy(db, name, contract_file, sender, args_json, gas, as_json, node_url, key_path):
+    """Deploy CONTRACT.py as contract NAME (on --db FILE, or on --node URL signed by --key)."""
     from pycontract.metering.compiler import compile_contract
     from pycontract.errors import VetError
 
@@ -239,22 +269,30 @@ def deploy(db, name, contract_file, sender, args_json, gas, as_json):
     ctor = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
     if ctor:
         args = _hex_bytes({p.name: p.annotation for p in ctor[0].params}, args, "--args")
+    client = _target(db, node_url, sender, key_path, signs=True)
+    if client is not None:
+        return _finish_receipt(client.deploy(name, source, args=args, gas_limit=gas), as_json)
     with _open_chain(db, must_exist=False) as chain:
         r = chain.deploy(name, source, sender=sender, args=args, gas_limit=gas)
     _finish_receipt(r, as_json)
 
 
 @cli.command()
-@click.option("--db", required=True, help="ledger file")
+@click.option("--db", default=None, help="ledger file")
 @click.argument("contract")
 @click.argument("function")
 @click.argument("json_args", required=False, metavar="[JSON_ARGS]")
-@click.option("--sender", required=True, help="account that sends the transaction")
+@click.option("--sender", default=None, help="account that sends the transaction (with --db)")
 @_gas_option(1_000_000)
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
-def call(db, contract, function, json_args, sender, gas, as_json):
-    """Call FUNCTION of CONTRACT in a transaction."""
+@node_options
+@guard
+def call(db, contract, function, json_args, sender, gas, as_json, node_url, key_path):
+    """Call FUNCTION of CONTRACT in a transaction (on --db FILE, or --node URL with --key)."""
     args = _parse_json_args(json_args, "JSON_ARGS")
+    client = _target(db, node_url, sender, key_path, signs=True)
+    if client is not None:
+        return _finish_receipt(client.call(contract, function, args, gas_limit=gas), as_json)
     with _open_chain(db, must_exist=True) as chain:
         args = _hex_bytes(_params_of_record(chain.contract(contract), function), args, "JSON_ARGS")
         r = chain.call(contract, function, args, sender=sender, gas_limit=gas)
@@ -262,20 +300,27 @@ def call(db, contract, function, json_args, sender, gas, as_json):
 
 
 @cli.command()
-@click.option("--db", required=True, help="ledger file")
+@click.option("--db", default=None, help="ledger file")
 @click.argument("contract")
 @click.argument("function")
 @click.argument("json_args", required=False, metavar="[JSON_ARGS]")
 @_gas_option(10_000_000)
 @click.option("--json", "as_json", is_flag=True, help="print the value as JSON")
-def query(db, contract, function, json_args, gas, as_json):
+@node_options
+@guard
+def query(db, contract, function, json_args, gas, as_json, node_url, key_path):
     """Run view FUNCTION of CONTRACT against the committed state and print its value."""
     from ledger_store import codec
 
     args = _parse_json_args(json_args, "JSON_ARGS")
-    with _open_chain(db, must_exist=True) as chain:
-        args = _hex_bytes(_params_of_record(chain.contract(contract), function), args, "JSON_ARGS")
-        value = chain.query(contract, function, args, gas_limit=gas)
+    client = _target(db, node_url, None, key_path, signs=False)
+    if client is not None:
+        value = client.query(contract, function, args, gas_limit=gas)
+    else:
+        with _open_chain(db, must_exist=True) as chain:
+            args = _hex_bytes(_params_of_record(chain.contract(contract), function), args,
+                              "JSON_ARGS")
+            value = chain.query(contract, function, args, gas_limit=gas)
     if as_json:
         _emit_json({"result": codec.to_jsonable(value)})
     else:
@@ -345,6 +390,9 @@ class _NoBar:
 
     def update(self, n):
         pass
+
+
+register(cli)  # keys, localnet, node, status (pycontract.node.cli)
 
 
 # ------------------------------------------------------------------------------- entry point
