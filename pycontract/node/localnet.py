@@ -166,9 +166,10 @@ def node_running(dir, i: int) -> bool:
     return False
 
 
-def spawn_node(dir, i: int, *, app: str | None = None) -> int:
+def spawn_node(dir, i: int, *, app: str | None = None, env: dict | None = None) -> int:
     """Start ``pycontract node start --home DIR/node<I>`` detached, in its own process group
-    (its CometBFT child joins that group). Returns the pid (= the group id)."""
+    (its CometBFT child joins that group). Returns the pid (= the group id). ``env`` adds
+    variables to this one node's environment (tests: PYCONTRACT_TEST_FAULT)."""
     dir = Path(dir).absolute()
     manifest = load_manifest(dir)
     if not 0 <= i < len(manifest["nodes"]):
@@ -181,7 +182,8 @@ def spawn_node(dir, i: int, *, app: str | None = None) -> int:
     cmd = [sys.executable, "-m", "pycontract.node.cli", "node", "start", "--home", str(home), "--app", app]
     with open(home / "node.log", "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True, cwd=str(home))
+                                start_new_session=True, close_fds=True, cwd=str(home),
+                                env=dict(os.environ, **env) if env else None)
     _children[proc.pid] = proc
     (home / "node.pid").write_text(f"{proc.pid}\n")
     entry["pgid"] = proc.pid
@@ -239,8 +241,10 @@ def wait_producing(dir, indices, *, min_height: dict | int = 2, timeout: float =
 
 
 def start(dir, *, nodes: int | None = None, node: int | None = None, app: str | None = None,
-          timeout: float = DEFAULT_START_TIMEOUT, **create_kwargs) -> dict:
+          timeout: float = DEFAULT_START_TIMEOUT, env: dict | None = None,
+          **create_kwargs) -> dict:
     """Create (with ``nodes``) and/or start a localnet; with ``node``, restart that one node.
+    ``env`` adds variables to the environment of the nodes this call starts (test-only faults).
 
     Returns the manifest. On failure every process this call started is stopped.
     """
@@ -272,7 +276,7 @@ def start(dir, *, nodes: int | None = None, node: int | None = None, app: str | 
             if h is not None:
                 target = max(target, h)
         for i in todo:
-            spawn_node(dir, i, app=app)
+            spawn_node(dir, i, app=app, env=env)
             started.append(i)
         wait_producing(dir, todo, min_height=target, timeout=timeout)
     except BaseException:

@@ -407,6 +407,7 @@ def rpc(port: int, path: str):
         return json.loads(r.read())["result"]
 
 
+@pytest.mark.network
 def test_real_cometbft_produces_blocks_with_our_app_hash(sock_dir):
     binary = find_cometbft()
     if binary is None:

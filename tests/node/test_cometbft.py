@@ -183,6 +183,7 @@ def _kill_group(proc):
     proc.wait(timeout=30)
 
 
+@pytest.mark.network
 def test_node_init_then_start_and_sigterm_stops_both(tmp_path, node_cli, cometbft_bin):
     home = tmp_path / "n"
     rpc, p2p = cometbft.free_ports(2)
@@ -213,6 +214,7 @@ def test_node_init_then_start_and_sigterm_stops_both(tmp_path, node_cli, cometbf
         _kill_group(proc)
 
 
+@pytest.mark.network
 def test_node_exits_nonzero_when_cometbft_dies(tmp_path, cometbft_bin):
     home = cometbft.init_home(tmp_path / "n", binary=cometbft_bin, fast=True,
                               rpc_port=cometbft.free_port(), p2p_port=cometbft.free_port())
@@ -227,6 +229,7 @@ def test_node_exits_nonzero_when_cometbft_dies(tmp_path, cometbft_bin):
         _kill_group(proc)
 
 
+@pytest.mark.network
 def test_cometbft_dies_with_a_killed_node(tmp_path, cometbft_bin):
     """kill -9 of the node process alone never leaves its CometBFT behind (PDEATHSIG)."""
     home = cometbft.init_home(tmp_path / "n", binary=cometbft_bin, fast=True,
@@ -271,6 +274,7 @@ def kv_node(tmp_path, cometbft_bin):
             _kill_group(proc)
 
 
+@pytest.mark.network
 def test_client_broadcast_wait_and_status(kv_node, node_cli):
     c = NodeClient(kv_node)
     h = c.broadcast(b"alpha=1")
@@ -291,6 +295,7 @@ def test_client_broadcast_wait_and_status(kv_node, node_cli):
     assert r.returncode == 0 and r.stdout.startswith("height ")
 
 
+@pytest.mark.network
 def test_wait_for_an_unknown_tx_is_bounded(kv_node):
     c = NodeClient(kv_node)
     t0 = time.monotonic()
@@ -499,6 +504,7 @@ def protocol_node(tmp_path, cometbft_bin):
         gen.close()
 
 
+@pytest.mark.network
 def test_node_serves_a_python_app_and_stops_cleanly(py_node):
     url, home, proc = py_node
     _poll(lambda: (_height(url) or 0) >= 2, 60, "blocks")
@@ -517,6 +523,7 @@ def test_node_serves_a_python_app_and_stops_cleanly(py_node):
     assert not (home / "app.sock").exists() and not (home / "node.pid").exists()
 
 
+@pytest.mark.network
 def test_node_stops_cometbft_when_the_app_fails(py_node):
     url, home, proc = py_node
     _poll(lambda: (_height(url) or 0) >= 1, 60, "blocks")
@@ -532,6 +539,7 @@ def test_node_stops_cometbft_when_the_app_fails(py_node):
 # ----------------------------------------------------------------------------- NodeClient end to end
 
 
+@pytest.mark.network
 def test_client_deploy_call_query_through_cometbft(protocol_node):
     from pycontract import QueryError, Receipt
     from pycontract.node.keys import Key
@@ -559,6 +567,7 @@ def test_client_deploy_call_query_through_cometbft(protocol_node):
     assert c.receipt("00" * 32) is None
 
 
+@pytest.mark.network
 def test_client_checktx_refusal_is_a_rejected_receipt(protocol_node):
     from pycontract.node import envelope
     from pycontract.node.client import TxRejected
@@ -599,6 +608,7 @@ def test_register_adds_the_network_commands_to_a_group(tmp_path):
     assert network_client("127.0.0.1:1", None, need_key=False).url == "http://127.0.0.1:1"
 
 
+@pytest.mark.network
 def test_ctrl_c_to_the_whole_group_is_a_clean_stop(tmp_path, cometbft_bin):
     """A terminal's Ctrl-C signals the node and its CometBFT together: exit 0, not a failure."""
     home = cometbft.init_home(tmp_path / "n", binary=cometbft_bin, fast=True,

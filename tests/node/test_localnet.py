@@ -14,6 +14,8 @@ import pytest
 from pycontract.node import localnet
 from pycontract.node.client import NodeClient, NodeError
 
+pytestmark = pytest.mark.network
+
 N = 4
 
 
