@@ -221,6 +221,7 @@ SECTIONS = {
     "deploy": bench_deploy,
     "fairness": bench_fairness,
     "scaling": bench_scaling,
+    "network": lambda quick, repeats: __import__("benchmarks.network_bench", fromlist=["_"]).bench_network(quick, repeats),
 }
 
 
