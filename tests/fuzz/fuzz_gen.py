@@ -50,8 +50,8 @@ KNOWN_BUGS = {
     "sort_key_one_element": "a sort key is never called for a one-element list",
     "tuple_dict_keys": "tuples cannot be dict keys in memory",
     # found by this fuzzer (seeded corpus 10_000+): not in the list
-    "unbound_local_class": "a local read before its assignment raises NameError in the engine, "
-                           "UnboundLocalError in CPython",
+    "unbound_local_class": "an unbound local read inside a chained comparison (0 <= y <= 1) "
+                           "raises NameError in the engine, UnboundLocalError in CPython",
 }
 
 ASCII_WORDS = ["", "a", "ab", "abc", "Hello", "x y", " pad ", "a,b,c", "0", "12", "-7", "ff",
@@ -300,9 +300,17 @@ class Gen:
             self._u("Value.get")
             return f"(box_{self.fid}.get() or 0)"
 
-        return [binop, small_rhs, unary, length, builtin1, powdiv, ordchr, str_meth, bytes_meth,
-                int_meth, list_meth, tuple_meth, dict_meth, subscript, ifexp, genexp, storage,
-                value_get]
+        def tuple_key():
+            self._u("Tuple-key")
+            k = f"({E(T_INT, env, d)}, {E(T_STR, env, d)})"
+            if s.bool():
+                return f"{{{k}: {E(T_INT, env, d)}}}[{k}]"
+            return f"len({{(x, x): x for x in {E(T_LINT, env, d)}}})"
+
+        prods = [binop, small_rhs, unary, length, builtin1, powdiv, ordchr, str_meth, bytes_meth,
+                 int_meth, list_meth, tuple_meth, dict_meth, subscript, ifexp, genexp, storage,
+                 value_get]
+        return prods + ([tuple_key] if "tuple_dict_keys" not in self.avoid else [])
 
     def e_bool(self, env, d):
         s, E = self.s, self.expr

@@ -31,8 +31,8 @@ LIMIT_PATTERNS = (
     r"iterator nesting depth limit of \d+ exceeded",
     r"containers nested more than \d+ levels deep",
     r"format width or precision above \d+",
-    r"memory",
-    r"too large",
+    r"memory limit exceeded \(\d+ bytes per transaction\)",
+    r"key tuples nested more than \d+ levels deep",
 )
 
 #: how a plain-Python result maps to what the engine returns (storable values only): the
@@ -75,7 +75,7 @@ def classify_engine(status: str, error: str | None, result) -> tuple:
     m = _ERR.match(text)
     rest = m.group("rest") if m else text
     for pat in LIMIT_PATTERNS:
-        if re.search(pat, rest):
+        if re.fullmatch(pat, rest):
             return ("limit", rest)
     e = _EXC.match(rest)
     if e:
