@@ -50,6 +50,11 @@ FAST_TIMEOUTS = {
     "timeout_commit": "300ms",
 }
 
+#: rpc.max_body_bytes: a 1 MiB transaction (the mempool's and the app's limit) travels base64 in
+#: a JSON body of ~1.4 MB; CometBFT's default (1,000,000) refused transactions above ~750 KB at
+#: the HTTP layer before the mempool or the app could say why.
+RPC_MAX_BODY_BYTES = 2_000_000
+
 #: Unix socket paths longer than this do not fit sockaddr_un.sun_path (108 bytes with the NUL).
 MAX_SOCKET_PATH = 107
 
@@ -266,7 +271,7 @@ def configure_node(
         top["moniker"] = moniker
     changes = {
         "": top,
-        "rpc": {"laddr": f"tcp://127.0.0.1:{rpc_port}"},
+        "rpc": {"laddr": f"tcp://127.0.0.1:{rpc_port}", "max_body_bytes": RPC_MAX_BODY_BYTES},
         "p2p": {
             "laddr": f"tcp://{p2p_host}:{p2p_port}",
             "persistent_peers": persistent_peers,
