@@ -189,6 +189,7 @@ def test_bad_transactions_over_rpc_are_refused_and_write_nothing(net):
 
     nonce = c1.nonce(alice.address)
     before = state()
+    root_before = c1.status()["app_hash"]  # empty blocks keep the state root
     refused = []
 
     def refuse(raw, needle, client=c1):
@@ -229,6 +230,8 @@ def test_bad_transactions_over_rpc_are_refused_and_write_nothing(net):
     # nonce too high
     refuse(_transfer(alice, net.chain_id, nonce + 5, victim, 5), "too high")
     assert state() == before, "a refused transaction changed the state"
+    _wait_heights(net.urls, (_height(net.urls[1]) or 0) + 1)
+    assert c1.status()["app_hash"] == root_before, "a refused transaction changed the app hash"
     for h in refused:
         assert c2.receipt(h) is None
     # the good one commits; then the same bytes again and the same nonce re-signed are replays
