@@ -26,6 +26,11 @@ def vet_entry():
     return vet
 
 
+@pytest.fixture(scope="session")
+def vet():
+    return vet_entry()
+
+
 def fuzz_is_long(config) -> bool:
     try:
         opt = config.getoption("--fuzz-long")
