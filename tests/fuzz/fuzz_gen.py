@@ -50,6 +50,8 @@ KNOWN_BUGS = {
     "sort_key_one_element": "a sort key is never called for a one-element list",
     "tuple_dict_keys": "tuples cannot be dict keys in memory",
     # found by this fuzzer (seeded corpus 10_000+): not in the issue's list
+    "percent_star_zero_width": "'%*s' % (0, 'ab') (a * width of 0 for a str) raises ValueError; "
+                               "CPython gives 'ab' (ints are fine)",
     "unbound_local_class": "an unbound local read inside a chained comparison (0 <= y <= 1) "
                            "raises NameError in the engine, UnboundLocalError in CPython",
 }
@@ -300,6 +302,21 @@ class Gen:
             self._u("Value.get")
             return f"(box_{self.fid}.get() or 0)"
 
+        def keyed_extreme():
+            f = s.choice(["max", "min"])
+            self._u(f, "key=")
+            xs = E(T_LINT, env, d)
+            if "sort_key_one_element" in self.avoid:
+                xs = f"({xs} + [0, 1])"
+            return f"{f}({xs}, key={self.keyfunc(env, d)})"
+
+        def recursion():
+            self._u("FunctionDef-recursive")
+            self.n += 1
+            r = f"r{self.n}"
+            self.pre.append(f"def {r}(n):\n    return 0 if n <= 0 else n % 7 + {r}(n - 1)")
+            return f"{r}({s.choice([0, 3, 40, 200])})"
+
         def tuple_key():
             self._u("Tuple-key")
             k = f"({E(T_INT, env, d)}, {E(T_STR, env, d)})"
@@ -309,7 +326,7 @@ class Gen:
 
         prods = [binop, small_rhs, unary, length, builtin1, powdiv, ordchr, str_meth, bytes_meth,
                  int_meth, list_meth, tuple_meth, dict_meth, subscript, ifexp, genexp, storage,
-                 value_get]
+                 value_get, keyed_extreme, recursion]
         return prods + ([tuple_key] if "tuple_dict_keys" not in self.avoid else [])
 
     def e_bool(self, env, d):
@@ -426,10 +443,18 @@ class Gen:
                 elif k == 1:
                     t = s.choice(TYPES[:2] + [T_LINT])
                     parts.append("{" + self.field(self.ascii_expr(t, env, d), t) + "}")
-                else:
+                elif k == 2:
                     t = s.choice([T_INT, T_STR])
                     parts.append("{" + self.field(E(t, env, d), t) + ":" + self.fmt_spec(t)
                                  + "}")
+                else:  # a nested width
+                    self._u("JoinedStr-nested")
+                    t = s.choice([T_INT, T_STR])
+                    w = s.int(0, 6)
+                    if w == 0 and t == T_STR and "format_zero_flag" in self.avoid:
+                        w = 3
+                    parts.append("{" + self.field(E(t, env, d), t) + ":" + s.choice(["<", ">", "^", ""])
+                                 + "{" + str(w) + "}}")
             return "f'" + "".join(parts) + "'"
 
         def meth0():
@@ -472,8 +497,26 @@ class Gen:
             self._u("IfExp")
             return f"({E(T_STR, env, d)} if {E(T_BOOL, env, d)} else {E(T_STR, env, d)})"
 
+        def percent():
+            self._u("BinOp%str")
+            k = s.int(0, 3)
+            if k == 0:
+                return f"({s.choice(['%s-%d', '%5s|%-4d', '%-3s%x', '%s%X%%'])!r} % ({E(T_STR, env, d)}, {E(T_INT, env, d)}))"
+            if k == 1:
+                return f"({s.choice(['%(a)s', '%(a)d!', '%(b)05d'])!r} % {E(T_DICT, env, d)})"
+            if k == 2:
+                w = s.int(-3, 6)
+                if w == 0 and "percent_star_zero_width" in self.avoid:
+                    w = 1
+                return f"({s.choice(['%*d', '%-*s', '%*s'])!r} % ({w}, {E(s.choice([T_INT, T_STR]), env, d)}))"
+            return f"({s.choice(['%i', '%o', '%u', '%s'])!r} % {E(T_INT, env, d)})"
+
+        def context():
+            self._u("ctx.sender")
+            return "ctx.sender"
+
         return [concat, repeat, sl, index, conv, fstring, meth0, meth_pad, meth2, parts, decode,
-                ifexp]
+                ifexp, percent, context]
 
     def field(self, e, t):
         """An f-string field in the 3.11 grammar: no backslash, no quote, no nested f-string
@@ -768,6 +811,9 @@ class Gen:
                 return [f"{v}.sort()"]
             if m in ("reverse", "clear"):
                 return [f"{v}.{m}()"]
+            if m == "setitem" and s.bool():
+                self._u("Slice-store")
+                return [f"{v}[{s.int(-2, 1)}:{s.int(-1, 3)}] = {E(T_LINT, env, d)}"]
             if m == "setitem":
                 self._u("Subscript-store")
                 return [f"{v}[{E(T_INT, env, d)}] = {E(T_INT, env, d)}"]
@@ -801,8 +847,18 @@ class Gen:
                 return [f"{self._fresh(env, T_INT)} = {e}"]
             return [f"{v}[{E(T_STR, env, d)}] += {self.lit(T_INT)}"]
         if k == 6:
-            c = s.choice(["assert", "require", "raise", "emit", "store", "unpack"])
+            c = s.choice(["assert", "require", "raise", "emit", "store", "unpack", "revert",
+                          "annassign", "dictiter"])
             self._u(c)
+            if c == "revert":
+                return [f"if {E(T_BOOL, env, d)}:", "    revert('reverted here')"]
+            if c == "annassign":
+                e = E(T_INT, env, d)
+                return [f"{self._fresh(env, T_INT)}: int = {e}"]
+            if c == "dictiter":
+                it = E(T_DICT, env, d)
+                acc = self._fresh(env, T_LSTR)
+                return [f"{acc} = []", f"for k in {it}:", f"    {acc}.append(k)"]
             if c == "assert":
                 return [f"assert {E(T_BOOL, env, d)}, 'assert failed'"]
             if c == "require":

@@ -89,10 +89,13 @@ def test_check_cli_on_garbage_files_is_one_clean_line(tmp_path):
              b"x = 1\x00\n", muts[0][1].encode("utf-8", "surrogatepass"),
              muts[1][1].encode("utf-8", "surrogatepass")]
     exe = Path(sys.executable).with_name("pycontract")
+    # the installed console script; without one (a bare interpreter with PYTHONPATH) its target
+    cmd = [str(exe)] if exe.exists() else [
+        sys.executable, "-c", "import sys; from pycontract.cli import main; sys.exit(main())"]
     for i, blob in enumerate(blobs):
         f = tmp_path / f"c{i}.py"
         f.write_bytes(blob)
-        p = subprocess.run([str(exe), "check", str(f)], capture_output=True, text=True,
+        p = subprocess.run(cmd + ["check", str(f)], capture_output=True, text=True,
                            timeout=60)
         out = p.stdout + p.stderr
         assert "Traceback" not in out, out

@@ -61,6 +61,13 @@ def test_tuple_dict_keys(chain, body):
     agree(chain, body)
 
 
+@known("percent_star_zero_width")
+@pytest.mark.parametrize("body", ["return '%*s' % (0, 'ab')", "return '%-*s' % (0, 'ab')"])
+def test_percent_star_zero_width(chain, body):
+    """Found by the fuzzer (seeded corpus): the % operator's twin of the zero-width bug."""
+    agree(chain, body)
+
+
 @known("unbound_local_class")
 def test_unbound_local_class(chain):
     """Found by the fuzzer (seeded corpus 10_000+, minimised by hand): only a chained
@@ -77,6 +84,7 @@ def test_unbound_local_class(chain):
     "return [][0]",
     "if False:\n    y = 1\nreturn y",
     "if False:\n    y = 1\nreturn 0 <= y",
+    "return '%*d' % (0, 5) + '%0s' % 'ab' + '%*s' % (3, 'ab')",
 ])
 def test_the_harness_sees_agreement(chain, body):
     """Controls: constructs next to each known bug agree (so the xfails fail for the bug)."""
