@@ -20,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections import OrderedDict
 
 from ledger_store import codec
 from pycontract.errors import NodeFault, QueryError
+from pycontract.host import accounts
 from pycontract.node import envelope
 from pycontract.node.abci.server import Application
 from pycontract.node.abci.tendermint.abci import types_pb2 as abci
@@ -36,6 +38,11 @@ CODE_OK, CODE_REJECTED, CODE_REVERTED, CODE_OUT_OF_GAS = 0, 1, 2, 3
 _STATUS_CODE = {"success": CODE_OK, "rejected": CODE_REJECTED, "reverted": CODE_REVERTED,
                 "out_of_gas": CODE_OUT_OF_GAS}
 CODESPACE = "pycontract"
+
+#: verified envelopes remembered per node (CheckTx, rechecks, ProcessProposal and FinalizeBlock
+#: of one transaction then decode and verify it once); keyed by sha256 of the raw bytes, which
+#: covers every byte, so a remembered verification is exactly as good as a fresh one
+VERIFIED_CACHE = 50_000
 
 # A test-only fault switch: ``PYCONTRACT_TEST_FAULT=app_hash@H`` makes this node report a wrong
 # app hash from height H on, so tests can prove a divergent node halts instead of forking.
@@ -84,6 +91,8 @@ class PycontractApp(Application):
         self._mempool_nonces: dict[str, int] = {}
         self._log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._fault_at = _fault_height()
+        self._verified: OrderedDict[bytes, tuple] = OrderedDict()  # digest -> (stx, tx, refusal)
+        self._max_gas = int(self.chain.meta.get(META_MAX_GAS, -1))
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -91,7 +100,7 @@ class PycontractApp(Application):
     def max_gas(self) -> int:
         """The consensus ``block.max_gas`` (from InitChain, kept in the ledger's meta); -1 means
         no block limit, but every transaction still has the engine's per-transaction maximum."""
-        return int(self.chain.meta.get(META_MAX_GAS, -1))
+        return self._max_gas
 
     def _app_hash(self, root_hex: str, height: int) -> bytes:
         h = bytes.fromhex(root_hex)
@@ -103,15 +112,25 @@ class PycontractApp(Application):
         height = self.chain.height
         return self._app_hash(self.chain.state_root(), height) if height > 0 else b""
 
+    def _verify(self, raw: bytes) -> tuple:
+        """(SignedTx, engine Tx, content refusal or None) of an envelope, decoded, verified and
+        prechecked once per node; raises EnvelopeError. Only facts that depend on the bytes
+        alone are remembered (never nonces or anything else from the ledger's state)."""
+        digest = hashlib.sha256(raw).digest()
+        hit = self._verified.get(digest)
+        if hit is not None:
+            self._verified.move_to_end(digest)
+            return hit
+        stx = envelope.decode(raw, chain_id=self.chain_id, max_bytes=MAX_TX_BYTES)
+        tx = engine_tx(stx)
+        hit = (stx, tx, self.chain.precheck(tx))
+        self._verified[digest] = hit
+        if len(self._verified) > VERIFIED_CACHE:
+            self._verified.popitem(last=False)
+        return hit
+
     def _decode(self, raw: bytes):
-        return envelope.decode(raw, chain_id=self.chain_id, max_bytes=MAX_TX_BYTES)
-
-    def _to_tx(self, stx):
-        from pycontract import Tx
-
-        return Tx(sender=stx.sender, contract=stx.contract, function=stx.function,
-                  args=stx.args, gas_limit=stx.gas_limit, source=stx.source,
-                  nonce=stx.nonce, tx_hash=stx.hash)
+        return self._verify(raw)[0]
 
     # -- connection: info / init -----------------------------------------------------------
 
@@ -133,30 +152,28 @@ class PycontractApp(Application):
         if req.HasField("consensus_params") and req.consensus_params.HasField("block"):
             max_gas = req.consensus_params.block.max_gas
         self.chain.set_meta(META_MAX_GAS, max_gas)
+        self._max_gas = max_gas
         return abci.ResponseInitChain(app_hash=b"")
 
     # -- mempool ---------------------------------------------------------------------------
 
     def check_tx(self, req):
         try:
-            stx = self._decode(req.tx)
+            stx, _tx, why = self._verify(req.tx)
         except envelope.EnvelopeError as e:
             return abci.ResponseCheckTx(code=CODE_REJECTED, log=e.reason, codespace=CODESPACE)
-        max_gas = self.max_gas
-        if max_gas >= 0 and stx.gas_limit > max_gas:
-            return abci.ResponseCheckTx(
-                code=CODE_REJECTED, codespace=CODESPACE,
-                log=f"gas limit {stx.gas_limit} exceeds the block's maximum {max_gas}")
-        why = self.chain.precheck(self._to_tx(stx))
+        max_gas = self._max_gas
+        if why is None and max_gas >= 0 and stx.gas_limit > max_gas:
+            why = f"gas limit {stx.gas_limit} exceeds the block's maximum {max_gas}"
         if why is not None:
             return abci.ResponseCheckTx(code=CODE_REJECTED, log=why, codespace=CODESPACE)
-        committed = self.chain.nonce(stx.sender)
-        expected = self._mempool_nonces.get(stx.sender, committed)
+        expected = self._mempool_nonces.get(stx.sender)
+        if expected is None:
+            expected = self.chain.nonce(stx.sender)
         if stx.nonce != expected:
-            used = "already used" if stx.nonce < expected else "too high"
             return abci.ResponseCheckTx(
                 code=CODE_REJECTED, codespace=CODESPACE,
-                log=f"nonce {stx.nonce} is {used}: the next nonce of {stx.sender} is {expected}")
+                log=accounts.nonce_mismatch(stx.sender, stx.nonce, expected))
         self._mempool_nonces[stx.sender] = expected + 1
         return abci.ResponseCheckTx(code=CODE_OK, gas_wanted=stx.gas_limit)
 
@@ -208,12 +225,12 @@ class PycontractApp(Application):
         txs, where = [], []
         for i, raw in enumerate(req.txs):
             try:
-                stx = self._decode(raw)
+                tx = self._verify(raw)[1]
             except envelope.EnvelopeError as e:
                 results[i] = abci.ExecTxResult(code=CODE_REJECTED, log=e.reason,
                                                codespace=CODESPACE)
                 continue
-            txs.append(self._to_tx(stx))
+            txs.append(tx)
             where.append(i)
         self.pending = self.chain.begin_block(txs, time=req.time.seconds)
         if self.pending.height != req.height:
@@ -284,6 +301,15 @@ def create_app(*, home, ledger_path, chain_id: str) -> PycontractApp:
     Path(ledger_path).parent.mkdir(parents=True, exist_ok=True)
     return PycontractApp(str(ledger_path), chain_id,
                          log=logging.getLogger("pycontract.node.app").info)
+
+
+def engine_tx(stx):
+    """The engine transaction of a verified envelope: sender = the signer's address, and the
+    envelope's nonce and hash."""
+    from pycontract import Tx
+
+    return Tx(sender=stx.sender, contract=stx.contract, function=stx.function, args=stx.args,
+              gas_limit=stx.gas_limit, source=stx.source, nonce=stx.nonce, tx_hash=stx.hash)
 
 
 def _package_version() -> str:
