@@ -302,3 +302,18 @@ def test_divergence_switch_changes_only_the_reported_hash(make_app, monkeypatch)
     r1 = [run_block(a, 1, BLOCKS[0]).app_hash for a in (honest, faulty)]
     r2 = [run_block(a, 2, []).app_hash for a in (honest, faulty)]
     assert r1[0] == r1[1] and r2[0] != r2[1]
+
+
+def test_remembered_verification_vouches_only_for_the_same_bytes(make_app):
+    """CheckTx, rechecks, proposals and FinalizeBlock share one verification per envelope,
+    keyed by the hash of every byte: a tampered copy of a verified transaction is refused."""
+    app = make_app("a")
+    good = call(ALICE, 0)
+    assert check(app, good).code == CODE_OK
+    for i in range(len(good)):
+        bad = bytearray(good)
+        bad[i] ^= 0x40
+        assert check(app, bytes(bad)).code == CODE_REJECTED, i
+    resp = finalize(app, 1, [good[:-1] + bytes([good[-1] ^ 1]), good])
+    assert [r.code for r in resp.tx_results] == [CODE_REJECTED, CODE_REJECTED]  # no contract
+    assert "bad signature" in resp.tx_results[0].log
