@@ -34,24 +34,7 @@ import copy
 
 from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
-
-#: the child fields whose nodes are evaluated when a node is evaluated (explicit, per type)
-CHILD_FIELDS = {
-    "Expr": ("value",), "Assign": ("targets", "value"), "AugAssign": ("target", "value"),
-    "AnnAssign": ("target", "value"), "Return": ("value",), "Pass": (), "Break": (),
-    "Continue": (), "Delete": ("targets",), "Raise": ("exc", "cause"), "Assert": ("test", "msg"),
-    # compound statements: header only
-    "If": ("test",), "While": ("test",), "For": ("iter",), "Try": (), "TryStar": (),
-    "FunctionDef": ("decorator_list", "args"), "ExceptHandler": ("type",),
-    "arguments": ("defaults", "kw_defaults"), "arg": (),
-    "Name": (), "Constant": (), "Attribute": ("value",), "Subscript": ("value", "slice"),
-    "Slice": ("lower", "upper", "step"), "Starred": ("value",), "BinOp": ("left", "right"),
-    "UnaryOp": ("operand",), "BoolOp": ("values",), "Compare": ("left", "comparators"),
-    "IfExp": ("test", "body", "orelse"), "Call": ("func", "args", "keywords"),
-    "keyword": ("value",), "List": ("elts",), "Tuple": ("elts",), "Dict": ("keys", "values"),
-    "FormattedValue": ("value", "format_spec"),
-    # JoinedStr and comprehensions are special-cased in weight()
-}
+from pycontract.vetting.nodes import CHILD_FIELDS
 
 SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Pass, ast.Break,
           ast.Continue, ast.Delete, ast.Raise, ast.Assert)
@@ -150,14 +133,13 @@ def _is_singleton_const(n) -> bool:
 
 _BINOP_HELPER = {
     ast.Add: "_pc_add", ast.Sub: "_pc_sub", ast.Mult: "_pc_mul", ast.Pow: "_pc_pow", ast.LShift: "_pc_lshift",
-    ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod", ast.BitOr: "_pc_or",
-    ast.MatMult: "_pc_matmul", ast.Div: "_pc_truediv", ast.BitAnd: "_pc_and",
+    ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod", ast.BitOr: "_pc_or", ast.BitAnd: "_pc_and",
     ast.BitXor: "_pc_xor", ast.RShift: "_pc_rshift",
 }
 _OPNAME = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Pow: "pow", ast.LShift: "lshift",
     ast.RShift: "rshift", ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.BitOr: "or",
-    ast.BitAnd: "and", ast.BitXor: "xor", ast.MatMult: "matmul", ast.Div: "truediv",
+    ast.BitAnd: "and", ast.BitXor: "xor",
 }
 _CMPNAME = {
     ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge",
@@ -518,7 +500,7 @@ class GasRewriter:
             if st.orelse:
                 st.orelse = self.body(st.orelse, 0, st.lineno)
             return [st]
-        if t is ast.Try or t.__name__ == "TryStar":
+        if t is ast.Try:
             st.body = self.body(st.body, 0, st.lineno)
             for h in st.handlers:
                 hw = weight(h)

@@ -330,13 +330,7 @@ class OpsMixin:
             return a | b
         raise TypeError()
 
-    def matmul(self, a, b):
-        raise TypeError()
-
-    def truediv(self, a, b):
-        raise TypeError()
-
-    #: binary operations by name (augmented assignment, ``_inplacevar_``) -> the sized helper
+    #: binary operations by name (augmented assignment) -> the sized helper
     _BINOPS = {"add": "add", "mul": "mul", "pow": "pow", "lshift": "lshift",
                "floordiv": "floordiv", "mod": "mod", "or": "or_", "sub": "sub", "and": "and_",
                "xor": "xor", "rshift": "rshift"}
@@ -387,14 +381,6 @@ class OpsMixin:
             self.dict_update(a, b)
             return a
         return self.binop(name, a, b)
-
-    def inplacevar(self, op, a, b):
-        names = {"+=": "add", "-=": "sub", "*=": "mul", "**=": "pow", "<<=": "lshift",
-                 ">>=": "rshift", "//=": "floordiv", "%=": "mod", "|=": "or", "&=": "and",
-                 "^=": "xor"}
-        if op not in names:
-            raise TypeError()
-        return self.iop(names[op], a, b)
 
     def aug_item(self, obj, key, name, value):
         if type(obj) is dict and type(key) is str and (name == "add" or name == "sub"):
