@@ -34,7 +34,7 @@ import copy
 
 from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
-from pycontract.vetting.nodes import CHILD_FIELDS
+from pycontract.vetting.nodes import CHILD_FIELDS, is_singleton_const
 
 SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Pass, ast.Break,
           ast.Continue, ast.Delete, ast.Raise, ast.Assert)
@@ -125,10 +125,6 @@ def _is_small_const(n) -> bool:
 
 def _is_int_const(n) -> bool:
     return isinstance(n, ast.Constant) and type(n.value) is int
-
-
-def _is_singleton_const(n) -> bool:
-    return isinstance(n, ast.Constant) and (n.value is None or type(n.value) is bool)
 
 
 _BINOP_HELPER = {
@@ -272,7 +268,7 @@ class ExprRewriter(ast.NodeTransformer):
     def _compare1(self, left, op, right, node):
         t = type(op)
         if t in (ast.Is, ast.IsNot):
-            if _is_singleton_const(left) or _is_singleton_const(right):
+            if is_singleton_const(left) or is_singleton_const(right):
                 return node
         elif t in (ast.In, ast.NotIn):
             if _is_small_const(right) and isinstance(right.value, (str, bytes)):

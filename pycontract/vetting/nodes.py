@@ -84,6 +84,13 @@ for _t in (
 ):
     NODE_KINDS[_t] = _PART
 
+def is_singleton_const(node) -> bool:
+    """``None``/``True``/``False`` literal: the only operands ``is`` may compare against."""
+    return isinstance(node, ast.Constant) and (
+        node.value is None or node.value is True or node.value is False
+    )
+
+
 #: views of the table for each stage
 _ALLOWED_NODES: dict[type, str | None] = {t: k.rule for t, k in NODE_KINDS.items()}
 NODE_WEIGHTS = MappingProxyType(

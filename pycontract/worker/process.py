@@ -320,6 +320,65 @@ def _check_output(name, result, events, ov, budget):
     return out
 
 
+def _entry_point(executor, ov, name, function):
+    """(compiled contract, entry point) of ``name.function`` in the overlay's state; Rejected
+    when either is missing (shared by transactions, queries; cross-contract calls revert)."""
+    rec = ov.contract(name) if type(name) is str else None
+    if rec is None:
+        raise Rejected(f"unknown contract {name!r}")
+    cc = executor.compiled_record(rec)
+    if type(function) is not str:
+        raise Rejected("function name must be a str")
+    ep = cc.entry_points.get(function)
+    if ep is None:
+        raise Rejected(
+            f"{name} has no public or view function {function!r} "
+            "(undecorated functions are private)"
+        )
+    return cc, ep
+
+
+def _admit(executor, ov, kind, name, function, tx, kwargs):
+    """Checks before any contract code runs: (compiled contract, entry point or None for a
+    deploy without constructor, readonly). Raises Rejected."""
+    if kind == "deploy":
+        source = tx.get("source")
+        if type(source) is not str:
+            raise Rejected("deploy needs source text")
+        if ov.contract(name) is not None:
+            raise Rejected(f"contract {name!r} already exists")
+        try:
+            cc = executor.compiled(name, source)
+        except VetError as e:
+            raise Rejected(vet_text(e)) from None
+        ctors = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
+        ep = ctors[0] if ctors else None
+        if ep is not None:
+            check_args(name, ep, kwargs)
+        elif kwargs:
+            raise Rejected(f"{name} has no constructor, so deploy takes no arguments")
+        return cc, ep, False
+    cc, ep = _entry_point(executor, ov, name, function)
+    if ep.kind == "constructor":
+        raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
+    check_args(name, ep, kwargs)
+    return cc, ep, ep.kind == "view"
+
+
+def _deploy(ov, cc, name, source, sender, meter):
+    """Charge the source bytes and add the contract; the ``deployed`` map for the reply."""
+    meter.charge(len(source.encode("utf-8")) * SCHEDULE.deploy_byte)
+    rec = ContractRecord(
+        name=name, code_hash=cc.code_hash, source=source, deployer=sender,
+        entry_points=entry_points_json(cc),
+    )
+    ov.add_contract(rec)
+    return {
+        "name": name, "code_hash": cc.code_hash, "deployer": sender,
+        "entry_points": codec.encode_value(rec.entry_points),
+    }
+
+
 def run_tx(executor, ov, tx, height, time, budget=None):
     """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
     the block's output bytes so far (``{"used": n}``)."""
@@ -334,40 +393,7 @@ def run_tx(executor, ov, tx, height, time, budget=None):
         return _result("rejected", error="malformed transaction")
     try:
         kwargs = _decode_args(tx.get("args"))
-        if kind == "deploy":
-            source = tx.get("source")
-            if type(source) is not str:
-                raise Rejected("deploy needs source text")
-            if ov.contract(name) is not None:
-                raise Rejected(f"contract {name!r} already exists")
-            try:
-                cc = executor.compiled(name, source)
-            except VetError as e:
-                raise Rejected(vet_text(e)) from None
-            ctors = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
-            ep = ctors[0] if ctors else None
-            if ep is not None:
-                check_args(name, ep, kwargs)
-            elif kwargs:
-                raise Rejected(f"{name} has no constructor, so deploy takes no arguments")
-            readonly = False
-        else:
-            rec = ov.contract(name)
-            if rec is None:
-                raise Rejected(f"unknown contract {name!r}")
-            cc = executor.compiled_record(rec)
-            if type(function) is not str:
-                raise Rejected("function name must be a str")
-            ep = cc.entry_points.get(function)
-            if ep is None:
-                raise Rejected(
-                    f"{name} has no public or view function {function!r} "
-                    "(undecorated functions are private)"
-                )
-            if ep.kind == "constructor":
-                raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
-            check_args(name, ep, kwargs)
-            readonly = ep.kind == "view"
+        cc, ep, readonly = _admit(executor, ov, kind, name, function, tx, kwargs)
     except Rejected as e:
         return _result("rejected", error=str(e))
 
@@ -378,17 +404,9 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     ov.begin_tx()
     try:
         if kind == "deploy":
-            meter.charge(len(source.encode("utf-8")) * SCHEDULE.deploy_byte)
-            rec = ContractRecord(
-                name=name, code_hash=cc.code_hash, source=source, deployer=sender,
-                entry_points=entry_points_json(cc),
-            )
-            ov.add_contract(rec)
-            deployed = {
-                "name": name, "code_hash": cc.code_hash, "deployer": sender,
-                "entry_points": codec.encode_value(rec.entry_points),
-            }
+            deployed = _deploy(ov, cc, name, tx["source"], sender, meter)
         host._touch(name)
+        result = None
         if ep is not None:
             frame = _runtime.CallFrame(
                 contract=name, sender=sender, origin=sender, block_height=height,
@@ -399,8 +417,6 @@ def run_tx(executor, ov, tx, height, time, budget=None):
                 result = encode_result(value) if kind == "call" else None
             except EncodingError as e:
                 raise Reverted(f"{name}: return value of {function} cannot be stored: {e}") from None
-        else:
-            result = None
         output = _check_output(name, result, host.events, ov, budget)
     except ContractAbort as e:
         ov.revert_tx()
@@ -455,16 +471,7 @@ def _run_query(executor, ov, msg):
     name, function = msg.get("contract"), msg.get("function")
     try:
         kwargs = _decode_args(msg.get("args"))
-        rec = ov.contract(name) if type(name) is str else None
-        if rec is None:
-            raise Rejected(f"unknown contract {name!r}")
-        cc = executor.compiled_record(rec)
-        ep = cc.entry_points.get(function) if type(function) is str else None
-        if ep is None:
-            raise Rejected(
-                f"{name} has no public or view function {function!r} "
-                "(undecorated functions are private)"
-            )
+        cc, ep = _entry_point(executor, ov, name, function)
         if ep.kind != "view":
             raise Rejected(f"{name}.{function} is {ep.kind}, not a view: send it as a transaction")
         check_args(name, ep, kwargs)
