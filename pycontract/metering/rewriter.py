@@ -470,104 +470,119 @@ class GasRewriter:
         return ch + run
 
     def stmt(self, st):
-        """Return the list of statements replacing ``st`` (bodies rewritten recursively)."""
-        t = type(st)
-        if t is ast.If:
-            st.test = self.expr.visit(st.test)
-            st.body = self.body(st.body, 0, st.lineno)
-            if st.orelse:
-                st.orelse = self.body(st.orelse, 0, st.lineno)
-            return [st]
-        if t is ast.While:
-            per = self.s.loop_iteration + weight(st.test)
-            st.test = self.expr.visit(st.test)
-            st.body = self.body(st.body, per, st.lineno)
-            if st.orelse:
-                st.orelse = self.body(st.orelse, 0, st.lineno)
-            return [st]
-        if t is ast.For:
-            per = self.s.loop_iteration + weight(st.target)
-            if _flat_names(st.target) and _unpack_call(st.iter, "_iter_unpack_sequence_"):
-                per += flat_unpack_units(st.target)
-                st.iter = _call("_getiter_", st.iter.args[0])
-            st.iter = self.expr.visit(st.iter)
-            st.target = self.expr.visit(st.target)
-            st.body = self.body(st.body, per, st.lineno)
-            if st.orelse:
-                st.orelse = self.body(st.orelse, 0, st.lineno)
-            return [st]
-        if t is ast.Try:
-            st.body = self.body(st.body, 0, st.lineno)
-            for h in st.handlers:
-                hw = weight(h)
-                if h.type is not None:
-                    h.type = self.expr.visit(h.type)
-                # MemoryError / RecursionError are never observable: the first thing every
-                # handler does is turn them into the engine's (uncatchable) revert
-                unc = ast.Expr(value=_call("_pc_uncatch"))
-                _set_line(unc, h.lineno)
-                h.body = [unc] + self.body(h.body, hw, h.lineno)
-            if st.orelse:
-                st.orelse = self.body(st.orelse, 0, st.lineno)
-            if st.finalbody:
-                st.finalbody = self.body(st.finalbody, 0, st.lineno)
-            return [st]
-        if t is ast.FunctionDef:
-            return [self.function(st)]
-        if t is ast.Assert:
-            test = self.expr.visit(st.test)
-            args = [_name("AssertionError")]
-            if st.msg is not None:
-                args.append(self.expr.visit(st.msg))
-            raise_ = ast.Raise(exc=ast.Call(func=_name("_pc_exc"), args=args, keywords=[]),
-                               cause=None)
-            new = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test), body=[raise_], orelse=[])
-            _set_line(new, st.lineno)
-            return [new]
-        if t is ast.AugAssign:
-            return [self.augassign(st)]
+        """Return the list of statements replacing ``st`` (bodies rewritten recursively):
+        ``visit_<NodeName>`` for statements with their own rewriting, else a simple statement
+        whose expressions are rewritten in place."""
+        visit = getattr(self, "visit_" + type(st).__name__, None)
+        if visit is not None:
+            return visit(st)
+        if isinstance(st, SIMPLE):
+            return [self.expr.visit(st)]
+        raise TypeError(f"gas_rewriter: unsupported statement {type(st).__name__}")
+
+    def _orelse(self, st):
+        if st.orelse:
+            st.orelse = self.body(st.orelse, 0, st.lineno)
+
+    def visit_If(self, st):
+        st.test = self.expr.visit(st.test)
+        st.body = self.body(st.body, 0, st.lineno)
+        self._orelse(st)
+        return [st]
+
+    def visit_While(self, st):
+        per = self.s.loop_iteration + weight(st.test)
+        st.test = self.expr.visit(st.test)
+        st.body = self.body(st.body, per, st.lineno)
+        self._orelse(st)
+        return [st]
+
+    def visit_For(self, st):
+        per = self.s.loop_iteration + weight(st.target)
+        if _flat_names(st.target) and _unpack_call(st.iter, "_iter_unpack_sequence_"):
+            per += flat_unpack_units(st.target)
+            st.iter = _call("_getiter_", st.iter.args[0])
+        st.iter = self.expr.visit(st.iter)
+        st.target = self.expr.visit(st.target)
+        st.body = self.body(st.body, per, st.lineno)
+        self._orelse(st)
+        return [st]
+
+    def visit_Try(self, st):
+        st.body = self.body(st.body, 0, st.lineno)
+        for h in st.handlers:
+            hw = weight(h)
+            if h.type is not None:
+                h.type = self.expr.visit(h.type)
+            # MemoryError / RecursionError are never observable: the first thing every
+            # handler does is turn them into the engine's (uncatchable) revert
+            unc = ast.Expr(value=_call("_pc_uncatch"))
+            _set_line(unc, h.lineno)
+            h.body = [unc] + self.body(h.body, hw, h.lineno)
+        self._orelse(st)
+        if st.finalbody:
+            st.finalbody = self.body(st.finalbody, 0, st.lineno)
+        return [st]
+
+    def visit_FunctionDef(self, st):
+        return [self.function(st)]
+
+    def visit_Assert(self, st):
+        test = self.expr.visit(st.test)
+        args = [_name("AssertionError")]
+        if st.msg is not None:
+            args.append(self.expr.visit(st.msg))
+        raise_ = ast.Raise(exc=ast.Call(func=_name("_pc_exc"), args=args, keywords=[]),
+                           cause=None)
+        new = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test), body=[raise_], orelse=[])
+        _set_line(new, st.lineno)
+        return [new]
+
+    def visit_AugAssign(self, st):
+        return [self.augassign(st)]
+
+    def visit_Assign(self, st):
         if _flat_assign_unpack(st):
             # Python's own unpacking draws at most len(targets) + 1 items: no guard needed
             st.value = self.expr.visit(st.value.args[0])
             return [st]
-        if t is ast.Assign and len(st.targets) == 1 and _write_target(st.targets[0]):
-            tgt = st.targets[0]
-            # Python evaluates the value first, then the object, then the key: keep that order
-            value = self.expr.visit(st.value)
-            obj = self.expr.visit(tgt.value.args[0])
-            key = self.expr.visit(tgt.slice)
-            if isinstance(obj, ast.Name) and _simple(key):
-                # lst[i] = v on a list with an int index needs no check: test inline
-                out = []
-                if not (isinstance(value, ast.Name) or isinstance(value, ast.Constant)):
-                    out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
-                    value = _name("_pc_v")
-                tests = [_type_is(_name(obj.id), "_pc_L")]
-                if isinstance(key, ast.Name):
-                    tests.append(_type_is(_name(key.id), "_pc_I"))
-                direct = ast.Assign(
-                    targets=[ast.Subscript(value=_name(obj.id), slice=copy.deepcopy(key),
-                                           ctx=ast.Store())],
-                    value=copy.deepcopy(value))
-                slow = ast.Expr(value=_call("_pc_setitem", value, obj, key))
-                out.append(ast.If(
-                    test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
-                    body=[direct], orelse=[slow]))
-                for n in out:
-                    _set_line(n, st.lineno)
-                return out
-            new = ast.Expr(value=_call("_pc_setitem", value, obj, key))
-            return [ast.copy_location(new, st)]
-        if t is ast.Delete and len(st.targets) == 1 and _write_target(st.targets[0]):
-            tgt = st.targets[0]
-            new = ast.Expr(value=_call("_pc_delitem", self.expr.visit(tgt.value.args[0]),
-                                       self.expr.visit(tgt.slice)))
-            return [ast.copy_location(new, st)]
-        if t in (ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith, ast.AsyncFor):
-            raise TypeError(f"gas_rewriter: {t.__name__} is not part of the language")
-        if isinstance(st, SIMPLE):
+        if not (len(st.targets) == 1 and _write_target(st.targets[0])):
             return [self.expr.visit(st)]
-        raise TypeError(f"gas_rewriter: unsupported statement {t.__name__}")
+        tgt = st.targets[0]
+        # Python evaluates the value first, then the object, then the key: keep that order
+        value = self.expr.visit(st.value)
+        obj = self.expr.visit(tgt.value.args[0])
+        key = self.expr.visit(tgt.slice)
+        if isinstance(obj, ast.Name) and _simple(key):
+            # lst[i] = v on a list with an int index needs no check: test inline
+            out = []
+            if not (isinstance(value, ast.Name) or isinstance(value, ast.Constant)):
+                out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
+                value = _name("_pc_v")
+            tests = [_type_is(_name(obj.id), "_pc_L")]
+            if isinstance(key, ast.Name):
+                tests.append(_type_is(_name(key.id), "_pc_I"))
+            direct = ast.Assign(
+                targets=[ast.Subscript(value=_name(obj.id), slice=copy.deepcopy(key),
+                                       ctx=ast.Store())],
+                value=copy.deepcopy(value))
+            slow = ast.Expr(value=_call("_pc_setitem", value, obj, key))
+            out.append(ast.If(
+                test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
+                body=[direct], orelse=[slow]))
+            for n in out:
+                _set_line(n, st.lineno)
+            return out
+        new = ast.Expr(value=_call("_pc_setitem", value, obj, key))
+        return [ast.copy_location(new, st)]
+
+    def visit_Delete(self, st):
+        if not (len(st.targets) == 1 and _write_target(st.targets[0])):
+            return [self.expr.visit(st)]
+        tgt = st.targets[0]
+        new = ast.Expr(value=_call("_pc_delitem", self.expr.visit(tgt.value.args[0]),
+                                   self.expr.visit(tgt.slice)))
+        return [ast.copy_location(new, st)]
 
     def augassign(self, st):
         op = type(st.op)

@@ -51,3 +51,11 @@ def test_parts_are_contexts_and_operators_only():
 
 def test_allowed_and_refused_are_disjoint():
     assert not set(nodes.NODE_KINDS) & set(nodes._REFUSED_NODES)
+
+
+def test_the_rewriter_handles_every_allowed_statement():
+    """A statement kind in the table is either simple (its expressions are rewritten in place)
+    or has its own visit_<Kind> method in the rewriter."""
+    for t in nodes.NODE_KINDS:
+        if issubclass(t, ast.stmt) and t is not ast.ImportFrom:  # imports are stripped
+            assert t in rewriter.SIMPLE or hasattr(rewriter.GasRewriter, f"visit_{t.__name__}"), t
