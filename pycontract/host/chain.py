@@ -352,7 +352,7 @@ class Chain:
                 if c.status == "rejected":
                     continue
                 position += 1
-                records.append((i, self._apply(ov, tx, c, tx_hash)))
+                records.append((i, self._apply(ov, tx, c, tx_hash, blobs[id(tx)])))
             for _extra in stream:  # reads the final frame; it must hold no further result
                 self._drop_worker()
                 raise NodeFault("the sandbox worker sent an invalid reply: too many results; "
@@ -381,7 +381,7 @@ class Chain:
         return c
 
     @staticmethod
-    def _apply(ov, tx: Tx, c, tx_hash: str) -> TxRecord:
+    def _apply(ov, tx: Tx, c, tx_hash: str, args_blob: bytes) -> TxRecord:
         """Replay one included transaction's validated writes onto the overlay; its record."""
         ov.begin_tx()
         if c.deployed is not None:
@@ -397,7 +397,7 @@ class Chain:
             function="constructor" if tx.kind == "deploy" else tx.function,
             args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
             status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
-            events=c.events,
+            events=c.events, args_encoded=args_blob, result_encoded=c.result_bytes,
         )
         ov.add_tx(rec)  # its rows and receipt digest are encoded now, not at commit
         return rec

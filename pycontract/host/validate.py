@@ -100,7 +100,8 @@ def _fault(msg: str):
 class _Checked:
     """A validated per-transaction result from the worker."""
 
-    __slots__ = ("status", "gas_used", "result", "error", "events", "writes", "deployed")
+    __slots__ = ("status", "gas_used", "result", "result_bytes", "error", "events", "writes",
+                 "deployed")
 
 
 def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None) -> _Checked:
@@ -148,13 +149,15 @@ def _check_outcome(c: _Checked, r: dict, tx: Tx) -> None:
     c.error = err[:MAX_ERROR_CHARS] if err is not None else None
     res = r.get("result")
     c.result = None
+    c.result_bytes = None
     if res is not None:
         if type(res) is not bytes or len(res) > MAX_VALUE_BYTES or c.status != "success":
             _fault("result is not an encoded value of a successful transaction")
         try:
-            c.result = codec.decode_value(res)
+            c.result = codec.decode_value(res)  # proves the bytes canonical
         except EncodingError as e:
             _fault(f"result does not decode: {e}")
+        c.result_bytes = res
 
 
 def _check_deployed(deployed, status: str, tx: Tx, source_hash) -> ContractRecord | None:
@@ -235,10 +238,10 @@ def _check_events(events: list, tree: set) -> list:
         if type(fields) is not bytes:
             _fault("event fields are not encoded bytes")
         try:
-            fv = codec.decode_value(fields)
+            ev = EventRecord.from_bytes(contract, name, fields)  # decoded once, bytes kept
         except EncodingError as e:
             _fault(f"event fields do not decode: {e}")
-        if type(fv) is not dict:
+        if type(ev.fields) is not dict:
             _fault("event fields are not a map")
-        out.append(EventRecord(contract, name, fv))
+        out.append(ev)
     return out

@@ -472,7 +472,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         self._gas(S.event_base + (len(name) + len(data)) * S.event_byte)
         self.m.alloc(len(data) + len(name))
         try:
-            self.host.emit(self.frame.contract, name, _codec.decode_value(data))
+            self.host.emit(self.frame.contract, name, data)  # the encoded fields, once
         except (MemoryError, RecursionError) as e:  # never a catchable, node-dependent error
             self.m.revert(f"{type(e).__name__} while recording event {name!r}")
 

@@ -224,12 +224,10 @@ class TxHost:
         if len(self.events) >= limits.MAX_EVENTS_PER_TX:
             raise RawRevert(f"more than {limits.MAX_EVENTS_PER_TX} events in one "
                            "transaction")
-        try:
-            # fields come decoded from the runtime: plain lists and dicts, no copy needed
-            data = codec.encode_value(dict(fields))
-        except EncodingError as e:
-            raise RawRevert(f"event {name!r} fields cannot be recorded: {e}") from None
-        self.events.append([contract, name, data])
+        if type(fields) is not bytes:
+            raise RawRevert(f"event {name!r} fields must arrive encoded")
+        # the runtime's canonical bytes, charged and size-checked there: sent on as they are
+        self.events.append([contract, name, fields])
 
     def call_contract(self, frame, contract, function, kwargs):
         caller = self._top()

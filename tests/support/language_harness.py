@@ -30,7 +30,8 @@ class DictHost:
             self.storage[(contract, key)] = value
 
     def emit(self, contract, name, fields):
-        self.events.append((contract, name, fields))
+        # the runtime hands over the canonical bytes of the fields (encoded once)
+        self.events.append((contract, name, codec.decode_value(fields)))
 
     def call_contract(self, frame, contract, function, kwargs):
         cc = self.contracts.get(contract)
