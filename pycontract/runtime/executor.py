@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from functools import partial
 
+from ledger_store import codec as _codec
+from ledger_store.errors import EncodingError
 from pycontract.errors import ContractAbort, OutOfGas, PycontractError, Reverted
 from pycontract.metering import helpers
 from pycontract.metering.schedule import SCHEDULE
@@ -28,15 +30,6 @@ from pycontract.runtime.meter import (
     WIDE_INT_KEY, Meter, RawRevert, deep_units, key_units,
 )
 from pycontract.runtime.ops import OpsMixin
-
-try:  # the ledger codec (canonical CBOR); see docs/architecture.md
-    from ledger_store import codec as _codec
-    from ledger_store.errors import EncodingError
-except ImportError:  # pragma: no cover - only while ledger_store is being built
-    _codec = None
-
-    class EncodingError(Exception):
-        pass
 
 S = SCHEDULE
 
@@ -482,9 +475,10 @@ class Runtime(OpsMixin, BuiltinsMixin):
         self.cross(kwargs)
         data = self._encode_value(kwargs, "call arguments")
         self._gas(S.cross_call_base + len(data) * S.cross_call_byte)
-        args = _codec.decode_value(data)
         try:
-            result = self.host.call_contract(self.frame, contract, function, args)
+            # arguments and result cross as canonical bytes, each encoded once: type-checked
+            # and never aliased between the two contracts
+            rb = self.host.call_contract(self.frame, contract, function, data)
         except ContractAbort as e:
             # a failure in the callee ends the whole transaction; make it sticky so a
             # ``finally`` in the caller cannot swallow it
@@ -494,9 +488,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             self.m.revert(f"call to {contract}.{function} failed: {e}")
         except Exception as e:  # host bug: do not leak interpreter text
             self.m.revert(f"call to {contract}.{function} failed: {type(e).__name__}")
-        try:
-            rb = _codec.encode_value(result)
-        except EncodingError:
+        if type(rb) is not bytes:  # host bug: never hand the caller a shared object
             self.m.revert(f"call to {contract}.{function} returned a non-storable value")
         self._gas(1 + len(rb) * S.cross_call_byte)
         return _codec.decode_value(rb)

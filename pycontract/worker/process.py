@@ -245,9 +245,13 @@ class TxHost:
             raise RawRevert(f"{where}: no public or view function of that name")
         if ep.kind == "constructor":
             raise RawRevert(f"{where}: a constructor runs only at deploy")
-        # arguments cross contracts as canonical bytes: type-checked and never aliased
+        # arguments cross contracts as the caller's canonical bytes, decoded once here
         try:
-            kwargs = codec.decode_value(codec.encode_value(to_plain(dict(kwargs))))
+            if type(kwargs) is not bytes:
+                raise TypeError("arguments must arrive encoded")
+            kwargs = codec.decode_value(kwargs)
+            if type(kwargs) is not dict:
+                raise TypeError("arguments must be a map")
         except (EncodingError, TypeError, ValueError) as e:
             raise RawRevert(f"{where}: arguments cannot be passed: {e}") from None
         try:
@@ -268,7 +272,7 @@ class TxHost:
         )
         result = self.run(cc, function, kwargs, callee)
         try:
-            return codec.decode_value(encode_result(result))
+            return encode_result(result)  # the caller's runtime decodes these bytes once
         except EncodingError as e:
             raise RawRevert(f"{where}: return value cannot be passed back: {e}") from None
 
