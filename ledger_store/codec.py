@@ -281,22 +281,29 @@ def digest(obj: Any) -> str:
 # ---------------------------------------------------------------- decoding
 
 
-def _refuse_tag(tag_number: int):
-    def refuse(*_a):
-        raise EncodingError(f"CBOR tag {tag_number} is not allowed")
+def tag_refusal(error: type, message: str, allowed: tuple = ()):
+    """``(semantic_decoders, tag_hook)`` for ``cbor2.loads`` that refuse every CBOR tag except
+    ``allowed``, raising ``error(message.format(tag_number))``. cbor2 decodes many tags into
+    rich Python objects (datetimes, sets, regexes, shared references): every tag it could know
+    about is overridden, and any other reaches the hook. Also used for the worker protocol."""
 
-    return refuse
+    def refuse(tag_number: int):
+        def refuse_it(*_a):
+            raise error(message.format(tag_number))
+
+        return refuse_it
+
+    semantic = {t: refuse(t) for t in range(0, 1100) if t not in allowed}
+    semantic.update({t: refuse(t) for t in (55799, 55800, 55801)})
+
+    def tag_hook(_decoder, tag):
+        raise error(message.format(tag.tag))
+
+    return semantic, tag_hook
 
 
-# cbor2 decodes many tags into rich Python objects (datetimes, sets, regexes, shared references).
-# Override every tag it could know about so only the bignum tags 2 and 3 are decoded; any other
-# tag reaches _tag_hook, which refuses it.
-_SEMANTIC = {t: _refuse_tag(t) for t in range(0, 1100) if t not in (2, 3)}
-_SEMANTIC.update({t: _refuse_tag(t) for t in (55799, 55800, 55801)})
-
-
-def _tag_hook(_decoder, tag):
-    raise EncodingError(f"CBOR tag {tag.tag} is not allowed")
+# only the bignum tags 2 and 3 are decoded
+_SEMANTIC, _tag_hook = tag_refusal(EncodingError, "CBOR tag {} is not allowed", allowed=(2, 3))
 
 
 def _loads(b: bytes, what: str) -> Any:

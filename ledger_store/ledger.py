@@ -163,8 +163,9 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
         raise LedgerError(f"txs[{i}].error must be str or None")
     if tx.nonce is not None and not (_is_int(tx.nonce) and 0 <= tx.nonce < 2**63):
         raise LedgerError(f"txs[{i}].nonce must be None or an int in [0, 2**63)")
-    args_b = codec.encode_any(tx.args)
-    result_b = codec.encode_any(tx.result)
+    args_b = tx.args_encoded if type(tx.args_encoded) is bytes else codec.encode_any(tx.args)
+    result_b = (tx.result_encoded if type(tx.result_encoded) is bytes
+                else codec.encode_any(tx.result))
     events = tx.events
     fast = codec.nests_within(tx.args, args_b, 1) and codec.nests_within(tx.result, result_b, 1)
     ev_parts = [codec.array_head(len(events))]
@@ -172,7 +173,7 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
     for j, ev in enumerate(events):
         if not isinstance(ev, EventRecord):
             raise LedgerError(f"txs[{i}].events[{j}] is not an EventRecord")
-        fields_b = codec.encode_any(ev.fields)
+        fields_b = ev.encoded if type(ev.encoded) is bytes else codec.encode_any(ev.fields)
         event_rows.append(
             (height, i, j, tx.tx_hash, ev.contract, ev.name, codec.to_json(ev.fields), fields_b)
         )

@@ -28,6 +28,15 @@ class EventRecord:
     contract: str
     name: str
     fields: dict = field(default_factory=dict)
+    #: the canonical bytes of ``fields`` when the record was made from them (``from_bytes``):
+    #: commit_block stores these instead of encoding ``fields`` again
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_bytes(cls, contract: str, name: str, data: bytes) -> "EventRecord":
+        """An event whose fields arrive encoded: decoded (which proves ``data`` canonical,
+        EncodingError otherwise) and kept, so they are never encoded again."""
+        return cls(contract, name, codec.decode_value(data), data)
 
     def as_list(self) -> list:
         return [self.contract, self.name, self.fields]
@@ -52,6 +61,11 @@ class TxRecord:
     #: the signed per-account nonce of a network transaction (None for an embedded one); not
     #: part of the receipt digest: the state root commits to the account's nonce
     nonce: int | None = None
+    #: ``codec.encode_any(args)`` / ``codec.encode_any(result)`` when the caller already holds
+    #: them (the host encoded the arguments once, and decoded the worker's result bytes, which
+    #: proves them canonical): commit_block stores these bytes instead of encoding again
+    args_encoded: bytes | None = field(default=None, compare=False, repr=False)
+    result_encoded: bytes | None = field(default=None, compare=False, repr=False)
 
     def receipt_digest(self) -> str:
         """sha256 hex over the canonical encoding of the array

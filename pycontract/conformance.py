@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from pycontract.replay import FIELDS, Divergence
+
 #: receipt fields compared by replay and by the vector check, in report order
-RECEIPT_FIELDS = ("status", "gas_used", "result", "error", "events", "tx_hash")
 
 
 # -- JSON form of contract values: bytes and tuples have no JSON type of their own ------------
@@ -117,42 +117,23 @@ def run_history(spec: dict) -> dict:
     }
 
 
-@dataclass
-class Divergence:
-    """The first place where a replayed vector differs from what was recorded."""
-
-    vector: str
-    block: int
-    tx: int | None
-    field: str
-    expected: object
-    actual: object
-
-    def __str__(self) -> str:
-        where = f"block {self.block}" + ("" if self.tx is None else f", tx {self.tx}")
-        return (
-            f"{self.vector}: {where}, {self.field}: expected {self.expected!r}, "
-            f"got {self.actual!r}"
-        )
-
-
 def compare(expected: dict, actual: dict) -> Divergence | None:
     """Compare two vectors block by block, receipt field by field; None when they match."""
     name = expected["name"]
     if len(expected["blocks"]) != len(actual["blocks"]):
-        return Divergence(name, 0, None, "block count", len(expected["blocks"]),
-                          len(actual["blocks"]))
+        return Divergence(0, None, None, "block count", len(expected["blocks"]),
+                          len(actual["blocks"]), source=name)
     for bi, (eb, ab) in enumerate(zip(expected["blocks"], actual["blocks"]), start=1):
         if len(eb["receipts"]) != len(ab["receipts"]):
-            return Divergence(name, bi, None, "receipt count", len(eb["receipts"]),
-                              len(ab["receipts"]))
+            return Divergence(bi, None, None, "receipt count", len(eb["receipts"]),
+                              len(ab["receipts"]), source=name)
         for ti, (er, ar) in enumerate(zip(eb["receipts"], ab["receipts"])):
-            for field in RECEIPT_FIELDS:
+            for field in FIELDS:
                 if er[field] != ar[field]:
-                    return Divergence(name, bi, ti, field, er[field], ar[field])
+                    return Divergence(bi, ti, None, field, er[field], ar[field], source=name)
         for field in ("height", "state_root"):
             if eb[field] != ab[field]:
-                return Divergence(name, bi, None, field, eb[field], ab[field])
+                return Divergence(bi, None, None, field, eb[field], ab[field], source=name)
     return None
 
 

@@ -8,6 +8,10 @@ means adding its runtime implementation and its charge in ``pycontract.metering.
 
 from __future__ import annotations
 
+#: the largest contract source, in UTF-8 bytes (vetting refuses more; the host refuses a deploy
+#: carrying more before it reaches the worker)
+MAX_SOURCE_BYTES = 256 * 1024
+
 #: what ``from pycontract import ...`` may bring into a contract
 API_NAMES = frozenset(
     {"public", "view", "constructor", "Map", "Value", "ctx", "require", "revert", "emit", "call"}

@@ -20,13 +20,14 @@ from pycontract.host import Chain, Receipt, Tx
 from pycontract.errors import PycontractError
 from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
-#: receipt fields compared, in the order a divergence is looked for
+#: receipt fields compared, in the order a divergence is looked for (replay and conformance)
 FIELDS = ("tx_hash", "status", "gas_used", "result", "error", "events")
 
 
 @dataclass
 class Divergence:
-    """Where the replayed history first differs from the stored one."""
+    """Where a re-execution first differs from the record: a stored ledger (replay) or a
+    conformance vector (``source`` names it)."""
 
     height: int
     tx_index: int | None
@@ -34,13 +35,19 @@ class Divergence:
     field: str
     expected: object
     actual: object
+    source: str | None = None
 
     def describe(self) -> str:
         where = f"block {self.height}"
         if self.tx_index is not None:
-            where += f", transaction {self.tx_index} ({self.tx_hash})"
-        return (f"divergence at {where}\n  field:    {self.field}\n"
+            where += f", transaction {self.tx_index}"
+            if self.tx_hash is not None:
+                where += f" ({self.tx_hash})"
+        head = f"{self.source}: " if self.source else ""
+        return (f"{head}divergence at {where}\n  field:    {self.field}\n"
                 f"  expected: {self.expected!r}\n  actual:   {self.actual!r}")
+
+    __str__ = describe
 
 
 @dataclass

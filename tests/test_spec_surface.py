@@ -1,8 +1,8 @@
 """SPEC.md, walked literally: the product surface users and the acceptance checks rely on.
 
 Each test follows one section of the spec with its own example (the token of section 1), through
-the public API and the installed ``pycontract`` command; deeper checks live in tests/engine,
-tests/cli and tests/language.
+the public API and the installed ``pycontract`` command; deeper checks live in tests/host,
+tests/cli, tests/vetting, tests/metering and tests/runtime.
 """
 
 import json

@@ -385,7 +385,8 @@ class Chain:
                     r.tx_hash = tx.tx_hash or self._tx_hash(height, position, tx)
                     if i in consumed:
                         position += 1
-                        records.append((i, self._apply(ov, tx, _refused(r.error), r.tx_hash)))
+                        records.append((i, self._apply(ov, tx, _refused(r.error), r.tx_hash,
+                                                        blobs[id(tx)])))
                     continue
                 c = self._checked(led, ov, tx, next(stream))
                 tx_hash = tx.tx_hash or tx_hash_of(position, tx, blobs[id(tx)])
@@ -395,7 +396,7 @@ class Chain:
                 if c.status == "rejected":
                     continue
                 position += 1
-                records.append((i, self._apply(ov, tx, c, tx_hash)))
+                records.append((i, self._apply(ov, tx, c, tx_hash, blobs[id(tx)])))
             for _extra in stream:  # reads the final frame; it must hold no further result
                 self._drop_worker()
                 raise NodeFault("the sandbox worker sent an invalid reply: too many results; "
@@ -424,7 +425,7 @@ class Chain:
         return c
 
     @staticmethod
-    def _apply(ov, tx: Tx, c, tx_hash: str) -> TxRecord:
+    def _apply(ov, tx: Tx, c, tx_hash: str, args_blob: bytes) -> TxRecord:
         """Replay one included transaction's validated writes onto the overlay; its record."""
         ov.begin_tx()
         if c.deployed is not None:
@@ -443,7 +444,8 @@ class Chain:
             function="constructor" if tx.kind == "deploy" else tx.function,
             args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
             status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
-            events=c.events, nonce=tx.nonce,
+            events=c.events, nonce=tx.nonce, args_encoded=args_blob,
+            result_encoded=c.result_bytes,
         )
         ov.add_tx(rec)  # its rows and receipt digest are encoded now, not at commit
         return rec
@@ -586,7 +588,7 @@ class Chain:
 def _refused(error: str) -> _Checked:
     """The result of a transaction the host refused but includes (it used its nonce)."""
     c = _Checked()
-    c.status, c.gas_used, c.result, c.error = "rejected", 0, None, error
+    c.status, c.gas_used, c.result, c.result_bytes, c.error = "rejected", 0, None, None, error
     c.events, c.writes, c.deployed = [], (), None
     return c
 

@@ -5,6 +5,8 @@ limits as deterministic reverts (so a contract that hits one gets a receipt, nev
 fault); the host checks them again on the untrusted reply, as a second wall.
 """
 
+from pycontract import language as _language
+
 #: the largest gas limit one transaction (or query) may ask for. Gas also bounds the memory that
 #: is not size-accounted (small containers built in loops): measured at up to ~12 bytes per gas
 #: (dicts of small lists; benchmarks/memprobe in docs/benchmarks.md), so 100M gas stays well under
@@ -14,7 +16,7 @@ MAX_GAS_PER_TX = 100_000_000
 
 #: payload limits checked by the host before anything reaches the worker
 MAX_ARGS_BYTES = 64 * 1024
-MAX_SOURCE_BYTES = 256 * 1024
+MAX_SOURCE_BYTES = _language.MAX_SOURCE_BYTES  # the language limit, checked before the worker
 MAX_SENDER_CHARS = 256
 MAX_FUNCTION_CHARS = 128
 

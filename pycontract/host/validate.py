@@ -105,7 +105,8 @@ def _fault(msg: str):
 class _Checked:
     """A validated per-transaction result from the worker."""
 
-    __slots__ = ("status", "gas_used", "result", "error", "events", "writes", "deployed")
+    __slots__ = ("status", "gas_used", "result", "result_bytes", "error", "events", "writes",
+                 "deployed")
 
 
 def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None) -> _Checked:
@@ -117,6 +118,24 @@ def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None
     if type(r) is not dict:
         _fault("a transaction result is not a map")
     c = _Checked()
+    _check_outcome(c, r, tx)
+    events, writes, deployed, touched = (r.get("events"), r.get("writes"), r.get("deployed"),
+                                         r.get("touched"))
+    if type(events) is not list or type(writes) is not list or type(touched) is not list:
+        _fault("events, writes and touched must be lists")
+    if c.status != "success" and (events or writes or deployed is not None):
+        _fault(f"a {c.status} transaction reported writes, events or a deployment")
+    if len(events) > MAX_EVENTS_PER_TX:
+        _fault("too many events")
+    c.deployed = _check_deployed(deployed, c.status, tx, source_hash)
+    tree = _call_tree(touched, c, tx, known)
+    c.writes = _check_writes(writes, tree, check_write)
+    c.events = _check_events(events, tree)
+    return c
+
+
+def _check_outcome(c: _Checked, r: dict, tx: Tx) -> None:
+    """Status, gas, error text and result."""
     c.status = r.get("status")
     if c.status not in STATUSES:
         _fault(f"unknown status {c.status!r}")
@@ -135,57 +154,59 @@ def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None
     c.error = err[:MAX_ERROR_CHARS] if err is not None else None
     res = r.get("result")
     c.result = None
+    c.result_bytes = None
     if res is not None:
         if type(res) is not bytes or len(res) > MAX_VALUE_BYTES or c.status != "success":
             _fault("result is not an encoded value of a successful transaction")
         try:
-            c.result = codec.decode_value(res)
+            c.result = codec.decode_value(res)  # proves the bytes canonical
         except EncodingError as e:
             _fault(f"result does not decode: {e}")
-    events, writes, deployed, touched = (r.get("events"), r.get("writes"), r.get("deployed"),
-                                         r.get("touched"))
-    if type(events) is not list or type(writes) is not list or type(touched) is not list:
-        _fault("events, writes and touched must be lists")
-    if c.status != "success" and (events or writes or deployed is not None):
-        _fault(f"a {c.status} transaction reported writes, events or a deployment")
-    if len(events) > MAX_EVENTS_PER_TX:
-        _fault("too many events")
-    # the call tree: contracts that existed, or this deploy's own contract
-    deployed_name = None
-    if deployed is not None:
-        if tx.kind != "deploy" or type(deployed) is not dict:
-            _fault("a deployment from a transaction that is not a deploy")
-        if deployed.get("name") != tx.contract or deployed.get("code_hash") != source_hash \
-                or deployed.get("deployer") != tx.sender:
-            _fault("the deployed contract record does not match the transaction")
-        eps = deployed.get("entry_points")
-        try:
-            eps = codec.decode_value(eps) if type(eps) is bytes else None
-        except EncodingError:
-            eps = None
-        if type(eps) is not dict:
-            _fault("the deployed contract's entry points do not decode to a map")
-        deployed_name = tx.contract
-        c.deployed = ContractRecord(
-            name=tx.contract, code_hash=source_hash, source=tx.source, deployer=tx.sender,
-            entry_points=eps,
-        )
-    else:
-        if tx.kind == "deploy" and c.status == "success":
+        c.result_bytes = res
+
+
+def _check_deployed(deployed, status: str, tx: Tx, source_hash) -> ContractRecord | None:
+    """The contract record a deploy reports must match the transaction exactly."""
+    if deployed is None:
+        if tx.kind == "deploy" and status == "success":
             _fault("a successful deploy without a contract record")
-        c.deployed = None
+        return None
+    if tx.kind != "deploy" or type(deployed) is not dict:
+        _fault("a deployment from a transaction that is not a deploy")
+    if deployed.get("name") != tx.contract or deployed.get("code_hash") != source_hash \
+            or deployed.get("deployer") != tx.sender:
+        _fault("the deployed contract record does not match the transaction")
+    eps = deployed.get("entry_points")
+    try:
+        eps = codec.decode_value(eps) if type(eps) is bytes else None
+    except EncodingError:
+        eps = None
+    if type(eps) is not dict:
+        _fault("the deployed contract's entry points do not decode to a map")
+    return ContractRecord(
+        name=tx.contract, code_hash=source_hash, source=tx.source, deployer=tx.sender,
+        entry_points=eps,
+    )
+
+
+def _call_tree(touched, c: _Checked, tx: Tx, known) -> set:
+    """The contracts the transaction may have written: ones that existed, or its own deploy."""
     tree = set()
     for name in touched:
         if type(name) is not str:
             _fault("touched contract names must be text")
         own_deploy = tx.kind == "deploy" and name == tx.contract and (
-            deployed_name is not None or c.status != "success")
+            c.deployed is not None or c.status != "success")
         if not own_deploy and not known(name):
             _fault(f"the call tree names unknown contract {name!r}")
         tree.add(name)
     if c.status == "success" and tx.contract not in tree:
         _fault("the call tree does not include the called contract")
-    c.writes = []
+    return tree
+
+
+def _check_writes(writes: list, tree: set, check_write) -> list:
+    out = []
     for w in writes:
         if type(w) is not list or len(w) != 3:
             _fault("a write is not [contract, key, value]")
@@ -205,8 +226,12 @@ def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None
                 check_write(contract, key, value)
         except EncodingError as e:
             _fault(f"a storage key or value is not canonical: {e}")
-        c.writes.append((contract, key, value))
-    c.events = []
+        out.append((contract, key, value))
+    return out
+
+
+def _check_events(events: list, tree: set) -> list:
+    out = []
     for ev in events:
         if type(ev) is not list or len(ev) != 3:
             _fault("an event is not [contract, name, fields]")
@@ -218,12 +243,10 @@ def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None
         if type(fields) is not bytes:
             _fault("event fields are not encoded bytes")
         try:
-            fv = codec.decode_value(fields)
+            ev = EventRecord.from_bytes(contract, name, fields)  # decoded once, bytes kept
         except EncodingError as e:
             _fault(f"event fields do not decode: {e}")
-        if type(fv) is not dict:
+        if type(ev.fields) is not dict:
             _fault("event fields are not a map")
-        c.events.append(EventRecord(contract, name, fv))
-    return c
-
-
+        out.append(ev)
+    return out

@@ -34,24 +34,7 @@ import copy
 
 from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
-
-#: the child fields whose nodes are evaluated when a node is evaluated (explicit, per type)
-CHILD_FIELDS = {
-    "Expr": ("value",), "Assign": ("targets", "value"), "AugAssign": ("target", "value"),
-    "AnnAssign": ("target", "value"), "Return": ("value",), "Pass": (), "Break": (),
-    "Continue": (), "Delete": ("targets",), "Raise": ("exc", "cause"), "Assert": ("test", "msg"),
-    # compound statements: header only
-    "If": ("test",), "While": ("test",), "For": ("iter",), "Try": (), "TryStar": (),
-    "FunctionDef": ("decorator_list", "args"), "ExceptHandler": ("type",),
-    "arguments": ("defaults", "kw_defaults"), "arg": (),
-    "Name": (), "Constant": (), "Attribute": ("value",), "Subscript": ("value", "slice"),
-    "Slice": ("lower", "upper", "step"), "Starred": ("value",), "BinOp": ("left", "right"),
-    "UnaryOp": ("operand",), "BoolOp": ("values",), "Compare": ("left", "comparators"),
-    "IfExp": ("test", "body", "orelse"), "Call": ("func", "args", "keywords"),
-    "keyword": ("value",), "List": ("elts",), "Tuple": ("elts",), "Dict": ("keys", "values"),
-    "FormattedValue": ("value", "format_spec"),
-    # JoinedStr and comprehensions are special-cased in weight()
-}
+from pycontract.vetting.nodes import CHILD_FIELDS, is_singleton_const
 
 SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Pass, ast.Break,
           ast.Continue, ast.Delete, ast.Raise, ast.Assert)
@@ -144,20 +127,15 @@ def _is_int_const(n) -> bool:
     return isinstance(n, ast.Constant) and type(n.value) is int
 
 
-def _is_singleton_const(n) -> bool:
-    return isinstance(n, ast.Constant) and (n.value is None or type(n.value) is bool)
-
-
 _BINOP_HELPER = {
     ast.Add: "_pc_add", ast.Sub: "_pc_sub", ast.Mult: "_pc_mul", ast.Pow: "_pc_pow", ast.LShift: "_pc_lshift",
-    ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod", ast.BitOr: "_pc_or",
-    ast.MatMult: "_pc_matmul", ast.Div: "_pc_truediv", ast.BitAnd: "_pc_and",
+    ast.FloorDiv: "_pc_floordiv", ast.Mod: "_pc_mod", ast.BitOr: "_pc_or", ast.BitAnd: "_pc_and",
     ast.BitXor: "_pc_xor", ast.RShift: "_pc_rshift",
 }
 _OPNAME = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Pow: "pow", ast.LShift: "lshift",
     ast.RShift: "rshift", ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.BitOr: "or",
-    ast.BitAnd: "and", ast.BitXor: "xor", ast.MatMult: "matmul", ast.Div: "truediv",
+    ast.BitAnd: "and", ast.BitXor: "xor",
 }
 _CMPNAME = {
     ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge",
@@ -290,7 +268,7 @@ class ExprRewriter(ast.NodeTransformer):
     def _compare1(self, left, op, right, node):
         t = type(op)
         if t in (ast.Is, ast.IsNot):
-            if _is_singleton_const(left) or _is_singleton_const(right):
+            if is_singleton_const(left) or is_singleton_const(right):
                 return node
         elif t in (ast.In, ast.NotIn):
             if _is_small_const(right) and isinstance(right.value, (str, bytes)):
@@ -492,104 +470,119 @@ class GasRewriter:
         return ch + run
 
     def stmt(self, st):
-        """Return the list of statements replacing ``st`` (bodies rewritten recursively)."""
-        t = type(st)
-        if t is ast.If:
-            st.test = self.expr.visit(st.test)
-            st.body = self.body(st.body, 0, st.lineno)
-            if st.orelse:
-                st.orelse = self.body(st.orelse, 0, st.lineno)
-            return [st]
-        if t is ast.While:
-            per = self.s.loop_iteration + weight(st.test)
-            st.test = self.expr.visit(st.test)
-            st.body = self.body(st.body, per, st.lineno)
-            if st.orelse:
-                st.orelse = self.body(st.orelse, 0, st.lineno)
-            return [st]
-        if t is ast.For:
-            per = self.s.loop_iteration + weight(st.target)
-            if _flat_names(st.target) and _unpack_call(st.iter, "_iter_unpack_sequence_"):
-                per += flat_unpack_units(st.target)
-                st.iter = _call("_getiter_", st.iter.args[0])
-            st.iter = self.expr.visit(st.iter)
-            st.target = self.expr.visit(st.target)
-            st.body = self.body(st.body, per, st.lineno)
-            if st.orelse:
-                st.orelse = self.body(st.orelse, 0, st.lineno)
-            return [st]
-        if t is ast.Try or t.__name__ == "TryStar":
-            st.body = self.body(st.body, 0, st.lineno)
-            for h in st.handlers:
-                hw = weight(h)
-                if h.type is not None:
-                    h.type = self.expr.visit(h.type)
-                # MemoryError / RecursionError are never observable: the first thing every
-                # handler does is turn them into the engine's (uncatchable) revert
-                unc = ast.Expr(value=_call("_pc_uncatch"))
-                _set_line(unc, h.lineno)
-                h.body = [unc] + self.body(h.body, hw, h.lineno)
-            if st.orelse:
-                st.orelse = self.body(st.orelse, 0, st.lineno)
-            if st.finalbody:
-                st.finalbody = self.body(st.finalbody, 0, st.lineno)
-            return [st]
-        if t is ast.FunctionDef:
-            return [self.function(st)]
-        if t is ast.Assert:
-            test = self.expr.visit(st.test)
-            args = [_name("AssertionError")]
-            if st.msg is not None:
-                args.append(self.expr.visit(st.msg))
-            raise_ = ast.Raise(exc=ast.Call(func=_name("_pc_exc"), args=args, keywords=[]),
-                               cause=None)
-            new = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test), body=[raise_], orelse=[])
-            _set_line(new, st.lineno)
-            return [new]
-        if t is ast.AugAssign:
-            return [self.augassign(st)]
+        """Return the list of statements replacing ``st`` (bodies rewritten recursively):
+        ``visit_<NodeName>`` for statements with their own rewriting, else a simple statement
+        whose expressions are rewritten in place."""
+        visit = getattr(self, "visit_" + type(st).__name__, None)
+        if visit is not None:
+            return visit(st)
+        if isinstance(st, SIMPLE):
+            return [self.expr.visit(st)]
+        raise TypeError(f"gas_rewriter: unsupported statement {type(st).__name__}")
+
+    def _orelse(self, st):
+        if st.orelse:
+            st.orelse = self.body(st.orelse, 0, st.lineno)
+
+    def visit_If(self, st):
+        st.test = self.expr.visit(st.test)
+        st.body = self.body(st.body, 0, st.lineno)
+        self._orelse(st)
+        return [st]
+
+    def visit_While(self, st):
+        per = self.s.loop_iteration + weight(st.test)
+        st.test = self.expr.visit(st.test)
+        st.body = self.body(st.body, per, st.lineno)
+        self._orelse(st)
+        return [st]
+
+    def visit_For(self, st):
+        per = self.s.loop_iteration + weight(st.target)
+        if _flat_names(st.target) and _unpack_call(st.iter, "_iter_unpack_sequence_"):
+            per += flat_unpack_units(st.target)
+            st.iter = _call("_getiter_", st.iter.args[0])
+        st.iter = self.expr.visit(st.iter)
+        st.target = self.expr.visit(st.target)
+        st.body = self.body(st.body, per, st.lineno)
+        self._orelse(st)
+        return [st]
+
+    def visit_Try(self, st):
+        st.body = self.body(st.body, 0, st.lineno)
+        for h in st.handlers:
+            hw = weight(h)
+            if h.type is not None:
+                h.type = self.expr.visit(h.type)
+            # MemoryError / RecursionError are never observable: the first thing every
+            # handler does is turn them into the engine's (uncatchable) revert
+            unc = ast.Expr(value=_call("_pc_uncatch"))
+            _set_line(unc, h.lineno)
+            h.body = [unc] + self.body(h.body, hw, h.lineno)
+        self._orelse(st)
+        if st.finalbody:
+            st.finalbody = self.body(st.finalbody, 0, st.lineno)
+        return [st]
+
+    def visit_FunctionDef(self, st):
+        return [self.function(st)]
+
+    def visit_Assert(self, st):
+        test = self.expr.visit(st.test)
+        args = [_name("AssertionError")]
+        if st.msg is not None:
+            args.append(self.expr.visit(st.msg))
+        raise_ = ast.Raise(exc=ast.Call(func=_name("_pc_exc"), args=args, keywords=[]),
+                           cause=None)
+        new = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=test), body=[raise_], orelse=[])
+        _set_line(new, st.lineno)
+        return [new]
+
+    def visit_AugAssign(self, st):
+        return [self.augassign(st)]
+
+    def visit_Assign(self, st):
         if _flat_assign_unpack(st):
             # Python's own unpacking draws at most len(targets) + 1 items: no guard needed
             st.value = self.expr.visit(st.value.args[0])
             return [st]
-        if t is ast.Assign and len(st.targets) == 1 and _write_target(st.targets[0]):
-            tgt = st.targets[0]
-            # Python evaluates the value first, then the object, then the key: keep that order
-            value = self.expr.visit(st.value)
-            obj = self.expr.visit(tgt.value.args[0])
-            key = self.expr.visit(tgt.slice)
-            if isinstance(obj, ast.Name) and _simple(key):
-                # lst[i] = v on a list with an int index needs no check: test inline
-                out = []
-                if not (isinstance(value, ast.Name) or isinstance(value, ast.Constant)):
-                    out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
-                    value = _name("_pc_v")
-                tests = [_type_is(_name(obj.id), "_pc_L")]
-                if isinstance(key, ast.Name):
-                    tests.append(_type_is(_name(key.id), "_pc_I"))
-                direct = ast.Assign(
-                    targets=[ast.Subscript(value=_name(obj.id), slice=copy.deepcopy(key),
-                                           ctx=ast.Store())],
-                    value=copy.deepcopy(value))
-                slow = ast.Expr(value=_call("_pc_setitem", value, obj, key))
-                out.append(ast.If(
-                    test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
-                    body=[direct], orelse=[slow]))
-                for n in out:
-                    _set_line(n, st.lineno)
-                return out
-            new = ast.Expr(value=_call("_pc_setitem", value, obj, key))
-            return [ast.copy_location(new, st)]
-        if t is ast.Delete and len(st.targets) == 1 and _write_target(st.targets[0]):
-            tgt = st.targets[0]
-            new = ast.Expr(value=_call("_pc_delitem", self.expr.visit(tgt.value.args[0]),
-                                       self.expr.visit(tgt.slice)))
-            return [ast.copy_location(new, st)]
-        if t in (ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith, ast.AsyncFor):
-            raise TypeError(f"gas_rewriter: {t.__name__} is not part of the language")
-        if isinstance(st, SIMPLE):
+        if not (len(st.targets) == 1 and _write_target(st.targets[0])):
             return [self.expr.visit(st)]
-        raise TypeError(f"gas_rewriter: unsupported statement {t.__name__}")
+        tgt = st.targets[0]
+        # Python evaluates the value first, then the object, then the key: keep that order
+        value = self.expr.visit(st.value)
+        obj = self.expr.visit(tgt.value.args[0])
+        key = self.expr.visit(tgt.slice)
+        if isinstance(obj, ast.Name) and _simple(key):
+            # lst[i] = v on a list with an int index needs no check: test inline
+            out = []
+            if not (isinstance(value, ast.Name) or isinstance(value, ast.Constant)):
+                out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
+                value = _name("_pc_v")
+            tests = [_type_is(_name(obj.id), "_pc_L")]
+            if isinstance(key, ast.Name):
+                tests.append(_type_is(_name(key.id), "_pc_I"))
+            direct = ast.Assign(
+                targets=[ast.Subscript(value=_name(obj.id), slice=copy.deepcopy(key),
+                                       ctx=ast.Store())],
+                value=copy.deepcopy(value))
+            slow = ast.Expr(value=_call("_pc_setitem", value, obj, key))
+            out.append(ast.If(
+                test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
+                body=[direct], orelse=[slow]))
+            for n in out:
+                _set_line(n, st.lineno)
+            return out
+        new = ast.Expr(value=_call("_pc_setitem", value, obj, key))
+        return [ast.copy_location(new, st)]
+
+    def visit_Delete(self, st):
+        if not (len(st.targets) == 1 and _write_target(st.targets[0])):
+            return [self.expr.visit(st)]
+        tgt = st.targets[0]
+        new = ast.Expr(value=_call("_pc_delitem", self.expr.visit(tgt.value.args[0]),
+                                   self.expr.visit(tgt.slice)))
+        return [ast.copy_location(new, st)]
 
     def augassign(self, st):
         op = type(st.op)

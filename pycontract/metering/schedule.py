@@ -4,33 +4,24 @@ Every figure here is part of consensus: ``gas_used`` of a transaction is a pure 
 contract code, its arguments, the ledger state and this table. Changing ANY figure (or the set
 of node types, or what a rate applies to) must bump :data:`GAS_SCHEDULE_VERSION`.
 
-Node weights are an explicit table keyed by AST node class name. The rewriter walks only the
-child fields listed in ``rewriter.CHILD_FIELDS`` (also explicit), never generic field lists,
-which differ between CPython 3.11, 3.12 and 3.13.
+Node weights are the ``weight`` column of the node-kind table (``pycontract.vetting.nodes``),
+keyed by AST node class name. The rewriter walks only the child fields listed in that table's
+``children`` column (also explicit), never generic field lists, which differ between CPython
+3.11, 3.12 and 3.13.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
+
+from pycontract.vetting.nodes import NODE_WEIGHTS as _NODE_WEIGHTS
 
 GAS_SCHEDULE_VERSION = 4
 
-#: static weight of each AST node type, charged when the basic block containing it is entered
-NODE_WEIGHTS = MappingProxyType(
-    {
-        # statements (the header only; bodies are separate blocks)
-        "Expr": 1, "Assign": 1, "AugAssign": 2, "AnnAssign": 1, "Return": 1, "Pass": 1,
-        "Break": 1, "Continue": 1, "Delete": 1, "Raise": 2, "Assert": 2, "If": 1, "While": 1,
-        "For": 1, "Try": 1, "TryStar": 1, "ExceptHandler": 1, "FunctionDef": 4,
-        # expressions
-        "Name": 1, "Constant": 1, "Attribute": 1, "Subscript": 1, "Slice": 1, "Starred": 1,
-        "BinOp": 1, "UnaryOp": 1, "BoolOp": 1, "Compare": 1, "IfExp": 1, "Call": 2,
-        "keyword": 1, "List": 1, "Tuple": 1, "Dict": 1, "JoinedStr": 1, "FormattedValue": 2,
-        "ListComp": 3, "DictComp": 3, "GeneratorExp": 3, "comprehension": 0,
-        "arguments": 0, "arg": 0,
-    }
-)
+#: static weight of each AST node type, charged when the basic block containing it is entered;
+#: the figures live in the one node-kind table (``pycontract.vetting.nodes.NODE_KINDS``) and are
+#: part of this schedule
+NODE_WEIGHTS = _NODE_WEIGHTS
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import partial
 
 from pycontract.runtime.meter import (
+    ASCII_WS,
+    INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, check_store_key, deep_units, key_units,
 )
 
-INTS = (int, bool)
-_ASCII_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "ascii": "ascii"}
 _LAZY = (
     map, filter, zip, enumerate, reversed, type(iter([])), type(iter(())), type(iter("")),
@@ -619,7 +619,7 @@ class BuiltinsMixin:
     def _strip(name):  # noqa: N805
         def f(self, s, chars=None):
             if chars is None:
-                chars = _ASCII_WS if type(s) is str else b" \t\n\r\x0b\x0c"
+                chars = ASCII_WS if type(s) is str else b" \t\n\r\x0b\x0c"
             elif type(chars) is not type(s):
                 raise TypeError()
             self._gas(1 + (len(s) * (1 + len(chars) // 8) + len(chars)) // BPG)

@@ -14,29 +14,32 @@ import sys
 from dataclasses import dataclass
 from functools import partial
 
+from ledger_store import codec as _codec
+from ledger_store.errors import EncodingError
 from pycontract.errors import ContractAbort, OutOfGas, PycontractError, Reverted
+from pycontract.metering import helpers
 from pycontract.metering.schedule import SCHEDULE
-from pycontract.language import ALLOWED_EXCEPTIONS, ALLOWED_METHODS
+from pycontract.language import (
+    ALLOWED_BUILTINS,
+    ALLOWED_EXCEPTIONS,
+    ALLOWED_METHODS,
+    ALLOWED_TYPE_ATTRIBUTES,
+)
 from pycontract.runtime.builtins import BuiltinsMixin, method_table
 from pycontract.runtime.meter import (
     WIDE_INT_KEY, Meter, RawRevert, deep_units, key_units,
 )
 from pycontract.runtime.ops import OpsMixin
 
-try:  # the ledger codec (canonical CBOR); see docs/architecture.md
-    from ledger_store import codec as _codec
-    from ledger_store.errors import EncodingError
-except ImportError:  # pragma: no cover - only while ledger_store is being built
-    _codec = None
-
-    class EncodingError(Exception):
-        pass
-
 S = SCHEDULE
 
 __all__ = ["Meter", "CallFrame", "execute", "Runtime"]
 
 _EXCEPTIONS = {name: getattr(__import__("builtins"), name) for name in ALLOWED_EXCEPTIONS}
+#: builtins whose implementation is not ``b_NAME`` (they are also the conversions ``str(x)``/
+#: ``int(x)`` the rest of the runtime uses)
+BUILTIN_IMPLS = {"int": "to_int", "str": "str_call"}
+_BUILTIN_CONSTANTS = {"True": True, "False": False, "None": None}
 #: the interpreter recursion limit while a contract runs (set exactly, every call). The engine's
 #: own limits (200 contract frames + counted lazy nesting, each a bounded number of interpreter
 #: frames; cross-contract calls ~5 frames per level) keep a contract below ~2,000 frames, so
@@ -44,10 +47,6 @@ _EXCEPTIONS = {name: getattr(__import__("builtins"), name) for name in ALLOWED_E
 #: thread on 3.11 through the C-level recursion a contract can reach (map/genexp chains survive
 #: 12,000 levels there).
 _RECURSION_LIMIT = 5000
-#: o[k] with type(o) in _INDEXABLE and type(k) in _PLAIN_KEYS is indexed directly (inline by the
-#: rewriter and in ``getitem``): no size to charge, no hashing a contract could make collide
-_INDEXABLE = frozenset({list, tuple, dict, str})
-_PLAIN_KEYS = frozenset({int, str})
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,11 @@ class Runtime(OpsMixin, BuiltinsMixin):
                            ("range", range)):
             fn = self.builtins[name]
             self.type_map[id(fn)] = (fn, real)
-        self.type_attrs = {
-            id(self.builtins["int"]): (self.builtins["int"], {"from_bytes": self.t_int_from_bytes}),
-            id(self.builtins["bytes"]): (self.builtins["bytes"], {"fromhex": self.t_bytes_fromhex}),
-        }
+        # ``int.from_bytes`` ...: generated from language.ALLOWED_TYPE_ATTRIBUTES (``t_TYPE_NAME``)
+        self.type_attrs = {}
+        for tname, names in ALLOWED_TYPE_ATTRIBUTES.items():
+            fn = self.builtins[tname]
+            self.type_attrs[id(fn)] = (fn, {n: getattr(self, f"t_{tname}_{n}") for n in names})
         self.ns_static = self._static_namespace()
         self.api = {
             "public": _identity_decorator, "view": _identity_decorator,
@@ -196,56 +196,24 @@ class Runtime(OpsMixin, BuiltinsMixin):
 
     # ------------------------------------------------------------ namespace
     def _builtins(self):
-        b = {
-            "abs": self.b_abs, "all": self.b_all, "any": self.b_any, "bin": self.b_bin,
-            "bool": self.b_bool, "bytes": self.b_bytes, "chr": self.b_chr, "dict": self.b_dict,
-            "divmod": self.b_divmod, "enumerate": self.b_enumerate, "filter": self.b_filter,
-            "hex": self.b_hex, "int": self.to_int, "isinstance": self.b_isinstance,
-            "len": self.b_len, "list": self.b_list, "map": self.b_map, "max": self.b_max,
-            "min": self.b_min, "oct": self.b_oct, "ord": self.b_ord, "pow": self.b_pow,
-            "range": self.b_range, "reversed": self.b_reversed, "sorted": self.b_sorted,
-            "str": self.str_call, "sum": self.b_sum, "tuple": self.b_tuple, "zip": self.b_zip,
-            "True": True, "False": False, "None": None,
-        }
+        """The contract's ``__builtins__``, generated from language.ALLOWED_BUILTINS: each name
+        bound to its size-charging implementation (``b_NAME`` unless BUILTIN_IMPLS says other)."""
+        b = {}
+        for name in sorted(ALLOWED_BUILTINS):
+            if name in _BUILTIN_CONSTANTS:
+                b[name] = _BUILTIN_CONSTANTS[name]
+            else:
+                b[name] = getattr(self, BUILTIN_IMPLS.get(name, "b_" + name))
         b.update(_EXCEPTIONS)
         return b
 
     def _static_namespace(self):
-        """The namespace entries that do not depend on the execution (copied per execution)."""
-        return {
-            "__name__": "contract",
-            # RestrictedPython guards
-            "_getattr_": self.getattr_,
-            "_getitem_": self.getitem,
-            "_write_": self.write,
-            "_getiter_": self.getiter,
-            "_iter_unpack_sequence_": self.iter_unpack_sequence,
-            "_unpack_sequence_": self.unpack_sequence,
-            "_apply_": self.apply,
-            "_inplacevar_": self.inplacevar,
-            "_pc_storage_": self.storage_decl,
-            # gas rewriter helpers
-            "_pc_deep": self.deep,
-            "_pc_add": self.add, "_pc_sub": self.sub, "_pc_mul": self.mul, "_pc_pow": self.pow,
-            "_pc_lshift": self.lshift, "_pc_floordiv": self.floordiv, "_pc_mod": self.mod,
-            "_pc_or": self.or_, "_pc_and": self.and_, "_pc_xor": self.xor,
-            "_pc_rshift": self.rshift, "_pc_neg": self.neg, "_pc_pos": self.pos, "_pc_inv": self.inv,
-            "_pc_matmul": self.matmul, "_pc_truediv": self.truediv,
-            "_pc_cmp_eq": self.cmp_eq, "_pc_cmp_ne": self.cmp_ne, "_pc_cmp_lt": self.cmp_lt,
-            "_pc_cmp_le": self.cmp_le, "_pc_cmp_gt": self.cmp_gt, "_pc_cmp_ge": self.cmp_ge,
-            "_pc_cmp_in": self.cmp_in, "_pc_cmp_notin": self.cmp_notin,
-            "_pc_cmp_is": self.cmp_is, "_pc_cmp_isnot": self.cmp_isnot,
-            "_pc_chain": self.chain, "_pc_iop": self.iop, "_pc_iadd": self.iadd,
-            "_pc_imul": self.imul, "_pc_ior": self.ior, "_pc_setitem": self.setitem_v,
-            "_pc_delitem": self.delitem, "_pc_aug_item": self.aug_item,
-            "_pc_fmt": self.fmt, "_pc_star": self.star, "_pc_kwstar": self.kwstar,
-            "_pc_dstar": self.dstar, "_pc_append": self.append, "_pc_hk": self.sk, "_pc_citer": self.citer,
-            "_pc_gxiter": self.gxiter, "_pc_gx": self.gx,
-            "_pc_exc": self.exc, "_pc_uncatch": self.uncatch,
-            # exact-type tests of the rewriter's inline fast paths
-            "_pc_T": type, "_pc_I": int, "_pc_L": list, "_pc_IDX": _INDEXABLE,
-            "_pc_KEYS": _PLAIN_KEYS,
-        }
+        """The namespace entries that do not depend on the execution (copied per execution):
+        every helper the metered code calls, from the one table in metering.helpers."""
+        ns = {name: getattr(self, attr) for name, attr in helpers.RUNTIME_HELPERS.items()}
+        ns.update(helpers.CONSTANTS)
+        ns["__name__"] = "contract"
+        return ns
 
     def namespace(self):
         """A fresh module namespace for the bound execution: a new dict, a new copy of the
@@ -497,7 +465,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         self._gas(S.event_base + (len(name) + len(data)) * S.event_byte)
         self.m.alloc(len(data) + len(name))
         try:
-            self.host.emit(self.frame.contract, name, _codec.decode_value(data))
+            self.host.emit(self.frame.contract, name, data)  # the encoded fields, once
         except (MemoryError, RecursionError) as e:  # never a catchable, node-dependent error
             self.m.revert(f"{type(e).__name__} while recording event {name!r}")
 
@@ -507,9 +475,10 @@ class Runtime(OpsMixin, BuiltinsMixin):
         self.cross(kwargs)
         data = self._encode_value(kwargs, "call arguments")
         self._gas(S.cross_call_base + len(data) * S.cross_call_byte)
-        args = _codec.decode_value(data)
         try:
-            result = self.host.call_contract(self.frame, contract, function, args)
+            # arguments and result cross as canonical bytes, each encoded once: type-checked
+            # and never aliased between the two contracts
+            rb = self.host.call_contract(self.frame, contract, function, data)
         except ContractAbort as e:
             # a failure in the callee ends the whole transaction; make it sticky so a
             # ``finally`` in the caller cannot swallow it
@@ -519,9 +488,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             self.m.revert(f"call to {contract}.{function} failed: {e}")
         except Exception as e:  # host bug: do not leak interpreter text
             self.m.revert(f"call to {contract}.{function} failed: {type(e).__name__}")
-        try:
-            rb = _codec.encode_value(result)
-        except EncodingError:
+        if type(rb) is not bytes:  # host bug: never hand the caller a shared object
             self.m.revert(f"call to {contract}.{function} returned a non-storable value")
         self._gas(1 + len(rb) * S.cross_call_byte)
         return _codec.decode_value(rb)

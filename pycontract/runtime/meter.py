@@ -6,6 +6,10 @@ from pycontract.errors import ContractAbort, OutOfGas, Reverted
 from pycontract.metering.schedule import SCHEDULE
 
 S = SCHEDULE
+#: the int types a contract can hold (bool is an int)
+INTS = (int, bool)
+#: the whitespace str.strip()/int() strip, as ASCII (the language has no Unicode whitespace rules)
+ASCII_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 BPG = S.bytes_per_gas
 MAX_NEST = S.max_nesting
 MAX_INT_BITS = S.max_int_bits

@@ -11,15 +11,15 @@ import operator
 import re
 
 from pycontract.runtime.meter import (
+    ASCII_WS,
+    INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
 )
 
-INTS = (int, bool)
 SEQS = (str, bytes, list, tuple)
 _DEC_CHUNK = 500  # digits per chunk: below the smallest int_max_str_digits (640) there is
 _DEC_POW = 10 ** _DEC_CHUNK
 _SMALL_DEC_BITS = 1600  # ints below 2**1600 (< 482 digits) convert directly
-_ASCII_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _MEM_LIMIT = S.memory_limit
 
 _SPEC_RE = re.compile(
@@ -330,13 +330,7 @@ class OpsMixin:
             return a | b
         raise TypeError()
 
-    def matmul(self, a, b):
-        raise TypeError()
-
-    def truediv(self, a, b):
-        raise TypeError()
-
-    #: binary operations by name (augmented assignment, ``_inplacevar_``) -> the sized helper
+    #: binary operations by name (augmented assignment) -> the sized helper
     _BINOPS = {"add": "add", "mul": "mul", "pow": "pow", "lshift": "lshift",
                "floordiv": "floordiv", "mod": "mod", "or": "or_", "sub": "sub", "and": "and_",
                "xor": "xor", "rshift": "rshift"}
@@ -387,14 +381,6 @@ class OpsMixin:
             self.dict_update(a, b)
             return a
         return self.binop(name, a, b)
-
-    def inplacevar(self, op, a, b):
-        names = {"+=": "add", "-=": "sub", "*=": "mul", "**=": "pow", "<<=": "lshift",
-                 ">>=": "rshift", "//=": "floordiv", "%=": "mod", "|=": "or", "&=": "and",
-                 "^=": "xor"}
-        if op not in names:
-            raise TypeError()
-        return self.iop(names[op], a, b)
 
     def aug_item(self, obj, key, name, value):
         if type(obj) is dict and type(key) is str and (name == "add" or name == "sub"):
@@ -552,7 +538,7 @@ class OpsMixin:
 
     def dec_to_int(self, s):
         """Parse base-10 text of any length (ASCII only), independent of int_max_str_digits."""
-        t = s.strip(_ASCII_WS)
+        t = s.strip(ASCII_WS)
         neg = False
         if t[:1] in ("+", "-"):
             neg = t[0] == "-"
@@ -606,7 +592,7 @@ class OpsMixin:
             raise ValueError()
         if base in (2, 4, 8, 16, 32):  # exempt from int_max_str_digits, linear
             bits = len(x) * (base.bit_length() - 1)
-            if bits > MAX_INT_BITS + 64 and len(x.strip(_ASCII_WS).lstrip("+-0_")) * (
+            if bits > MAX_INT_BITS + 64 and len(x.strip(ASCII_WS).lstrip("+-0_")) * (
                 base.bit_length() - 1
             ) > MAX_INT_BITS + 8:
                 self._int_too_big()

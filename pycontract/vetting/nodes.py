@@ -1,76 +1,104 @@
-"""The AST node kinds a contract may contain (and the refused ones, with their message).
-
-The policy reads the rule name of each allowed kind; a kind missing here is refused.
+"""The one table of AST node kinds: for each kind a contract may contain, its policy rule, its
+gas weight and the child fields the rewriter weighs with it (and the refused kinds, with their
+message). Vetting's policy, the gas schedule and the rewriter all read their views from here.
 """
 
 from __future__ import annotations
 
 import ast
+from types import MappingProxyType
+from typing import NamedTuple
 
-# --------------------------------------------------------------------------- 4. policy
 
-_OK = None  # allowed, no node-specific rule
+class Kind(NamedTuple):
+    """One allowed AST node kind: everything the pipeline needs to know about it."""
 
-#: node types a contract may contain; a value other than None names the rule method
-_ALLOWED_NODES: dict[type, str | None] = {
-    ast.Module: _OK,
-    # statements
-    ast.FunctionDef: "fn",
-    ast.Return: _OK,
-    ast.Assign: "assign",
-    ast.AugAssign: "augassign",
-    ast.AnnAssign: "annassign",
-    ast.For: "for_",
-    ast.While: _OK,
-    ast.If: _OK,
-    ast.Raise: "raise_",
-    ast.Try: _OK,
-    ast.ExceptHandler: "handler",
-    ast.Assert: _OK,
-    ast.ImportFrom: "importfrom",
-    ast.Expr: _OK,
-    ast.Pass: _OK,
-    ast.Break: _OK,
-    ast.Continue: _OK,
-    ast.Delete: "delete",
-    # expressions
-    ast.BoolOp: _OK,
-    ast.BinOp: "binop",
-    ast.UnaryOp: _OK,
-    ast.IfExp: _OK,
-    ast.Dict: _OK,
-    ast.ListComp: _OK,
-    ast.DictComp: _OK,
-    ast.GeneratorExp: _OK,
-    ast.comprehension: "comprehension",
-    ast.Compare: "compare",
-    ast.Call: "call",
-    ast.FormattedValue: "formatted",
-    ast.JoinedStr: _OK,
-    ast.Constant: "constant",
-    ast.Attribute: "attribute",
-    ast.Subscript: _OK,
-    ast.Starred: _OK,
-    ast.Name: "name",
-    ast.List: _OK,
-    ast.Tuple: _OK,
-    ast.Slice: _OK,
-    ast.arguments: _OK,
-    ast.arg: "arg",
-    ast.keyword: "keyword",
-    ast.alias: _OK,  # checked by importfrom
-    # contexts
-    ast.Load: _OK,
-    ast.Store: _OK,
-    ast.Del: _OK,
-    # operators
-    ast.And: _OK, ast.Or: _OK,
-    ast.Add: _OK, ast.Sub: _OK, ast.Mult: _OK, ast.FloorDiv: _OK, ast.Mod: _OK, ast.Pow: _OK,
-    ast.LShift: _OK, ast.RShift: _OK, ast.BitOr: _OK, ast.BitXor: _OK, ast.BitAnd: _OK,
-    ast.Invert: _OK, ast.Not: _OK, ast.UAdd: _OK, ast.USub: _OK,
-    ast.Eq: _OK, ast.NotEq: _OK, ast.Lt: _OK, ast.LtE: _OK, ast.Gt: _OK, ast.GtE: _OK,
-    ast.Is: _OK, ast.IsNot: _OK, ast.In: _OK, ast.NotIn: _OK,
+    #: the policy's ``rule_<rule>`` method (pycontract.vetting.policy), None: no node rule
+    rule: str | None
+    #: gas weight, charged when the basic block containing the node is entered (part of the
+    #: gas schedule: changing one bumps GAS_SCHEDULE_VERSION); None: never in metered code
+    weight: int | None
+    #: child fields evaluated with the node, walked by the rewriter's weight() (explicit: the
+    #: generic field lists differ between 3.11, 3.12 and 3.13); None: special-cased there
+    #: (f-strings, comprehensions) or not weighed
+    children: tuple[str, ...] | None
+
+
+#: contexts and operators: allowed, no rule, weighed as part of their parent
+_PART = Kind(None, None, None)
+
+#: every node kind a contract may contain; a kind missing here is refused. Adding a node is one
+#: row here, its policy rule (if any), the rewriter's handling and its tests.
+NODE_KINDS: dict[type, Kind] = {
+    ast.Module: Kind(None, None, None),
+    ast.FunctionDef: Kind("fn", 4, ("decorator_list", "args")),
+    ast.Return: Kind(None, 1, ("value",)),
+    ast.Assign: Kind("assign", 1, ("targets", "value")),
+    ast.AugAssign: Kind("augassign", 2, ("target", "value")),
+    ast.AnnAssign: Kind("annassign", 1, ("target", "value")),
+    ast.For: Kind("for_", 1, ("iter",)),
+    ast.While: Kind(None, 1, ("test",)),
+    ast.If: Kind(None, 1, ("test",)),
+    ast.Raise: Kind("raise_", 2, ("exc", "cause")),
+    ast.Try: Kind(None, 1, ()),
+    ast.ExceptHandler: Kind("handler", 1, ("type",)),
+    ast.Assert: Kind(None, 2, ("test", "msg")),
+    ast.ImportFrom: Kind("importfrom", None, None),
+    ast.Expr: Kind(None, 1, ("value",)),
+    ast.Pass: Kind(None, 1, ()),
+    ast.Break: Kind(None, 1, ()),
+    ast.Continue: Kind(None, 1, ()),
+    ast.Delete: Kind("delete", 1, ("targets",)),
+    ast.BoolOp: Kind(None, 1, ("values",)),
+    ast.BinOp: Kind("binop", 1, ("left", "right")),
+    ast.UnaryOp: Kind(None, 1, ("operand",)),
+    ast.IfExp: Kind(None, 1, ("test", "body", "orelse")),
+    ast.Dict: Kind(None, 1, ("keys", "values")),
+    ast.ListComp: Kind(None, 3, None),
+    ast.DictComp: Kind(None, 3, None),
+    ast.GeneratorExp: Kind(None, 3, None),
+    ast.comprehension: Kind("comprehension", 0, None),
+    ast.Compare: Kind("compare", 1, ("left", "comparators")),
+    ast.Call: Kind("call", 2, ("func", "args", "keywords")),
+    ast.FormattedValue: Kind("formatted", 2, ("value", "format_spec")),
+    ast.JoinedStr: Kind(None, 1, None),
+    ast.Constant: Kind("constant", 1, ()),
+    ast.Attribute: Kind("attribute", 1, ("value",)),
+    ast.Subscript: Kind(None, 1, ("value", "slice")),
+    ast.Starred: Kind(None, 1, ("value",)),
+    ast.Name: Kind("name", 1, ()),
+    ast.List: Kind(None, 1, ("elts",)),
+    ast.Tuple: Kind(None, 1, ("elts",)),
+    ast.Slice: Kind(None, 1, ("lower", "upper", "step")),
+    ast.arguments: Kind(None, 0, ("defaults", "kw_defaults")),
+    ast.arg: Kind("arg", 0, ()),
+    ast.keyword: Kind("keyword", 1, ("value",)),
+    ast.alias: Kind(None, None, None),
 }
+for _t in (
+    ast.Load, ast.Store, ast.Del,
+    ast.And, ast.Or,
+    ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift, ast.RShift,
+    ast.BitOr, ast.BitXor, ast.BitAnd, ast.Invert, ast.Not, ast.UAdd, ast.USub,
+    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.In, ast.NotIn,
+):
+    NODE_KINDS[_t] = _PART
+
+def is_singleton_const(node) -> bool:
+    """``None``/``True``/``False`` literal: the only operands ``is`` may compare against."""
+    return isinstance(node, ast.Constant) and (
+        node.value is None or node.value is True or node.value is False
+    )
+
+
+#: views of the table for each stage
+_ALLOWED_NODES: dict[type, str | None] = {t: k.rule for t, k in NODE_KINDS.items()}
+NODE_WEIGHTS = MappingProxyType(
+    {t.__name__: k.weight for t, k in NODE_KINDS.items() if k.weight is not None}
+)
+CHILD_FIELDS = MappingProxyType(
+    {t.__name__: k.children for t, k in NODE_KINDS.items() if k.children is not None}
+)
 
 #: node types refused, with the message (what is wrong and what to write instead)
 _REFUSED_NODES: dict[type, str] = {

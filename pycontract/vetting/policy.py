@@ -12,7 +12,7 @@ import ast
 from pycontract import language
 from pycontract.diagnostics import Problem, SourceMap
 from pycontract.vetting.entry_points import EntryPoint, Param, StorageDecl
-from pycontract.vetting.nodes import _ALLOWED_NODES, _REFUSED_NODES
+from pycontract.vetting.nodes import _ALLOWED_NODES, _REFUSED_NODES, is_singleton_const
 
 STORAGE_FACTORY_NAME = "_pc_storage_"
 #: annotations an entry-point parameter may carry (enforced at call time by the engine)
@@ -28,12 +28,6 @@ def _underscore_msg(what: str, name: str) -> str:
     return (
         f"{what} '{name}' begins with '_': names starting with an underscore are reserved "
         "for the engine; use a name without the leading underscore"
-    )
-
-
-def _is_singleton_const(node) -> bool:
-    return isinstance(node, ast.Constant) and (
-        node.value is None or node.value is True or node.value is False
     )
 
 
@@ -443,7 +437,7 @@ class _Policy:
         left = node.left
         for op, right in zip(node.ops, node.comparators):
             if isinstance(op, (ast.Is, ast.IsNot)) and not (
-                _is_singleton_const(left) or _is_singleton_const(right)
+                is_singleton_const(left) or is_singleton_const(right)
             ):
                 self.report(
                     node,

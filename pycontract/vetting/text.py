@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pycontract.language import MAX_SOURCE_BYTES
 from pycontract.diagnostics import Problem, SourceMap
 
 # --------------------------------------------------------------------------- limits
 
-MAX_SOURCE_BYTES = 256 * 1024
 MAX_LINES = 10_000
 MAX_BRACKET_DEPTH = 30
 MAX_OPERATORS_PER_LINE = 500

@@ -224,12 +224,10 @@ class TxHost:
         if len(self.events) >= limits.MAX_EVENTS_PER_TX:
             raise RawRevert(f"more than {limits.MAX_EVENTS_PER_TX} events in one "
                            "transaction")
-        try:
-            # fields come decoded from the runtime: plain lists and dicts, no copy needed
-            data = codec.encode_value(dict(fields))
-        except EncodingError as e:
-            raise RawRevert(f"event {name!r} fields cannot be recorded: {e}") from None
-        self.events.append([contract, name, data])
+        if type(fields) is not bytes:
+            raise RawRevert(f"event {name!r} fields must arrive encoded")
+        # the runtime's canonical bytes, charged and size-checked there: sent on as they are
+        self.events.append([contract, name, fields])
 
     def call_contract(self, frame, contract, function, kwargs):
         caller = self._top()
@@ -247,9 +245,13 @@ class TxHost:
             raise RawRevert(f"{where}: no public or view function of that name")
         if ep.kind == "constructor":
             raise RawRevert(f"{where}: a constructor runs only at deploy")
-        # arguments cross contracts as canonical bytes: type-checked and never aliased
+        # arguments cross contracts as the caller's canonical bytes, decoded once here
         try:
-            kwargs = codec.decode_value(codec.encode_value(to_plain(dict(kwargs))))
+            if type(kwargs) is not bytes:
+                raise TypeError("arguments must arrive encoded")
+            kwargs = codec.decode_value(kwargs)
+            if type(kwargs) is not dict:
+                raise TypeError("arguments must be a map")
         except (EncodingError, TypeError, ValueError) as e:
             raise RawRevert(f"{where}: arguments cannot be passed: {e}") from None
         try:
@@ -270,7 +272,7 @@ class TxHost:
         )
         result = self.run(cc, function, kwargs, callee)
         try:
-            return codec.decode_value(encode_result(result))
+            return encode_result(result)  # the caller's runtime decodes these bytes once
         except EncodingError as e:
             raise RawRevert(f"{where}: return value cannot be passed back: {e}") from None
 
@@ -320,6 +322,65 @@ def _check_output(name, result, events, ov, budget):
     return out
 
 
+def _entry_point(executor, ov, name, function):
+    """(compiled contract, entry point) of ``name.function`` in the overlay's state; Rejected
+    when either is missing (shared by transactions, queries; cross-contract calls revert)."""
+    rec = ov.contract(name) if type(name) is str else None
+    if rec is None:
+        raise Rejected(f"unknown contract {name!r}")
+    cc = executor.compiled_record(rec)
+    if type(function) is not str:
+        raise Rejected("function name must be a str")
+    ep = cc.entry_points.get(function)
+    if ep is None:
+        raise Rejected(
+            f"{name} has no public or view function {function!r} "
+            "(undecorated functions are private)"
+        )
+    return cc, ep
+
+
+def _admit(executor, ov, kind, name, function, tx, kwargs):
+    """Checks before any contract code runs: (compiled contract, entry point or None for a
+    deploy without constructor, readonly). Raises Rejected."""
+    if kind == "deploy":
+        source = tx.get("source")
+        if type(source) is not str:
+            raise Rejected("deploy needs source text")
+        if ov.contract(name) is not None:
+            raise Rejected(f"contract {name!r} already exists")
+        try:
+            cc = executor.compiled(name, source)
+        except VetError as e:
+            raise Rejected(vet_text(e)) from None
+        ctors = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
+        ep = ctors[0] if ctors else None
+        if ep is not None:
+            check_args(name, ep, kwargs)
+        elif kwargs:
+            raise Rejected(f"{name} has no constructor, so deploy takes no arguments")
+        return cc, ep, False
+    cc, ep = _entry_point(executor, ov, name, function)
+    if ep.kind == "constructor":
+        raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
+    check_args(name, ep, kwargs)
+    return cc, ep, ep.kind == "view"
+
+
+def _deploy(ov, cc, name, source, sender, meter):
+    """Charge the source bytes and add the contract; the ``deployed`` map for the reply."""
+    meter.charge(len(source.encode("utf-8")) * SCHEDULE.deploy_byte)
+    rec = ContractRecord(
+        name=name, code_hash=cc.code_hash, source=source, deployer=sender,
+        entry_points=entry_points_json(cc),
+    )
+    ov.add_contract(rec)
+    return {
+        "name": name, "code_hash": cc.code_hash, "deployer": sender,
+        "entry_points": codec.encode_value(rec.entry_points),
+    }
+
+
 def run_tx(executor, ov, tx, height, time, budget=None):
     """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
     the block's output bytes so far (``{"used": n}``)."""
@@ -334,40 +395,7 @@ def run_tx(executor, ov, tx, height, time, budget=None):
         return _result("rejected", error="malformed transaction")
     try:
         kwargs = _decode_args(tx.get("args"))
-        if kind == "deploy":
-            source = tx.get("source")
-            if type(source) is not str:
-                raise Rejected("deploy needs source text")
-            if ov.contract(name) is not None:
-                raise Rejected(f"contract {name!r} already exists")
-            try:
-                cc = executor.compiled(name, source)
-            except VetError as e:
-                raise Rejected(vet_text(e)) from None
-            ctors = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
-            ep = ctors[0] if ctors else None
-            if ep is not None:
-                check_args(name, ep, kwargs)
-            elif kwargs:
-                raise Rejected(f"{name} has no constructor, so deploy takes no arguments")
-            readonly = False
-        else:
-            rec = ov.contract(name)
-            if rec is None:
-                raise Rejected(f"unknown contract {name!r}")
-            cc = executor.compiled_record(rec)
-            if type(function) is not str:
-                raise Rejected("function name must be a str")
-            ep = cc.entry_points.get(function)
-            if ep is None:
-                raise Rejected(
-                    f"{name} has no public or view function {function!r} "
-                    "(undecorated functions are private)"
-                )
-            if ep.kind == "constructor":
-                raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
-            check_args(name, ep, kwargs)
-            readonly = ep.kind == "view"
+        cc, ep, readonly = _admit(executor, ov, kind, name, function, tx, kwargs)
     except Rejected as e:
         return _result("rejected", error=str(e))
 
@@ -378,17 +406,9 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     ov.begin_tx()
     try:
         if kind == "deploy":
-            meter.charge(len(source.encode("utf-8")) * SCHEDULE.deploy_byte)
-            rec = ContractRecord(
-                name=name, code_hash=cc.code_hash, source=source, deployer=sender,
-                entry_points=entry_points_json(cc),
-            )
-            ov.add_contract(rec)
-            deployed = {
-                "name": name, "code_hash": cc.code_hash, "deployer": sender,
-                "entry_points": codec.encode_value(rec.entry_points),
-            }
+            deployed = _deploy(ov, cc, name, tx["source"], sender, meter)
         host._touch(name)
+        result = None
         if ep is not None:
             frame = _runtime.CallFrame(
                 contract=name, sender=sender, origin=sender, block_height=height,
@@ -399,8 +419,6 @@ def run_tx(executor, ov, tx, height, time, budget=None):
                 result = encode_result(value) if kind == "call" else None
             except EncodingError as e:
                 raise Reverted(f"{name}: return value of {function} cannot be stored: {e}") from None
-        else:
-            result = None
         output = _check_output(name, result, host.events, ov, budget)
     except ContractAbort as e:
         ov.revert_tx()
@@ -455,16 +473,7 @@ def _run_query(executor, ov, msg):
     name, function = msg.get("contract"), msg.get("function")
     try:
         kwargs = _decode_args(msg.get("args"))
-        rec = ov.contract(name) if type(name) is str else None
-        if rec is None:
-            raise Rejected(f"unknown contract {name!r}")
-        cc = executor.compiled_record(rec)
-        ep = cc.entry_points.get(function) if type(function) is str else None
-        if ep is None:
-            raise Rejected(
-                f"{name} has no public or view function {function!r} "
-                "(undecorated functions are private)"
-            )
+        cc, ep = _entry_point(executor, ov, name, function)
         if ep.kind != "view":
             raise Rejected(f"{name}.{function} is {ep.kind}, not a view: send it as a transaction")
         check_args(name, ep, kwargs)

@@ -20,6 +20,7 @@ import time
 
 import cbor2
 
+from ledger_store import codec
 from pycontract.errors import NodeFault
 
 #: largest frame either side accepts (a block's write sets, results and events)
@@ -34,20 +35,8 @@ class ProtocolError(NodeFault):
     """The peer sent something that is not a valid frame, or the pipe broke."""
 
 
-def _refuse_tag(_decoder, tag):
-    raise ProtocolError(f"worker frame contains CBOR tag {tag.tag}")
-
-
-def _refuse_semantic(tag_number: int):
-    def refuse(*_a):
-        raise ProtocolError(f"worker frame contains CBOR tag {tag_number}")
-
-    return refuse
-
-
-# cbor2 turns many tags into rich objects; refuse every one of them (no tags are ever sent).
-_SEMANTIC = {t: _refuse_semantic(t) for t in range(0, 1100)}
-_SEMANTIC.update({t: _refuse_semantic(t) for t in (55799, 55800, 55801)})
+# no tags are ever sent: refuse every one (cbor2 would turn many into rich objects)
+_SEMANTIC, _refuse_tag = codec.tag_refusal(ProtocolError, "worker frame contains CBOR tag {}")
 
 
 def encode(msg: dict) -> bytes:

@@ -9,6 +9,7 @@ from ledger_store import codec
 from pycontract.metering.compiler import compile_contract
 from pycontract.errors import ContractAbort, Reverted
 from pycontract.runtime import CallFrame, Meter, execute
+from pycontract.worker.process import encode_result
 
 
 class DictHost:
@@ -30,9 +31,12 @@ class DictHost:
             self.storage[(contract, key)] = value
 
     def emit(self, contract, name, fields):
-        self.events.append((contract, name, fields))
+        # the runtime hands over the canonical bytes of the fields (encoded once)
+        self.events.append((contract, name, codec.decode_value(fields)))
 
     def call_contract(self, frame, contract, function, kwargs):
+        """Arguments arrive and the result leaves as canonical bytes, as with the real host."""
+        kwargs = codec.decode_value(kwargs)
         cc = self.contracts.get(contract)
         if cc is None:
             raise Reverted(f"{frame.contract}: call to {contract}.{function}: no such contract")
@@ -40,7 +44,8 @@ class DictHost:
         callee = CallFrame(contract, frame.contract, frame.origin, frame.block_height,
                            frame.block_time, bool(frame.readonly or ep.kind == "view"),
                            frame.depth + 1)
-        return execute(cc, function, kwargs, meter=self.meter, host=self, frame=callee)
+        return encode_result(execute(cc, function, kwargs, meter=self.meter, host=self,
+                                     frame=callee))
 
     def value(self, contract, *key):
         raw = self.storage.get((contract, codec.encode_key(tuple(key))))

@@ -10,7 +10,7 @@ from pycontract import api
 from pycontract.api import Map, Value, ctx, emit, require, revert
 from pycontract.errors import Reverted
 
-from test_vetting_cases import ACCEPTED_TOKEN
+from vetting_cases import ACCEPTED_TOKEN
 
 OTHER = '''\
 from pycontract import public, view, ctx, call

@@ -2,7 +2,7 @@
 cases, f-string and % format specs at their edges, str() of every allowed type, slicing with
 huge bounds, list/dict/str/bytes method edge cases, mixed-type comparisons and sorting) must
 give byte-identical receipts and state roots on CPython 3.11/3.12/3.13 and two worker hash
-seeds. Each probe is one line of tests/attacks/round2_probes/*.txt, run as
+seeds. Each probe is one line of tests/attacks/determinism_probes/*.txt, run as
 ``try: return [EXPR] except Exception as e: return "E:" + str(e)``. All identical today
 (regression tests)."""
 
@@ -15,7 +15,7 @@ from attack_support import HEADER, receipts_everywhere
 
 pytestmark = pytest.mark.determinism
 
-PROBES = Path(__file__).parent / "round2_probes"
+PROBES = Path(__file__).parent / "determinism_probes"
 TEMPLATE = '''@public
 def f():
     try:
@@ -26,7 +26,7 @@ def f():
 
 
 @pytest.mark.parametrize("group", sorted(p.stem for p in PROBES.glob("*.txt")))
-def test_round2_probes_identical_everywhere(group):
+def test_determinism_probes_identical_everywhere(group):
     exprs = [line.rstrip("\n") for line in (PROBES / f"{group}.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     cases = [[HEADER + TEMPLATE.format(e=e), "f", {}, 2_000_000] for e in exprs]

@@ -22,7 +22,7 @@ from pycontract.vetting import (
     vet_file,
 )
 
-from test_vetting_cases import ACCEPTED_TOKEN, HEADER, NO_HEADER, REJECTED
+from vetting_cases import ACCEPTED_TOKEN, HEADER, NO_HEADER, REJECTED
 
 
 def problems_of(source: str, filename: str = "c.py") -> list[Problem]:
