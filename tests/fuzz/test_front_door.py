@@ -29,21 +29,45 @@ def _vet(vet):
 _VET = []
 
 
+#: front-door bugs found by this fuzzer, tolerated by the properties below while listed (the
+#: xfail(strict) regressions at the end of this file pin them): delete an entry when fixed
+FRONT_DOOR_KNOWN = {
+    # vetting accepts source that CPython's compiler (not its parser) rejects; the deploy then
+    # kills the sandbox worker: NodeFault, the block is not committed (a denial of service)
+    "compile_time_syntax_errors": re.compile(
+        r"'break' outside loop|'continue' not properly in loop|multiple starred expressions "
+        r"in assignment|duplicate argument '\w+' in function definition"),
+}
+
+
 def vet_cleanly(source) -> bool:
     """True if vetting accepts ``source``; False for a clean rejection; any other exception
-    (or a malformed problem line) fails the test."""
+    (or a malformed problem line) fails the test. Accepted source must also compile in CPython
+    (the worker compiles it)."""
     from pycontract.errors import VetError
 
     try:
         _VET[0](source, "fz.py")
-        return True
     except VetError as e:
-        assert e.problems, "a VetError without problems"
-        for p in e.problems:
-            head = f"{p.filename}:{p.line}:{p.col}: {p.message}"
-            assert PROBLEM.match(head), head
-            assert "Traceback" not in str(e) and p.message.strip(), head
-        return False
+        return _clean_rejection(e)
+    try:
+        compile(source, "fz.py", "exec", dont_inherit=True)
+    except SyntaxError as e:
+        known = FRONT_DOOR_KNOWN.get("compile_time_syntax_errors")
+        assert known is not None and known.search(str(e.msg)), \
+            f"vetting accepted source CPython does not compile: {e}\n{source}"
+        return False  # a known bug: never deployed by the tests below (it faults the worker)
+    return True
+
+
+def _clean_rejection(e) -> bool:
+    """A VetError: every problem is a well-formed ``FILE:LINE:COL: message`` line."""
+    assert e.problems, "a VetError without problems"
+    for p in e.problems:
+        head = f"{p.filename}:{p.line}:{p.col}: {p.message}"
+        assert PROBLEM.match(head), head
+        assert "Traceback" not in str(e) and p.message.strip(), head
+    return False
 
 
 def test_arbitrary_text_is_vetted_cleanly(fuzz_settings):
@@ -102,3 +126,25 @@ def test_check_cli_on_garbage_files_is_one_clean_line(tmp_path):
         if p.returncode != 0:
             assert p.stderr.strip(), out
             assert p.stderr.splitlines()[0].startswith(("error:", str(f))), out
+
+
+@pytest.mark.xfail(strict=True, reason="front door: " + "vetting accepts source that only "
+                   "CPython's compiler rejects; the deploy is a NodeFault (worker killed, block "
+                   "not committed) instead of a rejected receipt")
+@pytest.mark.parametrize("body", [
+    "break", "continue", "if True:\n        break",
+    "try:\n        pass\n    finally:\n        break",
+    "*a, *b = [1, 2]\n    return 0", "[*a, *b] = [1, 2]\n    return 0",
+    "def g(a, a):\n        return a\n    return 0",
+])
+def test_compile_time_syntax_errors_are_rejected_at_deploy(chain, body):
+    """Found by the long front-door profile (a mutant of a real contract): must be a clean
+    rejection, as every other syntax error is."""
+    from pycontract.errors import NodeFault
+
+    src = "from pycontract import public\n\n@public\ndef f():\n    " + body + "\n"
+    try:
+        r = chain.deploy(f"cts{len(body)}x{sum(map(ord, body))}", src, sender="alice")
+    except NodeFault as e:
+        pytest.fail(f"NodeFault: {e}")
+    assert r.status == "rejected" and re.match(r"cts\d+:\d+(:\d+)?: ", r.error), r
