@@ -6,6 +6,8 @@
     pycontract query  --db ledger.db CONTRACT FUNCTION [JSON_ARGS]
     pycontract demo
     pycontract replay --db ledger.db
+    pycontract blocks|tx|storage|events --db ledger.db ...     (read-only ledger inspection)
+    pycontract deploy|call ... --dry-run                        (execute, commit nothing)
     pycontract deploy|call|query --node URL --key KEY.json ...   (a CometBFT node instead of --db)
     pycontract keys | localnet | node | status ...              (network commands: pycontract.node.cli)
 
@@ -180,6 +182,90 @@ def _open_chain(db: str, must_exist: bool):
     return Chain(db)
 
 
+def _open_reader(db: str):
+    """A Chain that only reads ``db`` (queries), usable while another process writes it.
+
+    Uses ``Chain(db, readonly=True)`` when the host offers it; until then a read-only stand-in
+    (``_read_only_chain_class``) that opens ``Ledger(db, readonly=True)`` and never takes the
+    writer's lock."""
+    import inspect as _pyinspect
+
+    from pycontract.host import Chain
+
+    if not os.path.exists(db):
+        raise CliError(f"{db}: no ledger here (deploy a contract first to create it)")
+    if os.path.isdir(db):
+        raise CliError(f"{db}: is a directory, not a ledger file")
+    if "readonly" in _pyinspect.signature(Chain).parameters:
+        return Chain(db, readonly=True)
+    return _read_only_chain_class().open(db)
+
+
+def _read_only_chain_class():
+    from pycontract.errors import PycontractError
+    from pycontract.host import Chain
+
+    class ReadOnlyChain(Chain):
+        """Queries only, on a read-only ledger (no lock, WAL readers never block a writer).
+
+        Interim: it sets the attributes Chain.__init__ would (the query path needs the ledger,
+        the worker settings and the lock); to be replaced by Chain(path, readonly=True)."""
+
+        @classmethod
+        def open(cls, path):
+            import secrets
+            import threading
+
+            from ledger_store import Ledger
+            from pycontract.host import LedgerVersionError, MAX_GAS_PER_TX
+            from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
+
+            self = cls.__new__(cls)
+            self._tmpdir, self._worker, self._pending, self._closed = None, None, None, False
+            self._ledger = None
+            self.path = os.path.abspath(path)
+            self._lock = threading.RLock()
+            self.max_gas_per_tx = MAX_GAS_PER_TX
+            self._limits = {}
+            self._hash_seed = secrets.randbelow(2**32)
+            self._ledger = Ledger(self.path, readonly=True)
+            self.chain_id = self._ledger.meta.get("chain_id") or "pycontract-local"
+            stored = self._ledger.meta.get("gas_schedule_version")
+            if stored is not None and stored != GAS_SCHEDULE_VERSION:
+                self.close()
+                raise LedgerVersionError(
+                    f"{path}: written under gas schedule version {stored}, this pycontract "
+                    f"uses {GAS_SCHEDULE_VERSION}")
+            return self
+
+        def _run_block(self, *a, **k):
+            raise PycontractError("this ledger is open read-only")
+
+    return ReadOnlyChain
+
+
+
+def _dry_run(chain, tx):
+    """Execute ``tx`` in a block that is never committed; its receipt (a gas estimate)."""
+    pending = chain.begin_block([tx])
+    try:
+        return pending.receipts[0]
+    finally:
+        pending.drop()
+
+
+def _finish_dry_run(r, as_json: bool) -> None:
+    if as_json:
+        _emit_json({**r.to_dict(), "dry_run": True})
+    else:
+        click.echo("dry run: executed, nothing committed")
+        _print_receipt(r)
+        click.echo(f"gas estimate: {r.gas_used:,} (this transaction on the current state)")
+    if r.status != "success":
+        first = (r.error or r.status).splitlines()[0]
+        raise CliError(f"transaction {r.status} (dry run): {first}", EXIT_CONTRACT)
+
+
 def _finish_receipt(r, as_json: bool) -> None:
     if as_json:
         _emit_json(r.to_dict())
@@ -251,9 +337,11 @@ def _gas_option(default):
 @click.option("--args", "args_json", default=None, help="constructor arguments as a JSON object")
 @_gas_option(5_000_000)
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
+@click.option("--dry-run", "dry_run", is_flag=True,
+              help="execute without committing and print the receipt (a gas estimate)")
 @node_options
 @guard
-def deploy(db, name, contract_file, sender, args_json, gas, as_json, node_url, key_path):
+def deploy(db, name, contract_file, sender, args_json, gas, as_json, dry_run, node_url, key_path):
     """Deploy CONTRACT.py as contract NAME (on --db FILE, or on --node URL signed by --key)."""
     from pycontract.metering.compiler import compile_contract
     from pycontract.errors import VetError
@@ -271,7 +359,17 @@ def deploy(db, name, contract_file, sender, args_json, gas, as_json, node_url, k
         args = _hex_bytes({p.name: p.annotation for p in ctor[0].params}, args, "--args")
     client = _target(db, node_url, sender, key_path, signs=True)
     if client is not None:
+        if dry_run:
+            raise CliError("--dry-run runs on a local ledger (--db), not over --node")
         return _finish_receipt(client.deploy(name, source, args=args, gas_limit=gas), as_json)
+    if dry_run:
+        from pycontract.host import Chain, Tx
+
+        # a missing ledger is not created by a dry run: estimate on an empty temporary one
+        with (_open_chain(db, must_exist=True) if os.path.exists(db) else Chain()) as chain:
+            r = _dry_run(chain, Tx(sender=sender, contract=name, function="constructor",
+                                   args=args, gas_limit=gas, source=source))
+        return _finish_dry_run(r, as_json)
     with _open_chain(db, must_exist=False) as chain:
         r = chain.deploy(name, source, sender=sender, args=args, gas_limit=gas)
     _finish_receipt(r, as_json)
@@ -285,16 +383,26 @@ def deploy(db, name, contract_file, sender, args_json, gas, as_json, node_url, k
 @click.option("--sender", default=None, help="account that sends the transaction (with --db)")
 @_gas_option(1_000_000)
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
+@click.option("--dry-run", "dry_run", is_flag=True,
+              help="execute without committing and print the receipt (a gas estimate)")
 @node_options
 @guard
-def call(db, contract, function, json_args, sender, gas, as_json, node_url, key_path):
+def call(db, contract, function, json_args, sender, gas, as_json, dry_run, node_url, key_path):
     """Call FUNCTION of CONTRACT in a transaction (on --db FILE, or --node URL with --key)."""
     args = _parse_json_args(json_args, "JSON_ARGS")
     client = _target(db, node_url, sender, key_path, signs=True)
     if client is not None:
+        if dry_run:
+            raise CliError("--dry-run runs on a local ledger (--db), not over --node")
         return _finish_receipt(client.call(contract, function, args, gas_limit=gas), as_json)
     with _open_chain(db, must_exist=True) as chain:
         args = _hex_bytes(_params_of_record(chain.contract(contract), function), args, "JSON_ARGS")
+        if dry_run:
+            from pycontract.host import Tx
+
+            r = _dry_run(chain, Tx(sender=sender, contract=contract, function=function,
+                                   args=args, gas_limit=gas))
+            return _finish_dry_run(r, as_json)
         r = chain.call(contract, function, args, sender=sender, gas_limit=gas)
     _finish_receipt(r, as_json)
 
@@ -317,7 +425,8 @@ def query(db, contract, function, json_args, gas, as_json, node_url, key_path):
     if client is not None:
         value = client.query(contract, function, args, gas_limit=gas)
     else:
-        with _open_chain(db, must_exist=True) as chain:
+        # read-only: a query works while another process (a node, a script) writes the ledger
+        with _open_reader(db) as chain:
             args = _hex_bytes(_params_of_record(chain.contract(contract), function), args,
                               "JSON_ARGS")
             value = chain.query(contract, function, args, gas_limit=gas)
@@ -344,6 +453,137 @@ def demo(db, as_json):
         lines.append(chain.state_root())
     if as_json:
         _emit_json({"steps": steps, "state_root": lines[0]})
+
+
+# ------------------------------------------------------------------------------- inspection
+# Read-only (Ledger(readonly=True)): usable while a node or another process writes the ledger.
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str]]) -> None:
+    from tabulate import tabulate
+
+    if not rows:
+        click.echo("(none)")
+        return
+    body = [[_cell(r.get(key)) for key, _ in columns] for r in rows]
+    click.echo(tabulate(body, headers=[title for _, title in columns], tablefmt="simple",
+                        disable_numparse=True))
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    return json.dumps(v, ensure_ascii=False, sort_keys=True)
+
+
+def _reader_ledger(db: str):
+    from pycontract import inspect as pci
+
+    if os.path.isdir(db):
+        raise CliError(f"{db}: is a directory, not a ledger file")
+    if not os.path.exists(db):
+        raise CliError(f"{db}: no ledger here")
+    return pci.open_readonly(db)
+
+
+@cli.command()
+@click.option("--db", required=True, help="ledger file")
+@click.option("--last", type=click.IntRange(min=1), default=None, help="only the last N blocks")
+@click.option("--from", "start", type=click.IntRange(min=1), default=None, help="first height")
+@click.option("--to", "end", type=click.IntRange(min=1), default=None, help="last height")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def blocks(db, last, start, end, as_json):
+    """List blocks: height, time, transaction count, hash, state root."""
+    from pycontract import inspect as pci
+
+    with _reader_ledger(db) as led:
+        rows = pci.blocks(led, start, end, last=last if start is None and end is None else None)
+    if as_json:
+        return _emit_json({"blocks": rows})
+    for r in rows:
+        r["hash16"], r["root16"] = r["hash"][:16], r["state_root"][:16]
+    _table(rows, [("height", "height"), ("time", "time"), ("txs", "txs"),
+                  ("hash16", "hash"), ("root16", "state root")])
+
+
+@cli.command()
+@click.option("--db", required=True, help="ledger file")
+@click.argument("tx_hash")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def tx(db, tx_hash, as_json):
+    """Show a committed transaction (by hash or a unique prefix of 8+ digits) with its receipt
+    and events."""
+    from pycontract import inspect as pci
+
+    with _reader_ledger(db) as led:
+        try:
+            t = pci.transaction(led, tx_hash)
+        except LookupError as e:
+            raise CliError(str(e)) from None
+    if t is None:
+        raise CliError(f"{tx_hash}: no committed transaction with this hash in {db}", EXIT_CONTRACT)
+    if as_json:
+        return _emit_json(t)
+    what = (f"deploy {t['contract']}" if t["kind"] == "deploy"
+            else f"call {t['contract']}.{t['function']}")
+    click.echo(f"tx:       {t['tx_hash']} (block {t['height']}, index {t['index']})")
+    click.echo(f"what:     {what} {_cell(t['args'])}")
+    click.echo(f"sender:   {t['sender']}" + (f" (nonce {t['nonce']})" if t["nonce"] is not None else ""))
+    click.echo(f"status:   {t['status']}")
+    click.echo(f"gas used: {t['gas_used']:,} of {t['gas_limit']:,}")
+    if t["status"] == "success":
+        click.echo(f"result:   {_cell(t['result']) or 'null'}")
+    if t["error"]:
+        click.echo(f"error:    {t['error']}")
+    if t["events"]:
+        click.echo("events:")
+        for e in t["events"]:
+            fields = " ".join(f"{k}={_fmt_value(v)}" for k, v in e["fields"].items())
+            click.echo(f"  {e['contract']}.{e['name']} {fields}".rstrip())
+
+
+@cli.command()
+@click.option("--db", required=True, help="ledger file")
+@click.argument("contract")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def storage(db, contract, as_json):
+    """Show CONTRACT's committed storage, decoded (Maps by key, Values)."""
+    from pycontract import inspect as pci
+
+    with _reader_ledger(db) as led:
+        try:
+            data = pci.storage(led, contract)
+        except LookupError as e:
+            raise CliError(str(e), EXIT_CONTRACT) from None
+        items = pci.storage_items(led, contract)
+    if as_json:
+        return _emit_json({"contract": contract, "storage": data})
+    rows = [{"slot": slot, "key": "" if key is None else (key if isinstance(key, str) else _fmt_value(key)),
+             "value": _fmt_value(value)} for slot, key, value in items]
+    _table(rows, [("slot", "storage"), ("key", "key"), ("value", "value")])
+
+
+@cli.command()
+@click.option("--db", required=True, help="ledger file")
+@click.option("--contract", default=None, help="only this contract's events")
+@click.option("--name", default=None, help="only events with this name")
+@click.option("--last", type=click.IntRange(min=1), default=None, help="only the last N")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def events(db, contract, name, last, as_json):
+    """List events in chain order, optionally filtered by contract and name."""
+    from pycontract import inspect as pci
+
+    with _reader_ledger(db) as led:
+        rows = pci.events(led, contract, name, limit=last)
+    if as_json:
+        return _emit_json({"events": rows})
+    for r in rows:
+        r["where"] = f"{r['height']}:{r['tx_index']}"
+        r["fields_text"] = " ".join(f"{k}={_fmt_value(v)}" for k, v in r["fields"].items())
+    _table(rows, [("where", "block:tx"), ("contract", "contract"), ("name", "event"),
+                  ("fields_text", "fields")])
 
 
 @cli.command()

@@ -179,7 +179,9 @@ def test_locked_database(tmp_path, token_file):
     db = tmp_path / "ledger.db"
     with Chain(db) as chain:
         chain.deploy("token", token_file.read_text(), sender="a", args={"supply": 1})
-        p = run("query", "--db", db, "token", "info")
+        # a writer is refused; a query (read-only) is not: tests/cli/test_cli_kit.py
+        p = run("call", "--db", db, "token", "transfer", '{"to": "b", "amount": 1}',
+                "--sender", "a")
     assert p.returncode == 3
     assert "already open" in one_error_line(p)
 
