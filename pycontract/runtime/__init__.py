@@ -4,7 +4,8 @@ an abort) out, with every step charged to a ``Meter``.
 ``execute(compiled, function, kwargs, *, meter, host, frame)`` is the stage's one entry. The
 pieces: :mod:`.meter` (gas and memory charging, size measures), :mod:`.ops` (operators,
 conversions, formatting), :mod:`.builtins` (builtins and methods of str/bytes/int/list/dict),
-:mod:`.executor` (the guards, storage objects and the per-execution ``Runtime``, pooled).
+:mod:`.storage` (``Map``, ``Value``, ``ctx``), :mod:`.executor` (the guards and the
+per-execution ``Runtime``, pooled). Gas and memory charging primitives live on the ``Meter``.
 """
 
 from pycontract.runtime.executor import CallFrame, Runtime, execute

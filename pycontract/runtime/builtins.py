@@ -131,7 +131,7 @@ class BuiltinsMixin:
         known, so ``list(range(10**12))`` stops before any work)."""
         n = self.known_len(it)
         if n is not None:
-            self._elems(n)
+            self.m.elems(n)
             return list(it)
         if type(it) in self.PROXY_TYPES:
             raise TypeError()
@@ -197,19 +197,19 @@ class BuiltinsMixin:
     def kwstar(self, d):
         if type(d) is not dict:
             raise TypeError()
-        self._elems(len(d))
+        self.m.elems(len(d))
         return d
 
     def dstar(self, d):
         if type(d) is not dict:
             raise TypeError()
-        self._elems(2 * len(d), S.item_memory)
+        self.m.elems(2 * len(d), S.item_memory)
         return d
 
     def hk(self, k):
         """A key about to be looked up: check tuple nesting and charge its hashing."""
         if type(k) is tuple:
-            self._gas(key_units(k, self.m))
+            self.m.charge(key_units(k, self.m))
         return k
 
     def sk(self, k):
@@ -267,7 +267,7 @@ class BuiltinsMixin:
     def b_abs(self, x):
         if type(x) not in INTS:
             raise TypeError()
-        self._int_mem(x.bit_length())
+        self.m.int_mem(x.bit_length())
         return abs(x)
 
     def b_bool(self, x=False):
@@ -285,17 +285,17 @@ class BuiltinsMixin:
 
     def b_bin(self, x):
         x = _int_arg(x)
-        self._bytes(x.bit_length() + 3)
+        self.m.bytes(x.bit_length() + 3)
         return bin(x)
 
     def b_oct(self, x):
         x = _int_arg(x)
-        self._bytes(x.bit_length() // 3 + 3)
+        self.m.bytes(x.bit_length() // 3 + 3)
         return oct(x)
 
     def b_hex(self, x):
         x = _int_arg(x)
-        self._bytes(x.bit_length() // 4 + 3)
+        self.m.bytes(x.bit_length() // 4 + 3)
         return hex(x)
 
     def b_range(self, *args):
@@ -337,14 +337,14 @@ class BuiltinsMixin:
         if x is not None:
             self.dict_update(d, x)
         if kw:
-            self._elems(len(kw), S.item_memory)
+            self.m.elems(len(kw), S.item_memory)
             d.update(kw)
         return d
 
     def dict_update(self, d, x=None, **kw):
         if x is not None:
             if type(x) is dict:
-                self._elems(2 * len(x), S.item_memory)
+                self.m.elems(2 * len(x), S.item_memory)
                 d.update(x)
             else:
                 for pair in self.materialize(x):
@@ -352,10 +352,10 @@ class BuiltinsMixin:
                     if len(p) != 2:
                         raise ValueError()
                     self.sk(p[0])
-                    self._elems(2, S.item_memory)
+                    self.m.elems(2, S.item_memory)
                     d[p[0]] = p[1]
         if kw:
-            self._elems(len(kw), S.item_memory)
+            self.m.elems(len(kw), S.item_memory)
             d.update(kw)
 
     def b_bytes(self, x=b"", encoding=None, errors=None):
@@ -369,12 +369,12 @@ class BuiltinsMixin:
         if t in INTS:
             if x < 0:
                 raise ValueError()
-            self._bytes(x)
+            self.m.bytes(x)
             return bytes(x)
         if t is str:
             raise TypeError()
         items = self.materialize(x)
-        self._bytes(len(items))
+        self.m.bytes(len(items))
         return bytes(items)
 
     def b_sum(self, it, start=0):
@@ -384,7 +384,7 @@ class BuiltinsMixin:
         acc = start
         n = self.known_len(it)
         if n is not None:
-            self._elems(n, 0)
+            self.m.elems(n, 0)
             src = it
         else:
             src = iter(it)
@@ -435,7 +435,7 @@ class BuiltinsMixin:
             return default
         keys = items if key is None else [key(x) for x in items]
         _, mx = self._sizes_units(keys)
-        self._gas(len(items) * (1 + mx))
+        self.m.charge(len(items) * (1 + mx))
         if key is None:
             return fn(items)
         best = 0
@@ -456,7 +456,7 @@ class BuiltinsMixin:
             return items
         keys = items if key is None else [key(x) for x in items]
         _, mx = self._sizes_units(keys)
-        self._gas(n * _log2ceil(n) * S.sort_factor * (1 + mx))
+        self.m.charge(n * _log2ceil(n) * S.sort_factor * (1 + mx))
         if key is None:
             return sorted(items, reverse=bool(reverse))
         order = sorted(range(n), key=keys.__getitem__, reverse=bool(reverse))
@@ -511,7 +511,7 @@ class BuiltinsMixin:
     def _str_case(name):  # noqa: N805
         def f(self, s):
             self._ascii(s)
-            self._bytes(len(s))
+            self.m.bytes(len(s))
             return getattr(s, name)()
         return f
 
@@ -523,7 +523,7 @@ class BuiltinsMixin:
     def _str_is(name):  # noqa: N805
         def f(self, s):
             self._ascii(s)
-            self._gas(1 + len(s) // BPG)
+            self.m.charge(1 + len(s) // BPG)
             return getattr(s, name)()
         return f
 
@@ -536,7 +536,7 @@ class BuiltinsMixin:
     m_str_isupper = _str_is("isupper")
 
     def m_str_isascii(self, s):
-        self._gas(1 + len(s) // BPG)
+        self.m.charge(1 + len(s) // BPG)
         return s.isascii()
 
     def _pad(name):  # noqa: N805
@@ -544,7 +544,7 @@ class BuiltinsMixin:
             width = _int_arg(width)
             if type(fillchar) is not type(s) or len(fillchar) != 1:
                 raise TypeError()
-            self._bytes(max(len(s), width))
+            self.m.bytes(max(len(s), width))
             return getattr(s, name)(width, fillchar)
         return f
 
@@ -554,7 +554,7 @@ class BuiltinsMixin:
 
     def m_str_zfill(self, s, width):
         width = _int_arg(width)
-        self._bytes(max(len(s), width))
+        self.m.bytes(max(len(s), width))
         return s.zfill(width)
 
     def _search(name):  # noqa: N805
@@ -565,7 +565,7 @@ class BuiltinsMixin:
                 if v is not None:
                     _int_arg(v)
             m = len(sub) if type(sub) is not int else 1
-            self._gas(self._search_cost(len(s), m))
+            self.m.charge(self._search_cost(len(s), m))
             return getattr(s, name)(sub, *se)
         return f
 
@@ -588,7 +588,7 @@ class BuiltinsMixin:
             for v in se:
                 if v is not None:
                     _int_arg(v)
-            self._gas(1 + n // BPG)
+            self.m.charge(1 + n // BPG)
             return getattr(s, name)(affix, *se)
         return f
 
@@ -599,7 +599,7 @@ class BuiltinsMixin:
         enc = _ENCODINGS.get(encoding)
         if enc is None or errors != "strict":
             raise ValueError()
-        self._bytes(4 * len(s))
+        self.m.bytes(4 * len(s))
         return s.encode(enc)
 
     def _join(self, s, it):
@@ -611,7 +611,7 @@ class BuiltinsMixin:
                 raise TypeError()
             total += len(x)
         total += len(s) * max(len(items) - 1, 0)
-        self._bytes(total)
+        self.m.bytes(total)
         return s.join(items)
 
     m_str_join = _join
@@ -622,7 +622,7 @@ class BuiltinsMixin:
                 chars = ASCII_WS if type(s) is str else b" \t\n\r\x0b\x0c"
             elif type(chars) is not type(s):
                 raise TypeError()
-            self._gas(1 + (len(s) * (1 + len(chars) // 8) + len(chars)) // BPG)
+            self.m.charge(1 + (len(s) * (1 + len(chars) // 8) + len(chars)) // BPG)
             self.m.mem += len(s)
             return getattr(s, name)(chars)
         return f
@@ -635,8 +635,8 @@ class BuiltinsMixin:
         def f(self, s, sep):
             if type(sep) is not type(s):
                 raise TypeError()
-            self._gas(self._search_cost(len(s), len(sep)))
-            self._bytes(len(s))
+            self.m.charge(self._search_cost(len(s), len(sep)))
+            self.m.bytes(len(s))
             return getattr(s, name)(sep)
         return f
 
@@ -647,7 +647,7 @@ class BuiltinsMixin:
         def f(self, s, affix):
             if type(affix) is not type(s):
                 raise TypeError()
-            self._bytes(len(s))
+            self.m.bytes(len(s))
             return getattr(s, name)(affix)
         return f
 
@@ -659,13 +659,13 @@ class BuiltinsMixin:
             raise TypeError()
         count = _int_arg(count)
         if old:
-            self._gas(self._search_cost(len(s), len(old)))
+            self.m.charge(self._search_cost(len(s), len(old)))
             n = s.count(old)
         else:
             n = len(s) + 1
         if count >= 0:
             n = min(n, count)
-        self._bytes(len(s) + n * max(len(new) - len(old), 0))
+        self.m.bytes(len(s) + n * max(len(new) - len(old), 0))
         return s.replace(old, new, count)
 
     m_str_replace = _replace
@@ -682,11 +682,11 @@ class BuiltinsMixin:
                     raise TypeError()
                 if not sep:
                     raise ValueError()
-                self._gas(self._search_cost(len(s), len(sep)))
+                self.m.charge(self._search_cost(len(s), len(sep)))
                 n = s.count(sep) + 1
             if maxsplit >= 0:
                 n = min(n, maxsplit + 1)
-            self._gas(1 + len(s) // BPG + n * S.element)
+            self.m.charge(1 + len(s) // BPG + n * S.element)
             self.m.alloc(len(s) + n * S.object_memory)
             return getattr(s, name)(sep, maxsplit)
         return f
@@ -715,11 +715,11 @@ class BuiltinsMixin:
         enc = _ENCODINGS.get(encoding)
         if enc is None or errors != "strict":
             raise ValueError()
-        self._bytes(4 * len(b))
+        self.m.bytes(4 * len(b))
         return b.decode(enc)
 
     def m_bytes_hex(self, b):
-        self._bytes(2 * len(b))
+        self.m.bytes(2 * len(b))
         return b.hex()
 
     # ------------------------------------------------------------ int methods
@@ -732,7 +732,7 @@ class BuiltinsMixin:
             self.m.revert(f"int too large (limit {MAX_INT_BITS} bits)")
         if byteorder not in ("big", "little"):
             raise ValueError()
-        self._bytes(max(length, 0))
+        self.m.bytes(max(length, 0))
         return x.to_bytes(length, byteorder, signed=bool(signed))
 
     def t_int_from_bytes(self, b, byteorder="big", *, signed=False):
@@ -742,7 +742,7 @@ class BuiltinsMixin:
             self.m.revert(f"int too large (limit {MAX_INT_BITS} bits)")
         if byteorder not in ("big", "little"):
             raise ValueError()
-        self._bytes(len(b))
+        self.m.bytes(len(b))
         return int.from_bytes(b, byteorder, signed=bool(signed))
 
     def t_bytes_fromhex(self, s):
@@ -750,7 +750,7 @@ class BuiltinsMixin:
             raise TypeError()
         if not s.isascii():
             raise ValueError()
-        self._bytes(len(s))
+        self.m.bytes(len(s))
         return bytes.fromhex(s)
 
     # ------------------------------------------------------------ list / tuple methods
@@ -774,11 +774,11 @@ class BuiltinsMixin:
         lst.append(x)
 
     def m_list_clear(self, lst):
-        self._gas(1 + len(lst) // 8)
+        self.m.charge(1 + len(lst) // 8)
         lst.clear()
 
     def m_list_copy(self, lst):
-        self._elems(len(lst))
+        self.m.elems(len(lst))
         return lst.copy()
 
     def _seq_scan(name):  # noqa: N805
@@ -788,7 +788,7 @@ class BuiltinsMixin:
             n = len(seq)
             if n:
                 ux = deep_units(x, max(self.m.g, 0) // n + 1, self.m)
-                self._gas(1 + n * ux)
+                self.m.charge(1 + n * ux)
             return getattr(seq, name)(x, *se)
         return f
 
@@ -801,27 +801,27 @@ class BuiltinsMixin:
         n = len(lst)
         if n:
             ux = deep_units(x, max(self.m.g, 0) // n + 1, self.m)
-            self._gas(1 + n * ux)
+            self.m.charge(1 + n * ux)
         lst.remove(x)
 
     def m_list_extend(self, lst, it):
         items = self.materialize(it)
-        self._elems(len(items), S.item_memory)
+        self.m.elems(len(items), S.item_memory)
         lst.extend(items)
 
     def m_list_insert(self, lst, i, x):
         i = _int_arg(i)
-        self._gas(1 + len(lst) // 32)
+        self.m.charge(1 + len(lst) // 32)
         self.m.alloc(S.item_memory)
         lst.insert(i, x)
 
     def m_list_pop(self, lst, i=-1):
         i = _int_arg(i)
-        self._gas(1 + len(lst) // 32)
+        self.m.charge(1 + len(lst) // 32)
         return lst.pop(i)
 
     def m_list_reverse(self, lst):
-        self._gas(1 + len(lst) // 8)
+        self.m.charge(1 + len(lst) // 8)
         lst.reverse()
 
     def m_list_sort(self, lst, *, key=None, reverse=False):
@@ -829,11 +829,11 @@ class BuiltinsMixin:
 
     # ------------------------------------------------------------ dict methods
     def m_dict_clear(self, d):
-        self._gas(1 + len(d) // 8)
+        self.m.charge(1 + len(d) // 8)
         d.clear()
 
     def m_dict_copy(self, d):
-        self._elems(2 * len(d), S.item_memory)
+        self.m.elems(2 * len(d), S.item_memory)
         return d.copy()
 
     def m_dict_get(self, d, k, default=None):
@@ -841,15 +841,15 @@ class BuiltinsMixin:
         return d.get(k, default)
 
     def m_dict_items(self, d):
-        self._elems(3 * len(d))
+        self.m.elems(3 * len(d))
         return list(d.items())
 
     def m_dict_keys(self, d):
-        self._elems(len(d))
+        self.m.elems(len(d))
         return list(d)
 
     def m_dict_values(self, d):
-        self._elems(len(d))
+        self.m.elems(len(d))
         return list(d.values())
 
     def m_dict_pop(self, d, k, *default):

@@ -30,6 +30,7 @@ from pycontract.runtime.meter import (
     WIDE_INT_KEY, Meter, RawRevert, deep_units, key_units,
 )
 from pycontract.runtime.ops import OpsMixin
+from pycontract.runtime.storage import Context, Map, Value
 
 S = SCHEDULE
 
@@ -60,56 +61,7 @@ class CallFrame:
     depth: int = 0
 
 
-# ---------------------------------------------------------------- contract-facing objects
-
-
-class Map:
-    """A storage map bound to one contract; reachable methods: get, contains (+ m[k] forms)."""
-
-    __slots__ = ("_rt", "_name", "_default")
-
-    def __init__(self, rt, name, default_bytes):
-        self._rt = rt
-        self._name = name
-        self._default = default_bytes
-
-    def __getitem__(self, k):
-        return self._rt.map_read(self, k)
-
-    def __setitem__(self, k, v):
-        self._rt.map_write(self, k, v)
-
-    def __delitem__(self, k):
-        self._rt.map_write(self, k, None, delete=True)
-
-    __iter__ = None
-    __hash__ = None
-
-
-class Value:
-    """A storage cell bound to one contract; reachable methods: get, set."""
-
-    __slots__ = ("_rt", "_name", "_default")
-
-    def __init__(self, rt, name, default_bytes):
-        self._rt = rt
-        self._name = name
-        self._default = default_bytes
-
-    __iter__ = None
-    __hash__ = None
-
-
-class Context:
-    """``ctx``: sender, origin, this, block_height, block_time (read through the guard)."""
-
-    __slots__ = ("_frame",)
-
-    def __init__(self, frame):
-        self._frame = frame
-
-    __iter__ = None
-    __hash__ = None
+# ---------------------------------------------------------------- guards
 
 
 class _Writer:
@@ -146,7 +98,6 @@ class Runtime(OpsMixin, BuiltinsMixin):
     everything a contract can see or change is created per execution: the namespace, a copy of
     the builtins dict, ``ctx``, storage objects, iterators (see ``namespace``)."""
 
-    MapType = Map
     PROXY_TYPES = frozenset({Map, Value, Context})
     exception_types = frozenset(_EXCEPTIONS.values())
 
@@ -277,15 +228,15 @@ class Runtime(OpsMixin, BuiltinsMixin):
             return obj[key]
         if t is dict:
             if type(key) is tuple:
-                self._gas(key_units(key, self.m))
+                self.m.charge(key_units(key, self.m))
             return obj[key]
         if t is list or t is tuple or t is str or t is bytes:
             if type(key) is slice:
                 n = len(range(*key.indices(len(obj))))
                 if t is str or t is bytes:
-                    self._bytes(n)
+                    self.m.bytes(n)
                 else:
-                    self._elems(n)
+                    self.m.elems(n)
             return obj[key]
         if t is range:
             return obj[key]
@@ -326,7 +277,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         elif t is list:
             if type(key) is slice:
                 items = self.materialize(value)
-                self._elems(len(items) + len(obj) // 8, S.item_memory)
+                self.m.elems(len(items) + len(obj) // 8, S.item_memory)
                 obj[key] = items
             else:
                 obj[key] = value
@@ -341,7 +292,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             self.hk(key)
             del obj[key]
         elif t is list:
-            self._gas(1 + len(obj) // 32)
+            self.m.charge(1 + len(obj) // 32)
             del obj[key]
         elif t is Map:
             self.map_write(obj, key, None, delete=True)
@@ -373,7 +324,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             self.m.revert(f"{what} not storable: {e}")
 
     def _key(self, slot, k):
-        self._gas(deep_units(k, max(self.m.g, 0) + 1, self.m) if type(k) is tuple
+        self.m.charge(deep_units(k, max(self.m.g, 0) + 1, self.m) if type(k) is tuple
                   else 1 + (len(k) // 16 if type(k) in (str, bytes) else 0))
         try:
             return _codec.encode_key((slot._name, k) if type(slot) is Map else (slot._name,))
@@ -382,7 +333,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
 
     def _read(self, kb):
         raw = self.host.storage_get(self.frame.contract, kb)
-        self._gas(S.storage_read_base
+        self.m.charge(S.storage_read_base
                   + (len(kb) + (len(raw) if raw is not None else 0)) * S.storage_read_byte)
         return raw
 
@@ -391,12 +342,12 @@ class Runtime(OpsMixin, BuiltinsMixin):
             self.m.revert("a view cannot write storage")
         if vb is not None and vb == default:
             vb = None
-        self._gas(S.storage_write_base
+        self.m.charge(S.storage_write_base
                   + (len(kb) + (len(vb) if vb is not None else 0)) * S.storage_write_byte)
         self.host.storage_put(self.frame.contract, kb, vb)
 
     def _decode(self, raw):
-        self._gas(1 + len(raw) // 16)
+        self.m.charge(1 + len(raw) // 16)
         return _codec.decode_value(raw)
 
     def map_read(self, mp, k):
@@ -419,7 +370,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         if delete:
             self._write(kb, None, mp._default)
             return
-        self._gas(deep_units(v, max(self.m.g, 0) + 1, self.m))
+        self.m.charge(deep_units(v, max(self.m.g, 0) + 1, self.m))
         self._write(kb, self._encode_value(v), mp._default)
 
     def value_get(self, val):
@@ -430,13 +381,13 @@ class Runtime(OpsMixin, BuiltinsMixin):
         kb = self._key(val, None)
         if self.frame.readonly:
             self.m.revert("a view cannot write storage")
-        self._gas(deep_units(v, max(self.m.g, 0) + 1, self.m))
+        self.m.charge(deep_units(v, max(self.m.g, 0) + 1, self.m))
         self._write(kb, self._encode_value(v), val._default)
 
     # ------------------------------------------------------------ API functions
     def _message(self, msg):
         if type(msg) is str:
-            self._gas(1 + len(msg) // 16)
+            self.m.charge(1 + len(msg) // 16)
             return msg
         return self.str_(msg)
 
@@ -454,7 +405,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         count passes what the remaining gas can pay."""
         m = self.m
         units = deep_units(v, max(m.g, 0) // S.boundary_node + 1, m, BOUNDARY_NEST)
-        self._gas(units * S.boundary_node)
+        self.m.charge(units * S.boundary_node)
         m.alloc(units * S.boundary_node_bytes)
 
     def api_emit(self, name, **fields):
@@ -462,7 +413,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             raise TypeError()
         self.cross(fields)
         data = self._encode_value(fields, "event fields")
-        self._gas(S.event_base + (len(name) + len(data)) * S.event_byte)
+        self.m.charge(S.event_base + (len(name) + len(data)) * S.event_byte)
         self.m.alloc(len(data) + len(name))
         try:
             self.host.emit(self.frame.contract, name, data)  # the encoded fields, once
@@ -474,7 +425,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             raise TypeError()
         self.cross(kwargs)
         data = self._encode_value(kwargs, "call arguments")
-        self._gas(S.cross_call_base + len(data) * S.cross_call_byte)
+        self.m.charge(S.cross_call_base + len(data) * S.cross_call_byte)
         try:
             # arguments and result cross as canonical bytes, each encoded once: type-checked
             # and never aliased between the two contracts
@@ -490,7 +441,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             self.m.revert(f"call to {contract}.{function} failed: {type(e).__name__}")
         if type(rb) is not bytes:  # host bug: never hand the caller a shared object
             self.m.revert(f"call to {contract}.{function} returned a non-storable value")
-        self._gas(1 + len(rb) * S.cross_call_byte)
+        self.m.charge(1 + len(rb) * S.cross_call_byte)
         return _codec.decode_value(rb)
 
 
@@ -557,7 +508,7 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         except EncodingError:
             raise RawRevert(
                 f"{function} returned a non-storable {type(result).__name__}") from None
-        rt._gas(1 + len(rb) // 16)
+        rt.m.charge(1 + len(rb) // 16)
         return result
     except ContractAbort as e:
         if getattr(e, "raw", False):

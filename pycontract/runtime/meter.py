@@ -6,6 +6,8 @@ from pycontract.errors import ContractAbort, OutOfGas, Reverted
 from pycontract.metering.schedule import SCHEDULE
 
 S = SCHEDULE
+_MEM_LIMIT = S.memory_limit
+_ELEMENT = S.element
 #: the int types a contract can hold (bool is an int)
 INTS = (int, bool)
 #: the whitespace str.strip()/int() strip, as ASCII (the language has no Unicode whitespace rules)
@@ -79,6 +81,44 @@ class Meter:
             self.saved = self.g
             self.abort = (cls, msg)
             self.g = -(1 << 62)
+
+    # ---- charging primitives (the runtime's operators, builtins and guards call these)
+    def bytes(self, n: int) -> None:
+        """Work over ``n`` bytes of str/bytes that are copied or allocated: gas and memory."""
+        self.g -= 1 + n // BPG
+        if self.g < 0:
+            self.fail()
+        self.mem += n
+        if self.mem > _MEM_LIMIT:
+            self.alloc(0)
+
+    def elems(self, n: int, per_mem: int = 8) -> None:
+        """``n`` container elements walked, copied or created (``per_mem`` bytes each)."""
+        self.g -= 1 + n * _ELEMENT
+        if self.g < 0:
+            self.fail()
+        self.mem += n * per_mem
+        if self.mem > _MEM_LIMIT:
+            self.alloc(0)
+
+    def big_int(self, nbits: int) -> None:
+        """An int result of up to ``nbits`` bits is about to be made by a linear operation:
+        charge 1 gas per 1,024 bits and account its bytes (results above 64 bits only; smaller
+        ones are paid for by the block weight of the expression)."""
+        if nbits > 64:
+            self.g -= 1 + (nbits >> 10)
+            if self.g < 0:
+                self.fail()
+            self.mem += ((nbits + 63) >> 6) * 8
+            if self.mem > _MEM_LIMIT:
+                self.alloc(0)
+
+    def int_mem(self, nbits: int) -> None:
+        """Account (no gas) the bytes of an int result of up to ``nbits`` bits above 64 bits."""
+        if nbits > 64:
+            self.mem += ((nbits + 63) >> 6) * 8
+            if self.mem > _MEM_LIMIT:
+                self.alloc(0)
 
     def alloc(self, nbytes: int) -> None:
         self.mem += nbytes

@@ -15,6 +15,7 @@ from pycontract.runtime.meter import (
     INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
 )
+from pycontract.runtime.storage import Map
 
 SEQS = (str, bytes, list, tuple)
 _DEC_CHUNK = 500  # digits per chunk: below the smallest int_max_str_digits (640) there is
@@ -74,52 +75,6 @@ def _format_decimal(digits, neg, mt, width):
 class OpsMixin:
     # self.m: Meter
 
-    # ------------------------------------------------------------ charging primitives
-    def _bytes(self, n):
-        m = self.m
-        m.g -= 1 + n // BPG
-        if m.g < 0:
-            m.fail()
-        m.mem += n
-        if m.mem > S.memory_limit:
-            m.alloc(0)
-
-    def _elems(self, n, per_mem=8):
-        m = self.m
-        m.g -= 1 + n * S.element
-        if m.g < 0:
-            m.fail()
-        m.mem += n * per_mem
-        if m.mem > S.memory_limit:
-            m.alloc(0)
-
-    def _gas(self, k):
-        m = self.m
-        m.g -= k
-        if m.g < 0:
-            m.fail()
-
-    def _big_int(self, nbits):
-        """An int result of up to ``nbits`` bits is about to be made by a linear operation:
-        charge 1 gas per 1,024 bits and account its bytes (results above 64 bits only; smaller
-        ones are paid for by the block weight of the expression)."""
-        if nbits > 64:
-            m = self.m
-            m.g -= 1 + (nbits >> 10)
-            if m.g < 0:
-                m.fail()
-            m.mem += ((nbits + 63) >> 6) * 8
-            if m.mem > _MEM_LIMIT:
-                m.alloc(0)
-
-    def _int_mem(self, nbits):
-        """Account (no gas) the bytes of an int result of up to ``nbits`` bits above 64 bits."""
-        if nbits > 64:
-            m = self.m
-            m.mem += ((nbits + 63) >> 6) * 8
-            if m.mem > _MEM_LIMIT:
-                m.alloc(0)
-
     def _int_too_big(self):
         self.m.revert(f"int too large (limit {MAX_INT_BITS} bits)")
 
@@ -137,9 +92,9 @@ class OpsMixin:
             lb = b.bit_length()
             w = (la + lb) >> 10
             if w:
-                self._gas(w)
+                self.m.charge(w)
             if la > 63 or lb > 63:
-                self._int_mem(max(la, lb) + 1)
+                self.m.int_mem(max(la, lb) + 1)
             return a + b
         if ta is str or ta is bytes:
             if tb is not ta:
@@ -156,10 +111,10 @@ class OpsMixin:
         if ta is list or ta is tuple:
             if tb is not ta:
                 raise TypeError()
-            self._elems(len(a) + len(b))
+            self.m.elems(len(a) + len(b))
             return a + b
         if ta in INTS and tb in INTS:
-            self._int_mem(max(a.bit_length(), b.bit_length()) + 1)
+            self.m.int_mem(max(a.bit_length(), b.bit_length()) + 1)
             return a + b
         raise TypeError()
 
@@ -171,13 +126,13 @@ class OpsMixin:
             lb = b.bit_length()
             w = (la + lb) >> 10
             if w:
-                self._gas(w)
+                self.m.charge(w)
             if la > 63 or lb > 63:
-                self._int_mem(max(la, lb) + 1)
+                self.m.int_mem(max(la, lb) + 1)
             return a - b
         if type(a) not in INTS or type(b) not in INTS:
             raise TypeError()
-        self._int_mem(max(a.bit_length(), b.bit_length()) + 1)
+        self.m.int_mem(max(a.bit_length(), b.bit_length()) + 1)
         return a - b
 
     # linear ops whose result is no larger than the larger operand (+1 bit): inline in the
@@ -185,31 +140,31 @@ class OpsMixin:
     def neg(self, a):
         if type(a) not in INTS:
             raise TypeError()
-        self._big_int(a.bit_length())
+        self.m.big_int(a.bit_length())
         return -a
 
     def pos(self, a):
         if type(a) not in INTS:
             raise TypeError()
-        self._big_int(a.bit_length())
+        self.m.big_int(a.bit_length())
         return +a
 
     def inv(self, a):
         if type(a) not in INTS:
             raise TypeError()
-        self._big_int(a.bit_length() + 1)
+        self.m.big_int(a.bit_length() + 1)
         return ~a
 
     def and_(self, a, b):
         if type(a) not in INTS or type(b) not in INTS:
             raise TypeError()
-        self._big_int(max(a.bit_length(), b.bit_length()))
+        self.m.big_int(max(a.bit_length(), b.bit_length()))
         return a & b
 
     def xor(self, a, b):
         if type(a) not in INTS or type(b) not in INTS:
             raise TypeError()
-        self._big_int(max(a.bit_length(), b.bit_length()) + 1)
+        self.m.big_int(max(a.bit_length(), b.bit_length()) + 1)
         return a ^ b
 
     def rshift(self, a, b):
@@ -217,7 +172,7 @@ class OpsMixin:
             raise TypeError()
         if b < 0:
             raise ValueError()
-        self._big_int(a.bit_length() - b if b < a.bit_length() else 0)
+        self.m.big_int(a.bit_length() - b if b < a.bit_length() else 0)
         return a >> b
 
     def mul(self, a, b):
@@ -228,17 +183,17 @@ class OpsMixin:
             if la + lb > MAX_INT_BITS + 1:
                 self._int_too_big()
             wa, wb = (la + 63) >> 6, (lb + 63) >> 6
-            self._gas(1 + wa * wb // S.word_mul_per_gas)
-            self._int_mem(la + lb)
+            self.m.charge(1 + wa * wb // S.word_mul_per_gas)
+            self.m.int_mem(la + lb)
             return self._check_int(a * b)
         if ta in INTS and tb in SEQS:
             a, b, ta, tb = b, a, tb, ta
         if ta in SEQS and tb in INTS:
             n = len(a) * b if b > 0 else 0
             if ta is str or ta is bytes:
-                self._bytes(n)
+                self.m.bytes(n)
             else:
-                self._elems(n)
+                self.m.elems(n)
             return a * b
         raise TypeError()
 
@@ -252,7 +207,7 @@ class OpsMixin:
                 raise ValueError()
             wm = int_words(mod)
             steps = max(b.bit_length(), 1) if b >= 0 else wm * 64  # inverse: ~ Euclid steps
-            self._gas(1 + 2 * steps * (1 + wm * wm // S.word_mul_per_gas)
+            self.m.charge(1 + 2 * steps * (1 + wm * wm // S.word_mul_per_gas)
                       + int_words(a) * wm // S.div_word_per_gas)
             return pow(a, b, mod)
         if b < 0:
@@ -265,7 +220,7 @@ class OpsMixin:
         if (la - 1) * b > MAX_INT_BITS:
             self._int_too_big()
         wr = (la * b + 63) >> 6
-        self._gas(1 + 2 * wr * wr // S.word_mul_per_gas + b.bit_length())
+        self.m.charge(1 + 2 * wr * wr // S.word_mul_per_gas + b.bit_length())
         self.m.alloc(wr * 8)
         return self._check_int(a ** b)
 
@@ -278,14 +233,14 @@ class OpsMixin:
             return 0
         if a.bit_length() + b > MAX_INT_BITS:
             self._int_too_big()
-        self._gas(1 + ((a.bit_length() + b) >> 10))
-        self._int_mem(a.bit_length() + b)
+        self.m.charge(1 + ((a.bit_length() + b) >> 10))
+        self.m.int_mem(a.bit_length() + b)
         return a << b
 
     def _div_cost(self, a, b):
         wa, wb = int_words(a), int_words(b)
-        self._gas(1 + max(wa - wb + 1, 1) * wb // S.div_word_per_gas)
-        self._int_mem(a.bit_length())
+        self.m.charge(1 + max(wa - wb + 1, 1) * wb // S.div_word_per_gas)
+        self.m.int_mem(a.bit_length())
 
     def floordiv(self, a, b):
         if type(a) is int and type(b) is int and a.bit_length() <= 64 and b.bit_length() <= 64:
@@ -323,10 +278,10 @@ class OpsMixin:
     def or_(self, a, b):
         ta = type(a)
         if ta in INTS and type(b) in INTS:
-            self._big_int(max(a.bit_length(), b.bit_length()))
+            self.m.big_int(max(a.bit_length(), b.bit_length()))
             return a | b
         if ta is dict and type(b) is dict:
-            self._elems(2 * (len(a) + len(b)), S.item_memory)
+            self.m.elems(2 * (len(a) + len(b)), S.item_memory)
             return a | b
         raise TypeError()
 
@@ -364,18 +319,18 @@ class OpsMixin:
         if ta is list:
             if name == "add":
                 items = self.materialize(b)
-                self._elems(len(items))
+                self.m.elems(len(items))
                 a.extend(items)
                 return a
             if name == "mul":
                 if type(b) not in INTS:
                     raise TypeError()
-                self._elems(len(a) * b if b > 1 else 0)
+                self.m.elems(len(a) * b if b > 1 else 0)
                 a *= b
                 return a
         if ta is dict and name == "or":
             if type(b) is dict:
-                self._elems(2 * len(b), S.item_memory)
+                self.m.elems(2 * len(b), S.item_memory)
                 a |= b
                 return a
             self.dict_update(a, b)
@@ -390,9 +345,9 @@ class OpsMixin:
                 lv = value.bit_length()
                 w = (lo + lv) >> 10
                 if w:
-                    self._gas(w)
+                    self.m.charge(w)
                 if lo > 63 or lv > 63:
-                    self._int_mem(max(lo, lv) + 1)
+                    self.m.int_mem(max(lo, lv) + 1)
                 obj[key] = old + value if name == "add" else old - value
                 return
             obj[key] = self.iop(name, old, value)
@@ -409,11 +364,11 @@ class OpsMixin:
             if tb is str or tb is bytes:
                 n = min(len(a), len(b)) // BPG
                 if n:
-                    self._gas(n)
+                    self.m.charge(n)
             return
         if ta is int or tb is int or ta is bool or tb is bool or a is None or b is None:
             return
-        self._gas(pair_units(a, b, self.m))
+        self.m.charge(pair_units(a, b, self.m))
 
     def cmp_eq(self, a, b):
         if type(a) is int and type(b) is int:
@@ -467,30 +422,30 @@ class OpsMixin:
         t = type(c)
         if t is str or t is bytes:
             if t is bytes and type(x) in INTS:
-                self._gas(1 + len(c) // BPG)
+                self.m.charge(1 + len(c) // BPG)
                 return x in c
             if type(x) is not t:
                 raise TypeError()
-            self._gas(self._search_cost(len(c), len(x)))
+            self.m.charge(self._search_cost(len(c), len(x)))
             return x in c
         if t is list or t is tuple:
             n = len(c)
             if n:
                 ux = deep_units(x, max(self.m.g, 0) // n + 1, self.m)
-                self._gas(1 + n * ux)
+                self.m.charge(1 + n * ux)
             return x in c
         if t is dict:
-            self._gas(key_units(x, self.m))
+            self.m.charge(key_units(x, self.m))
             return x in c
         if t is range:
             if type(x) not in INTS:
                 raise TypeError()
             return x in c
-        if t is self.MapType:
+        if t is Map:
             return self.map_contains(c, x)
         if t in self.LAZY_TYPES:
             for e in c:
-                self._gas(1 + S.element)
+                self.m.charge(1 + S.element)
                 if self.cmp_eq(x, e):
                     return True
             return False
@@ -523,7 +478,7 @@ class OpsMixin:
                 m.alloc(0)
             return str(x)
         w = (nb + 63) >> 6
-        self._gas(1 + w * w // S.int_str_per_gas + nb // 40)
+        self.m.charge(1 + w * w // S.int_str_per_gas + nb // 40)
         self.m.alloc(nb // 3 + 1)
         if nb <= _SMALL_DEC_BITS:
             return str(x)
@@ -555,7 +510,7 @@ class OpsMixin:
         if len(t) > MAX_INT_BITS * 30103 // 100000 + 2:
             self._int_too_big()
         w = (len(t) * 3322 // 1000 + 63) >> 6
-        self._gas(1 + w * w // S.int_str_per_gas)
+        self.m.charge(1 + w * w // S.int_str_per_gas)
         if len(t) <= 480:
             v = int(t)
         else:
@@ -581,11 +536,11 @@ class OpsMixin:
         if t is bytes:
             if not x.isascii():
                 raise ValueError()
-            self._bytes(len(x))
+            self.m.bytes(len(x))
             x = x.decode("ascii")
         if not x.isascii():
             raise ValueError()  # non-ASCII digits/whitespace: the Unicode database differs
-        self._gas(1 + len(x) // BPG)
+        self.m.charge(1 + len(x) // BPG)
         if base == 10:
             return self.dec_to_int(x)
         if not (base == 0 or 2 <= base <= 36):
@@ -627,31 +582,31 @@ class OpsMixin:
     def repr_(self, x, _depth=0):
         t = type(x)
         if t is str:
-            self._bytes(4 + len(x) * (1 if x.isascii() else 10))
+            self.m.bytes(4 + len(x) * (1 if x.isascii() else 10))
             return repr(x) if x.isascii() else ascii(x)
         if t is int:
             return self.int_to_dec(x)
         if x is None or t is bool:
             return repr(x)
         if t is bytes:
-            self._bytes(4 + 4 * len(x))
+            self.m.bytes(4 + 4 * len(x))
             return repr(x)
         if _depth >= MAX_NEST:
             self.m.revert(f"containers nested more than {MAX_NEST} levels deep")
         if t is list or t is tuple:
-            self._elems(len(x))
+            self.m.elems(len(x))
             parts = [self.repr_(e, _depth + 1) for e in x]
-            self._bytes(sum(len(p) + 2 for p in parts))
+            self.m.bytes(sum(len(p) + 2 for p in parts))
             if t is list:
                 return "[" + ", ".join(parts) + "]"
             if len(parts) == 1:
                 return "(" + parts[0] + ",)"
             return "(" + ", ".join(parts) + ")"
         if t is dict:
-            self._elems(2 * len(x))
+            self.m.elems(2 * len(x))
             parts = [self.repr_(k, _depth + 1) + ": " + self.repr_(v, _depth + 1)
                      for k, v in x.items()]
-            self._bytes(sum(len(p) + 2 for p in parts))
+            self.m.bytes(sum(len(p) + 2 for p in parts))
             return "{" + ", ".join(parts) + "}"
         if t is range:
             s = f"range({self.int_to_dec(x.start)}, {self.int_to_dec(x.stop)}"
@@ -693,13 +648,13 @@ class OpsMixin:
                 # the runtime's own chunked decimal text, never CPython's int formatting (which
                 # depends on int_max_str_digits above 4,300 digits)
                 digits = self.int_to_dec(-value if value < 0 else value)
-                self._bytes(max(w, len(digits) + (len(digits) // 3 if mt.group("group") else 0)))
+                self.m.bytes(max(w, len(digits) + (len(digits) // 3 if mt.group("group") else 0)))
                 return _format_decimal(digits, value < 0, mt, w)
             est = nb + 8 if typ in ("b",) else nb // 2 + 8
             if mt.group("group"):
                 est += est // 3
-            self._gas(1 + (nb >> 6) * (nb >> 6) // S.int_str_per_gas)
-            self._bytes(max(w, est))
+            self.m.charge(1 + (nb >> 6) * (nb >> 6) // S.int_str_per_gas)
+            self.m.bytes(max(w, est))
             return format(value, spec)
         if t is str:
             if typ not in ("", "s") or mt.group("sign") or mt.group("alt") or mt.group("group") \
@@ -708,13 +663,13 @@ class OpsMixin:
             n = len(value)
             if prec:
                 n = min(n, int(prec))
-            self._bytes(max(w, n))
+            self.m.bytes(max(w, n))
             return format(value, spec)
         raise TypeError()  # only ints, bools and str take a format spec
 
     def percent_format(self, fmtstr, args):
         """``'...' % args`` in the same safe subset (positional or ``%(key)s``)."""
-        self._gas(1 + len(fmtstr) // BPG)
+        self.m.charge(1 + len(fmtstr) // BPG)
         if type(args) is tuple:
             pos = list(args)
             mapping = None
@@ -753,7 +708,7 @@ class OpsMixin:
             if mt.group("key") is not None:
                 if mapping is None:
                     raise TypeError()
-                self._gas(key_units(mt.group("key"), self.m))
+                self.m.charge(key_units(mt.group("key"), self.m))
                 v = mapping[mt.group("key")]
             else:
                 if i >= len(pos):
@@ -785,7 +740,7 @@ class OpsMixin:
         if mapping is None and i != len(pos):
             raise TypeError()
         total = sum(len(p) for p in out)
-        self._bytes(total)
+        self.m.bytes(total)
         return "".join(out)
 
 

@@ -624,6 +624,14 @@ class _Policy:
                                          f"is at line {self.constructor_line})")
             else:
                 self.constructor_line = node.lineno
+        params = self._entry_params(args)
+        returns = self._entry_returns(node.returns)
+        if node.name not in self.entry_points:
+            self.entry_points[node.name] = EntryPoint(node.name, kind, tuple(params), returns,
+                                                      node.lineno)
+
+    def _entry_params(self, args: ast.arguments) -> list[Param]:
+        """An entry point's parameters: by name, annotated with a plain type or not at all."""
         if args.vararg is not None or args.kwarg is not None:
             bad = args.vararg or args.kwarg
             self.report(bad, "entry points cannot take *args or **kwargs; list each parameter "
@@ -653,8 +661,11 @@ class _Policy:
                 except ValueError:
                     pass  # reported above
             params.append(Param(a.arg, ann, d is not None, default))
+        return params
+
+    def _entry_returns(self, r) -> str | None:
+        """An entry point's return annotation: a plain type, tuple, None, or absent."""
         returns = None
-        r = node.returns
         if r is not None:
             if isinstance(r, ast.Name) and r.id in PARAM_ANNOTATIONS + ("tuple",):
                 returns = r.id
@@ -664,8 +675,6 @@ class _Policy:
                 self._mark_handled(r)
                 self.report(r, "an entry point's return annotation must be one of "
                                f"{', '.join(PARAM_ANNOTATIONS)}, tuple or None (or absent)")
-        if node.name not in self.entry_points:
-            self.entry_points[node.name] = EntryPoint(node.name, kind, tuple(params), returns,
-                                                      node.lineno)
+        return returns
 
 

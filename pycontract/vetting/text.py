@@ -57,114 +57,137 @@ class _StrTok:
 
 def _precheck(text: str, smap: SourceMap):
     """Text-level checks. Returns (problems, fatal, string tokens)."""
-    problems: list[Problem] = []
+    problems = _check_size(text, smap)
+    if problems:
+        return problems, True, []
+    scan = _Scan(text, smap)
+    scan.run()
+    return scan.problems, scan.fatal, scan.strings
 
-    def at(offset, message, kind="limit"):
-        line, col = smap.offset_to_line_col(offset)
-        return smap.problem(line, col, message, kind=kind)
 
+def _at(smap: SourceMap, offset: int, message: str, kind: str = "limit") -> Problem:
+    line, col = smap.offset_to_line_col(offset)
+    return smap.problem(line, col, message, kind=kind)
+
+
+def _check_size(text: str, smap: SourceMap) -> list[Problem]:
+    """Encodability, size, line count and NUL: each one fatal on its own."""
     try:
         nbytes = len(text.encode("utf-8"))
     except UnicodeEncodeError as e:
         bad = ord(text[e.start])
-        return [at(e.start, f"the source contains an invalid character U+{bad:04X} "
-                            "(a lone surrogate); save the file as UTF-8")], True, []
+        return [_at(smap, e.start, f"the source contains an invalid character U+{bad:04X} "
+                                   "(a lone surrogate); save the file as UTF-8")]
     if nbytes > MAX_SOURCE_BYTES:
-        problems.append(smap.problem(
+        return [smap.problem(
             1, 1,
             f"the contract is {nbytes} bytes long; the limit is {MAX_SOURCE_BYTES} bytes: "
             "split it into several contracts",
             kind="limit",
-        ))
-        return problems, True, []
+        )]
     nlines = text.count("\n") + 1
     if nlines > MAX_LINES:
-        problems.append(smap.problem(
+        return [smap.problem(
             MAX_LINES + 1, 1,
             f"the contract has {nlines} lines; the limit is {MAX_LINES}: "
             "split it into several contracts",
             kind="limit",
-        ))
-        return problems, True, []
+        )]
     nul = text.find("\0")
     if nul >= 0:
-        problems.append(at(nul, "the source contains a NUL character; remove it"))
-        return problems, True, []
+        return [_at(smap, nul, "the source contains a NUL character; remove it")]
+    return []
 
-    fatal = False
-    depth = 0
-    ops = 0
-    line_start_offset = 0
-    depth_reported = False
-    ops_reported = False
-    strings: list[_StrTok] = []
-    for m in _SCAN_RE.finditer(text):
-        kind = m.lastgroup
-        if kind == "prefix":  # pragma: no cover - lastgroup names the outer group
-            kind = "string"
-        if kind == "comment":
-            continue
-        if kind == "string" or m.group("string") is not None:
-            s = m.group("string")
-            prefix = m.group("prefix") or ""
-            body = s[len(prefix):]
-            q = body[:3] if body[:3] in ("'''", '"""') else body[:1]
-            terminated = len(body) >= 2 * len(q) and body.endswith(q)
-            tok = _StrTok(m.start(), m.end(), prefix, terminated)
-            strings.append(tok)
-            if "f" in prefix.lower():
-                bad = _fstring_problem(text, tok)
-                if bad is not None:
-                    fatal = True
-                    problems.append(at(bad[1], bad[0], kind="policy"))
-            continue
-        if kind == "newline":
-            if depth == 0:
-                ops = 0
-                ops_reported = False
-                line_start_offset = m.end()
-            continue
-        if kind == "cont":
-            continue
-        if kind == "nonascii":
-            off = m.start()
-            while text[off].isascii():
-                off += 1
-            problems.append(at(
-                off,
-                f"non-ASCII character U+{ord(text[off]):04X} outside a string or comment; "
-                "names must use only ASCII letters, digits and '_' (Python would silently "
-                "normalize look-alike characters)",
-                kind="policy",
-            ))
-            continue
+
+class _Scan:
+    """One pass of _SCAN_RE over the text: bracket depth, operators per logical line,
+    non-ASCII outside strings, and the string tokens (f-strings checked lexically)."""
+
+    def __init__(self, text: str, smap: SourceMap):
+        self.text, self.smap = text, smap
+        self.problems: list[Problem] = []
+        self.strings: list[_StrTok] = []
+        self.fatal = False
+        self.depth = 0
+        self.ops = 0
+        self.line_start_offset = 0
+        self.depth_reported = False
+        self.ops_reported = False
+
+    def run(self) -> None:
+        for m in _SCAN_RE.finditer(self.text):
+            kind = m.lastgroup
+            if kind == "prefix":  # pragma: no cover - lastgroup names the outer group
+                kind = "string"
+            if kind == "comment" or kind == "cont":
+                continue
+            if kind == "string" or m.group("string") is not None:
+                self.string(m)
+            elif kind == "newline":
+                if self.depth == 0:
+                    self.ops = 0
+                    self.ops_reported = False
+                    self.line_start_offset = m.end()
+            elif kind == "nonascii":
+                self.nonascii(m)
+            else:
+                self.operator(kind, m)
+
+    def string(self, m) -> None:
+        s = m.group("string")
+        prefix = m.group("prefix") or ""
+        body = s[len(prefix):]
+        q = body[:3] if body[:3] in ("'''", '"""') else body[:1]
+        terminated = len(body) >= 2 * len(q) and body.endswith(q)
+        tok = _StrTok(m.start(), m.end(), prefix, terminated)
+        self.strings.append(tok)
+        if "f" in prefix.lower():
+            bad = _fstring_problem(self.text, tok)
+            if bad is not None:
+                self.fatal = True
+                self.problems.append(_at(self.smap, bad[1], bad[0], kind="policy"))
+
+    def nonascii(self, m) -> None:
+        text = self.text
+        off = m.start()
+        while text[off].isascii():
+            off += 1
+        self.problems.append(_at(
+            self.smap, off,
+            f"non-ASCII character U+{ord(text[off]):04X} outside a string or comment; "
+            "names must use only ASCII letters, digits and '_' (Python would silently "
+            "normalize look-alike characters)",
+            kind="policy",
+        ))
+
+    def operator(self, kind: str, m) -> None:
+        """Names, brackets and operators: the nesting and per-line operator bounds."""
         if kind == "name":
             if m.group() in _NESTING_KEYWORDS:
-                ops += 1
+                self.ops += 1
         elif kind == "open":
-            ops += 1
-            depth += 1
-            if depth > MAX_BRACKET_DEPTH and not depth_reported:
-                depth_reported = True
-                fatal = True
-                problems.append(at(
-                    m.start(),
+            self.ops += 1
+            self.depth += 1
+            if self.depth > MAX_BRACKET_DEPTH and not self.depth_reported:
+                self.depth_reported = True
+                self.fatal = True
+                self.problems.append(_at(
+                    self.smap, m.start(),
                     f"brackets are nested more than {MAX_BRACKET_DEPTH} levels deep; "
                     "split the expression into several statements",
                 ))
         elif kind == "close":
-            depth = max(0, depth - 1)
+            self.depth = max(0, self.depth - 1)
         elif kind == "op":
-            ops += 1
-        if ops > MAX_OPERATORS_PER_LINE and not ops_reported:
-            ops_reported = True
-            fatal = True
-            problems.append(at(
-                line_start_offset,
+            self.ops += 1
+        if self.ops > MAX_OPERATORS_PER_LINE and not self.ops_reported:
+            self.ops_reported = True
+            self.fatal = True
+            self.problems.append(_at(
+                self.smap, self.line_start_offset,
                 f"this statement has more than {MAX_OPERATORS_PER_LINE} operators; "
                 "split it into several statements",
             ))
-    return problems, fatal, strings
 
 
 
