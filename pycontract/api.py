@@ -30,15 +30,51 @@ they are small dict-backed stand-ins with the same observable behaviour:
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass, field
+import os as _os
+import sys as _sys
 
-from pycontract.errors import Reverted
+# A contract file named like a standard-library module (``token.py`` is the classic) sits in the
+# folder Python puts first on sys.path, so ``import dataclasses`` -> inspect -> tokenize ->
+# ``import token`` would load the contract, which imports pycontract, half-initialized. Import
+# the standard modules this package needs with such folders left out of the path.
+_STDLIB_NEEDED = ("token", "tokenize", "inspect", "dataclasses", "linecache", "contextlib",
+                  "functools", "dis", "opcode", "ast", "enum", "keyword", "weakref")
+
+
+def _stdlib_imports():
+    stdlib = _os.path.dirname(_os.__file__)
+    ahead = []  # the path entries searched before the standard library
+    for p in _sys.path:
+        if _os.path.abspath(p or ".") == stdlib:
+            break
+        ahead.append(p)
+    shadowing = [p for p in ahead
+                 if any(_os.path.isfile(_os.path.join(p or ".", f"{n}.py")) and n not in _sys.modules
+                        for n in _STDLIB_NEEDED)]
+    if not shadowing:
+        import contextlib, dataclasses, functools, linecache  # noqa: E401,F401
+        return
+    saved = _sys.path[:]
+    _sys.path[:] = [p for p in saved if p not in shadowing]
+    try:
+        import contextlib, dataclasses, functools, linecache  # noqa: E401,F401
+    finally:
+        _sys.path[:] = saved
+
+
+_stdlib_imports()
+
+import contextlib  # noqa: E402
+import functools  # noqa: E402
+import linecache  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+from pycontract.errors import ContractAbort, Reverted  # noqa: E402
 
 __all__ = [
     "public", "view", "constructor", "Map", "Value", "ctx", "require", "revert", "emit",
     "call", "Event", "PlainCallError", "entry_kind", "emitted", "clear_events",
-    "register_contract", "unregister_contract", "reset", "events",
+    "register_contract", "unregister_contract", "reset", "events", "load_contract",
 ]
 
 _KIND_ATTR = "__pycontract_entry__"
@@ -46,6 +82,10 @@ _KIND_ATTR = "__pycontract_entry__"
 
 def _mark(kind):
     def decorator(fn):
+        if _is_contract_file(fn):
+            _vet_once(fn.__code__.co_filename)
+            fn.__globals__.setdefault("str", _EngineStr)  # str(e) as the engine gives it
+            fn = _entry(fn, kind)
         try:
             setattr(fn, _KIND_ATTR, kind)
         except (AttributeError, TypeError):  # pragma: no cover - builtins cannot be marked
@@ -130,15 +170,17 @@ class Map:
         return _copy_value(self._default)
 
     def __setitem__(self, key, value):
-        _check_key(key)
-        value = _copy_value(value)
+        _storable_key(key)
+        _journal(self, key)
+        value = _storable(value)
         if _canon(value) == _canon(self._default):
             self._data.pop(key, None)
         else:
             self._data[key] = value
 
     def __delitem__(self, key):
-        _check_key(key)
+        _storable_key(key)
+        _journal(self, key)
         self._data.pop(key, None)
 
     def get(self, key, default=_MISSING):
@@ -178,7 +220,8 @@ class Value:
         return _copy_value(self._value)
 
     def set(self, value) -> None:
-        self._value = _copy_value(value)
+        _journal(self, _MISSING)
+        self._value = _storable(value)
 
     def __repr__(self):
         return f"Value({self._value!r})"
@@ -265,7 +308,7 @@ def emit(name, **fields) -> None:
     """Record an event (appended to ``pycontract.api.events``)."""
     if not isinstance(name, str):
         raise TypeError("event names must be str")
-    events.append(Event(ctx.this, name, {k: _copy_value(v) for k, v in fields.items()}))
+    events.append(Event(ctx.this, name, _storable(fields, "event fields")))
 
 
 def emitted(name: str | None = None) -> list[Event]:
@@ -296,21 +339,304 @@ def unregister_contract(name: str) -> None:
 def call(contract, function, **kwargs):
     """Call ``function`` of the registered ``contract`` with ``ctx.sender`` = this contract."""
     target = _registry.get(contract)
+    where = f"call to {contract}.{function}"
+    if _tx is not None and _loaded and (target is None or _entry_of(target, function) is None):
+        # contracts loaded like a chain (load_contract): a missing one is the engine's revert
+        raise Reverted(f"{where}: no such contract" if target is None
+                       else f"{where}: no public or view function of that name")
     if target is None:
         raise PlainCallError(
             f"call({contract!r}, {function!r}): in plain Python mode no contract named "
             f"{contract!r} is registered; use pycontract.api.register_contract({contract!r}, "
             "module) in the test, or run the contract in a Chain"
         )
-    fn = target.get(function) if isinstance(target, dict) else getattr(target, function, None)
-    if fn is None or entry_kind(fn) not in ("public", "view"):
+    fn = _entry_of(target, function)
+    if fn is None:
         raise PlainCallError(f"contract {contract!r} has no public or view function {function!r}")
+    if _tx is not None:
+        kwargs = _storable(kwargs, "call arguments")  # they cross as a copy
+        _tx.crossing = True
     with ctx.using(sender=ctx.this, this=contract):
-        return fn(**kwargs)
+        try:
+            return fn(**kwargs)
+        except PlainCallError:
+            raise
+        except BaseException as e:  # noqa: BLE001 - as in the engine: a failure in the callee
+            # ends the whole transaction; a BaseException no contract code can catch
+            raise _as_revert(e, contract, getattr(fn, "__wrapped__", fn)) from None
+
+
+def _entry_of(target, function):
+    fn = target.get(function) if isinstance(target, dict) else getattr(target, function, None)
+    return fn if fn is not None and entry_kind(fn) in ("public", "view") else None
 
 
 def reset() -> None:
     """Restore ``ctx`` defaults, clear events and contract registrations."""
+    global _tx
     ctx.reset()
     events.clear()
     _registry.clear()
+    _loaded.clear()
+    _tx = None
+
+
+# ----------------------------------------------------------------------------- engine semantics
+#
+# A contract loaded from a file (``import coin``, ``load_contract("coin.py")``) behaves like the
+# engine for everything both can run:
+#
+# * it is vetted when its first entry point is defined: what deploy refuses (dataclasses, sets,
+#   lambdas, floats ...) fails the import with the same FILE:LINE:COL problems;
+# * calling an entry point from outside is a transaction: if it fails, every storage write and
+#   event it made (in any contract) is undone, and the error is a ``Reverted`` whose text is the
+#   receipt's (``"coin:20: insufficient balance"``, ``"coin:9: AssertionError: no such token"``,
+#   ``"coin:12: ZeroDivisionError"``);
+# * a view cannot write storage;
+# * a failure inside ``call(...)`` ends the whole transaction: it arrives in the caller as a
+#   ``Reverted`` (a BaseException), so ``except ValueError`` there cannot catch it.
+#
+# Functions whose code has no source file (exec'd strings) are only marked, as before.
+
+_vetted: dict[str, int] = {}
+_loaded: set[str] = set()  # names registered by load_contract
+
+
+def _storable(v, what="value"):
+    """A copy of a value for storage; inside a transaction an unstorable one reverts with the
+    engine's text (``value not storable: value: tuple is not storable ...``)."""
+    try:
+        return _copy_value(v)
+    except TypeError:
+        if _tx is None:
+            raise
+        from ledger_store import codec
+        from ledger_store.errors import EncodingError
+
+        try:
+            codec.encode_value(v)
+        except EncodingError as e:
+            raise Reverted(f"{what} not storable: {e}") from None
+        raise
+
+
+def _storable_key(k):
+    try:
+        _check_key(k)
+    except TypeError:
+        if _tx is None:
+            raise
+        from ledger_store import codec
+        from ledger_store.errors import EncodingError
+
+        try:
+            codec.encode_key(("", k))
+        except EncodingError as e:
+            raise Reverted(f"key not storable: {e}") from None
+        raise
+
+
+def _is_contract_file(fn) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    f = code.co_filename
+    return f.endswith(".py") and _os.path.isfile(f)
+
+
+def _vet_once(path: str) -> None:
+    """Vet a contract file once per modification (raises VetError, FILE:LINE:COL problems)."""
+    stamp = _os.stat(path).st_mtime_ns
+    if _vetted.get(path) == stamp:
+        return
+    from pycontract.vetting import vet_file
+
+    vet_file(path)
+    _vetted[path] = stamp
+
+
+class _PlainTx:
+    """The plain-mode transaction in progress: the undo journal and the call frames."""
+
+    __slots__ = ("journal", "n_events", "readonly", "crossing")
+
+    def __init__(self, readonly: bool):
+        self.journal: list = []
+        self.n_events = len(events)
+        self.readonly = [readonly]
+        self.crossing = False
+
+
+_tx: _PlainTx | None = None
+
+
+def _journal(obj, key) -> None:
+    t = _tx
+    if t is None:
+        return
+    if t.readonly[-1]:
+        raise Reverted("a view cannot write storage")
+    if key is _MISSING:
+        t.journal.append((obj, _MISSING, obj._value))
+    else:
+        t.journal.append((obj, key, obj._data.get(key, _MISSING)))
+
+
+def _undo(t: _PlainTx) -> None:
+    for obj, key, old in reversed(t.journal):
+        if key is _MISSING:
+            obj._value = old
+        elif old is _MISSING:
+            obj._data.pop(key, None)
+        else:
+            obj._data[key] = old
+    del events[t.n_events:]
+
+
+def _def_line(fn) -> int:
+    """The line of ``def`` (what the engine reports), not of the first decorator."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return 0
+    line = code.co_firstlineno
+    for i in range(line, line + 50):
+        text = linecache.getline(code.co_filename, i).lstrip()
+        if text.startswith("def "):
+            return i
+    return line
+
+
+def _contract_line(tb, ns) -> int:
+    line = 0
+    while tb is not None:
+        if tb.tb_frame.f_globals is ns:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _describe(e: BaseException, ns=None) -> str:
+    """``Name: message`` when contract code raised it with a message, else ``Name`` (the
+    engine never shows an interpreter's own message: it differs between versions). ``ns``:
+    the contract's globals (None: any vetted contract file)."""
+    name = type(e).__name__
+    tb, last = e.__traceback__, None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    in_contract = last is not None and (
+        last.tb_frame.f_globals is ns if ns is not None
+        else last.tb_frame.f_code.co_filename in _vetted)
+    own = in_contract and linecache.getline(
+        last.tb_frame.f_code.co_filename, last.tb_lineno).lstrip().startswith(("raise", "assert"))
+    if not own or not e.args:
+        return name
+    msg = e.args[0] if len(e.args) == 1 else e.args
+    return f"{name}: {msg}"
+
+
+class _StrType(type):
+    """``str`` in a contract file: ``isinstance(x, str)`` and the str methods as usual."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _builtin_str)
+
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, _builtin_str)
+
+    def __call__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and isinstance(args[0], BaseException):
+            return _describe(args[0])
+        return _builtin_str(*args, **kwargs)
+
+
+_builtin_str = str
+
+
+class _EngineStr(str, metaclass=_StrType):
+    """``str(e)`` of an exception reads as in the engine: ``"ValueError: custom message"``
+    for one the contract raised with a message, ``"ZeroDivisionError"`` for the interpreter's
+    own (whose text differs between Python versions)."""
+
+
+def _as_revert(e: BaseException, name: str, fn) -> BaseException:
+    """The engine's error for ``e`` escaping contract ``name``: ``NAME:LINE: reason``."""
+    if isinstance(e, ContractAbort) and getattr(e, "_pc_formatted", False):
+        return e
+    if isinstance(e, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        return e
+    ns = getattr(fn, "__globals__", None)
+    line = _contract_line(e.__traceback__, ns) or _def_line(fn)
+    if isinstance(e, ContractAbort):
+        reason = e.message
+    elif isinstance(e, RecursionError):
+        line, reason = _def_line(fn), "RecursionError"
+    else:
+        reason = _describe(e, ns)
+    r = type(e)(f"{name}:{line}: {reason}") if isinstance(e, ContractAbort) else \
+        Reverted(f"{name}:{line}: {reason}")
+    r._pc_formatted = True
+    return r
+
+
+def _entry(fn, kind):
+    """Wrap an entry point of a contract file with the engine's transaction semantics."""
+
+    @functools.wraps(fn)
+    def entry(*args, **kwargs):
+        global _tx
+        t = _tx
+        if t is not None and not t.crossing:
+            return fn(*args, **kwargs)  # an ordinary call inside the running contract
+        if t is not None:  # entered through call(): a frame of its own
+            t.crossing = False
+            t.readonly.append(t.readonly[-1] or kind == "view")
+            try:
+                return _copy_value(fn(*args, **kwargs))
+            finally:
+                t.readonly.pop()
+        name = fn.__globals__.get("__pycontract_name__")
+        t = _tx = _PlainTx(kind == "view")
+        try:
+            if name is not None:
+                with ctx.using(this=name):
+                    result = fn(*args, **kwargs)
+            else:
+                name = ctx.this
+                result = fn(*args, **kwargs)
+            try:
+                return _copy_value(result)
+            except TypeError:
+                raise Reverted(f"{fn.__name__} returned a non-storable "
+                               f"{type(result).__name__}") from None
+        except PlainCallError:
+            _undo(t)
+            raise
+        except BaseException as e:  # noqa: BLE001 - every failure reverts, as in the engine
+            _undo(t)
+            raise _as_revert(e, name, fn) from None
+        finally:
+            _tx = None
+
+    entry.__wrapped__ = fn
+    return entry
+
+
+def load_contract(path, name: str | None = None, *, register: bool = True):
+    """Load a contract file as a fresh plain-Python module named ``name`` (default: the
+    file's stem): vetted, ``ctx.this`` = ``name`` inside its entry points, and (``register``)
+    reachable by ``call(name, ...)``. The file never becomes an importable module, so a file
+    called ``token.py`` shadows nothing."""
+    import importlib.util
+
+    p = _os.path.abspath(_os.fspath(path))
+    name = name or _os.path.splitext(_os.path.basename(p))[0]
+    _vet_once(p)
+    spec = importlib.util.spec_from_file_location(f"_pycontract_plain_{name}", p)
+    module = importlib.util.module_from_spec(spec)
+    module.__pycontract_name__ = name
+    spec.loader.exec_module(module)
+    if register:
+        register_contract(name, module)
+        _loaded.add(name)
+    return module

@@ -425,3 +425,73 @@ class TestChain:
             yield self
         finally:
             self.rollback(snap)
+
+
+# ------------------------------------------------------------------------- plain mode vs engine
+
+
+def run_plain(blocks: list[dict], workdir) -> list[list[dict | None]]:
+    """Run a conformance-style history (``[{"time", "height"?, "txs": [{sender, contract,
+    function | source, args}]}]``, values in :func:`pycontract.conformance.to_json` form) in
+    plain-Python mode; one list per block of ``{"status", "result", "error", "events"}``
+    (JSON form) per transaction. Contract sources are written to ``workdir`` and loaded with
+    :func:`pycontract.api.load_contract`. A deploy that fails vetting, or a call of a missing
+    function, gives ``{"status": "rejected"}``; ``blocks[i]["skip"]`` (a set of tx indexes)
+    leaves transactions out (None): what plain Python cannot run (gas, engine limits)."""
+    from pycontract import api
+    from pycontract.conformance import from_json, to_json
+    from pycontract.errors import ContractAbort, PycontractError
+
+    api.reset()
+    modules: dict[str, Any] = {}
+    out = []
+    height = 0
+    try:
+        for block in blocks:
+            height = block.get("height", height + 1)
+            api.ctx.set(block_height=height, block_time=block["time"])
+            skip = block.get("skip", ())
+            receipts: list[dict | None] = []
+            for i, tx in enumerate(block["txs"]):
+                if i in skip:
+                    receipts.append(None)
+                    continue
+                name, sender = tx["contract"], tx["sender"]
+                args = from_json(tx.get("args") or {})
+                api.clear_events()
+                fn = None
+                if "source" in tx:
+                    path = Path(workdir) / f"{name}.py"
+                    path.write_text(tx["source"], encoding="utf-8")
+                    try:
+                        module = api.load_contract(path, name)
+                    except PycontractError as e:
+                        receipts.append({"status": "rejected", "error": str(e)})
+                        continue
+                    modules[name] = module
+                    fn = next((f for f in vars(module).values()
+                               if callable(f) and api.entry_kind(f) == "constructor"), None)
+                    if fn is None:
+                        receipts.append({"status": "success", "result": None, "error": None,
+                                         "events": []})
+                        continue
+                else:
+                    module = modules.get(name)
+                    f = getattr(module, tx.get("function", ""), None) if module else None
+                    if f is None or api.entry_kind(f) not in ("public", "view"):
+                        receipts.append({"status": "rejected"})
+                        continue
+                    fn = f
+                try:
+                    with api.ctx.using(sender=sender, origin=sender, this=name):
+                        result = fn(**args)
+                    r = {"status": "success", "result": to_json(result), "error": None,
+                         "events": [{"contract": e.contract, "name": e.name,
+                                     "fields": to_json(e.fields)} for e in api.events]}
+                except ContractAbort as e:
+                    r = {"status": e.status, "result": None, "error": e.message, "events": []}
+                receipts.append(r)
+            out.append(receipts)
+    finally:
+        api.reset()
+    return out
