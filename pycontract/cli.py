@@ -562,6 +562,7 @@ def storage(db, contract, as_json):
         return _emit_json({"contract": contract, "storage": data})
     rows = [{"slot": slot, "key": "" if key is None else (key if isinstance(key, str) else _fmt_value(key)),
              "value": _fmt_value(value)} for slot, key, value in items]
+    rows.sort(key=lambda r: (r["slot"], r["key"]))  # for people: by declaration, then key
     _table(rows, [("slot", "storage"), ("key", "key"), ("value", "value")])
 
 
