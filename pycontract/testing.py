@@ -85,7 +85,11 @@ class _Reverts:
         want = self._describe()
         if exc_type is None:
             raise AssertionError(f"expected a revert {want}, but the transaction succeeded")
-        if not isinstance(exc, TransactionFailed):
+        from pycontract.errors import ContractAbort
+
+        if isinstance(exc, ContractAbort):  # plain mode: a contract file's entry point failed
+            exc = TransactionFailed("plain-mode call", exc.status, exc.message)
+        elif not isinstance(exc, TransactionFailed):
             return False  # someone else's error: let it through unchanged
         if self.status is not None and exc.status != self.status:
             raise AssertionError(f"expected {want}, got {exc}") from exc
@@ -120,7 +124,8 @@ def reverts(message: str | None = None, *, match: str | None = None,
     ``reverts("insufficient balance")`` wants exactly that revert message (the text after
     ``contract:line:``); ``match=`` a regular expression searched in the whole error;
     ``status=`` "reverted" / "out_of_gas" / "rejected" (by default a revert or out-of-gas, not a
-    rejection). Only :class:`TransactionFailed` is caught; any other error passes through."""
+    rejection). :class:`TransactionFailed` is caught, and in plain mode the ``Reverted`` of a
+    contract file's entry point; any other error passes through."""
     return _Reverts(message, match, status)
 
 

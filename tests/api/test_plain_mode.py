@@ -195,3 +195,15 @@ def test_a_token_py_in_the_folder_does_not_break_import_pycontract(tmp_path):
                         "t = api.load_contract('token.py'); t.init(10); print(t.balance_of('alice'))"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert (p.returncode, p.stdout.strip()) == (0, "10"), p.stderr
+
+
+def test_reverts_works_in_plain_mode_too(tmp_path):
+    from pycontract.testing import reverts
+
+    vault = api.load_contract(write(tmp_path, "vault", VAULT))
+    with reverts("too much") as caught:
+        vault.put(500)
+    assert caught.error.error == "vault:12: too much"
+    with pytest.raises(AssertionError, match="expected a revert with 'other'"):
+        with reverts("other"):
+            vault.put(500)
