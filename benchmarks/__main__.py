@@ -20,6 +20,7 @@ import tempfile
 import time
 
 from benchmarks.fairness_bench import bench_fairness
+from benchmarks.fixedcost_bench import bench_fixedcost
 
 from benchmarks.common import (
     HERE, RESULTS, WORKLOADS, load_plain, median_time, new_chain, table,
@@ -221,6 +222,7 @@ SECTIONS = {
     "deploy": bench_deploy,
     "fairness": bench_fairness,
     "scaling": bench_scaling,
+    "fixedcost": bench_fixedcost,
     "network": lambda quick, repeats: __import__("benchmarks.network_bench", fromlist=["_"]).bench_network(quick, repeats),
 }
 

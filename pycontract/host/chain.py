@@ -52,6 +52,15 @@ from pycontract.host.worker_client import (
 from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 from pycontract.worker import protocol
 
+#: the ledger meta key of the block gas limit (shared with pycontract.node.app's InitChain)
+META_BLOCK_GAS_LIMIT = "block_max_gas"
+
+
+def _gas_setting(v) -> int:
+    if not _is_int(v) or v < -1:
+        raise ValueError("block_gas_limit must be an int >= 0, or -1 (or None) for no limit")
+    return v
+
 # ------------------------------------------------------------------------------- Chain
 
 
@@ -61,11 +70,15 @@ class Chain:
     ``Chain(path)`` opens (creating if missing) the SQLite ledger at ``path``; ``Chain()`` uses a
     private temporary file, deleted by ``close()``. ``worker_pid`` is the pid of the sandbox
     worker (started if it is not running): tests and operators may watch or kill it.
+    ``block_gas_limit`` (kept in the ledger's meta as ``block_max_gas``, the key the CometBFT
+    app sets from InitChain's consensus ``block.max_gas``; -1 or absent: no limit) caps the
+    summed gas limits of a block's transactions: one that does not fit is left out (rejected,
+    "block gas limit reached", not stored, its nonce unused) and later ones that fit still run.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, chain_id: str = "pycontract-local",
                  max_gas_per_tx: int = MAX_GAS_PER_TX, worker_limits: dict | None = None,
-                 worker_hash_seed: int | None = None):
+                 worker_hash_seed: int | None = None, block_gas_limit: int | None = None):
         self._tmpdir = None
         if path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="pycontract-")
@@ -87,6 +100,9 @@ class Chain:
         try:
             self._ledger = Ledger(self.path, chain_id=chain_id)
             self._check_gas_schedule()
+            if block_gas_limit is not None:
+                self.set_meta(META_BLOCK_GAS_LIMIT, _gas_setting(block_gas_limit))
+            self._block_gas_limit = int(self._ledger.meta.get(META_BLOCK_GAS_LIMIT, -1))
         except BaseException:
             self.close()
             raise
@@ -310,8 +326,19 @@ class Chain:
         nonces: dict[str, int] = {}  # next nonce per account within this block
         consumed: set[int] = set()
         blobs: dict[int, bytes] = {}
+        cap, block_gas = self._block_gas_limit, 0
         for i, tx in enumerate(txs):
             why = _precheck(tx, self.max_gas_per_tx, blobs)
+            if why is None and cap >= 0:
+                # every well-formed transaction counts, whatever its fate below (as the ABCI
+                # app's ProcessProposal sums them): one that does not fit is left out before
+                # its nonce is looked at, so it can be sent again in a later block
+                if block_gas + tx.gas_limit > cap:
+                    why = (f"block gas limit reached: this transaction's gas limit "
+                           f"{tx.gas_limit} does not fit in the {cap - block_gas} left of the "
+                           f"block's {cap}; send it in a later block")
+                else:
+                    block_gas += tx.gas_limit
             if why is None and tx.nonce is not None:
                 expected = nonces.get(tx.sender)
                 if expected is None:
@@ -552,6 +579,12 @@ class Chain:
         return _precheck(tx, self.max_gas_per_tx)
 
     @property
+    def block_gas_limit(self) -> int:
+        """The cap on a block's summed transaction gas limits; -1: none (ledger meta
+        ``block_max_gas``)."""
+        return self._block_gas_limit
+
+    @property
     def meta(self) -> dict:
         """The ledger's meta table (schema and gas schedule versions, chain id, settings)."""
         return self._live().meta
@@ -561,7 +594,11 @@ class Chain:
         with self._lock:
             if self._pending is not None:
                 raise PycontractError("a pending block is open: commit or drop it first")
+            if key == META_BLOCK_GAS_LIMIT:
+                value = _gas_setting(value)
             self._live().set_meta(key, value)
+            if key == META_BLOCK_GAS_LIMIT:
+                self._block_gas_limit = value
 
     @property
     def height(self) -> int:

@@ -36,7 +36,7 @@ from pycontract.runtime.meter import RawRevert
 # imported before the sandbox closes the filesystem
 from pycontract import runtime as _runtime  # noqa: E402
 from pycontract.metering import compiler as _compiler  # noqa: E402
-from pycontract.metering.schedule import SCHEDULE  # noqa: E402
+from pycontract.metering.schedule import SCHEDULE, intrinsic_gas  # noqa: E402
 
 ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
 
@@ -381,6 +381,14 @@ def _deploy(ov, cc, name, source, sender, meter):
     }
 
 
+def _intrinsic(args_blob, source) -> int:
+    """The intrinsic cost (schedule.intrinsic_gas) of the payload as the host sent it."""
+    payload = len(args_blob) if type(args_blob) is bytes else 0
+    if type(source) is str:
+        payload += len(source.encode("utf-8", "surrogatepass"))
+    return intrinsic_gas(payload)
+
+
 def run_tx(executor, ov, tx, height, time, budget=None):
     """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
     the block's output bytes so far (``{"used": n}``)."""
@@ -405,6 +413,7 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     deployed = None
     ov.begin_tx()
     try:
+        meter.charge(_intrinsic(tx.get("args"), tx.get("source") if kind == "deploy" else None))
         if kind == "deploy":
             deployed = _deploy(ov, cc, name, tx["source"], sender, meter)
         host._touch(name)
@@ -489,6 +498,7 @@ def _run_query(executor, ov, msg):
     )
     ov.begin_tx()
     try:
+        meter.charge(_intrinsic(msg.get("args"), None))
         value = host.run(cc, function, kwargs, frame)
         result = encode_result(value)
         status, error = "success", None
