@@ -398,6 +398,7 @@ class Chain:
         """Host-side checks of every transaction: (receipts with the rejected ones filled in,
         {index: worker message} of the rest in order, {id(tx): encoded args}, the indices of
         network transactions that use their nonce even though they were rejected here)."""
+        led = _AdmitView(led)
         receipts: list[Receipt | None] = [None] * len(txs)
         send: dict[int, dict] = {}
         deploying = set()  # contracts an earlier transaction of this block may deploy
@@ -712,6 +713,25 @@ class Chain:
 
     def __repr__(self) -> str:
         return f"Chain({self.path!r}, height={self.height if not self._closed else 'closed'})"
+
+
+class _AdmitView:
+    """The state one block's admission reads, with contract lookups remembered for the block
+    (a block names the same few contracts and senders again and again; whether a name is a
+    committed contract cannot change while the block is admitted)."""
+
+    def __init__(self, led):
+        self._led = led
+        self._contracts: dict = {}
+        self.get = led.get
+        self.has_sender = led.has_sender
+
+    def contract(self, name: str):
+        c = self._contracts
+        if name in c:
+            return c[name]
+        rec = c[name] = self._led.contract(name)
+        return rec
 
 
 class _PendingView:
