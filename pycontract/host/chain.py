@@ -302,8 +302,14 @@ class Chain:
                     view = led if prev is None else _PendingView(led, prev[0], prev[3])
                     receipts, send, blobs, consumed = self._admit(view, txs)
                     box: list = []
-                    stream = (self._send_block(led, send, h, t, box, prev is not None)
-                              if send else iter(()))
+                    try:
+                        stream = (self._send_block(led, send, h, t, box, prev is not None)
+                                  if send else iter(()))
+                    except BaseException:
+                        if prev is not None:  # the block before executed fine: keep it
+                            p, prev = prev, None
+                            out.append(self._commit_executed(led, *p))
+                        raise
                     if prev is not None:  # the worker runs this block meanwhile
                         p, prev = prev, None
                         out.append(self._commit_executed(led, *p))

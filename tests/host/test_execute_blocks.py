@@ -132,3 +132,45 @@ def test_kill_9_mid_pipeline_leaves_the_last_committed_block(tmp_path):
         rs = chain.receipts(h)
         assert len(rs) == 200 and all(r.status == "success" for r in rs)  # whole blocks only
         assert chain.query("token", "balance_of", {"owner": "alice"}) == 10**9 - 200 * (h - 1)
+
+
+def test_worker_killed_mid_pipeline_keeps_every_block_before(tmp_path):
+    import threading
+
+    import pytest
+
+    from pycontract.errors import NodeFault
+
+    db = tmp_path / "w.db"
+    with Chain(db) as chain:
+        chain.deploy("token", example("token.py"), sender="alice", args={"supply": 10**9},
+                     gas_limit=5_000_000)
+        pid = chain.worker_pid
+        blocks = [[Tx(sender="alice", contract="token", function="transfer",
+                      args={"to": f"u{b}_{i}", "amount": 1}, gas_limit=100_000)
+                   for i in range(100)] for b in range(300)]
+
+        def killer():
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                with Ledger(db, readonly=True) as led:
+                    if led.height >= 4:
+                        break
+                time.sleep(0.01)  # polling, bounded by the deadline
+            os.kill(pid, signal.SIGKILL)
+
+        t = threading.Thread(target=killer)
+        t.start()
+        try:
+            with pytest.raises(NodeFault, match="sandbox worker"):
+                chain.execute_blocks(blocks)
+        finally:
+            t.join()
+        h = chain.height
+        assert 4 <= h < 301
+        chain._ledger.verify_state()
+        assert len(chain.receipts(h)) == 100
+        assert chain.query("token", "balance_of", {"owner": "alice"}) == 10**9 - 100 * (h - 1)
+        # a new worker takes over; the next blocks run from the committed state
+        assert chain.execute_blocks(blocks[:2])[1][0].status == "success"
+        assert chain.height == h + 2
