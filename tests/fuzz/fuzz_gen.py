@@ -52,6 +52,9 @@ KNOWN_BUGS = {
     # found by this fuzzer (seeded corpus 10_000+): not in the issue's list
     "percent_star_zero_width": "'%*s' % (0, 'ab') (a * width of 0 for a str) raises ValueError; "
                                "CPython gives 'ab' (ints are fine)",
+    "sort_list_in_key": "list.sort(key=f) where f reads/changes the list being sorted: CPython "
+                        "shows it empty during the sort and raises 'list modified during sort'; "
+                        "the engine shows the full list and ignores the change",
     "unbound_local_class": "an unbound local read inside a chained comparison (0 <= y <= 1) "
                            "raises NameError in the engine, UnboundLocalError in CPython",
 }
@@ -598,11 +601,12 @@ class Gen:
 
         return [concat, sl, conv, meth, split]
 
-    def keyfunc(self, env, d):
-        """An inner def used as a key / map / filter function (it may raise)."""
+    def keyfunc(self, env, d, exclude=None):
+        """An inner def used as a key / map / filter function (it may raise); ``exclude``: a
+        name it must not read."""
         self.n += 1
         name = f"k{self.n}"
-        inner = dict(env)
+        inner = {k: v for k, v in env.items() if k != exclude}
         inner["x"] = T_INT
         self._u("FunctionDef", "Return")
         body = self.expr(T_INT, inner, min(d, 2))
@@ -806,7 +810,8 @@ class Gen:
                 if s.bool():
                     guard = (["if len(" + v + ") == 1:", f"    {v}.append(0)"]
                              if "sort_key_one_element" in self.avoid else [])
-                    return guard + [f"{v}.sort(key={self.keyfunc(env, d)}, "
+                    ex = v if "sort_list_in_key" in self.avoid else None
+                    return guard + [f"{v}.sort(key={self.keyfunc(env, d, exclude=ex)}, "
                                     f"reverse={s.choice(['True', 'False'])})"]
                 return [f"{v}.sort()"]
             if m in ("reverse", "clear"):
