@@ -78,8 +78,14 @@ class Chain:
 
     def __init__(self, path: str | os.PathLike | None = None, *, chain_id: str = "pycontract-local",
                  max_gas_per_tx: int = MAX_GAS_PER_TX, worker_limits: dict | None = None,
-                 worker_hash_seed: int | None = None, block_gas_limit: int | None = None):
+                 worker_hash_seed: int | None = None, readonly: bool = False,
+                 block_gas_limit: int | None = None):
         self._tmpdir = None
+        #: queries and reads only, on ``Ledger(path, readonly=True)``: no writer lock, so it
+        #: works beside another process that writes the file (SQLite WAL readers never block)
+        self.readonly = bool(readonly)
+        if path is None and self.readonly:
+            raise PycontractError("a read-only Chain needs the path of an existing ledger")
         if path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="pycontract-")
             path = os.path.join(self._tmpdir, "ledger.db")
@@ -98,7 +104,11 @@ class Chain:
         self._ledger = None
         self._pending: PendingBlock | None = None
         try:
-            self._ledger = Ledger(self.path, chain_id=chain_id)
+            if self.readonly:
+                self._ledger = Ledger(self.path, readonly=True)
+                self.chain_id = self._ledger.meta.get("chain_id") or chain_id
+            else:
+                self._ledger = Ledger(self.path, chain_id=chain_id)
             self._check_gas_schedule()
             if block_gas_limit is not None:
                 self.set_meta(META_BLOCK_GAS_LIMIT, _gas_setting(block_gas_limit))
@@ -110,7 +120,8 @@ class Chain:
     def _check_gas_schedule(self) -> None:
         stored = self._ledger.meta.get("gas_schedule_version")
         if stored is None:
-            self._ledger.set_meta("gas_schedule_version", GAS_SCHEDULE_VERSION)
+            if not self.readonly:
+                self._ledger.set_meta("gas_schedule_version", GAS_SCHEDULE_VERSION)
         elif stored != GAS_SCHEDULE_VERSION:
             raise LedgerVersionError(
                 f"{self.path}: this ledger was written under gas schedule version {stored}, "
@@ -145,6 +156,13 @@ class Chain:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+    def _writable(self):
+        led = self._live()
+        if self.readonly:
+            raise PycontractError(f"{self.path}: this Chain is read-only (queries and reads "
+                                  "only); open it without readonly=True to write")
+        return led
 
     def _live(self):
         if self._closed:
@@ -274,7 +292,7 @@ class Chain:
         per block. On an error, blocks before the failing one stay committed (see ``height``).
         """
         with self._lock:
-            led = self._live()
+            led = self._writable()
             if self._pending is not None:
                 raise PycontractError("a pending block is open: commit or drop it first")
             blocks = [list(b) for b in blocks]
@@ -362,7 +380,7 @@ class Chain:
         """The block pipeline shared by execute_block and begin_block: admit, execute in the
         worker, validate and apply the replies, stage. Returns (receipts, PendingBlock), the
         block None when no transaction executed and ``always`` is false."""
-        led = self._live()
+        led = self._writable()
         if self._pending is not None:
             raise PycontractError("a pending block is open: commit or drop it first")
         for i, tx in enumerate(txs):
@@ -695,7 +713,7 @@ class Chain:
                 raise PycontractError("a pending block is open: commit or drop it first")
             if key == META_BLOCK_GAS_LIMIT:
                 value = _gas_setting(value)
-            self._live().set_meta(key, value)
+            self._writable().set_meta(key, value)
             if key == META_BLOCK_GAS_LIMIT:
                 self._block_gas_limit = value
 

@@ -174,3 +174,19 @@ def test_worker_killed_mid_pipeline_keeps_every_block_before(tmp_path):
         # a new worker takes over; the next blocks run from the committed state
         assert chain.execute_blocks(blocks[:2])[1][0].status == "success"
         assert chain.height == h + 2
+
+
+def test_a_read_only_chain_refuses_pipelined_blocks(tmp_path):
+    import pytest
+
+    from pycontract.errors import PycontractError
+
+    with Chain(tmp_path / "l.db") as writer:
+        writer.deploy("counter", COUNTER, sender="d")
+        with Chain(tmp_path / "l.db", readonly=True) as reader:
+            with pytest.raises(PycontractError, match="read-only"):
+                reader.execute_blocks([[Tx(sender="b", contract="counter", function="bump",
+                                           args={"by": 1})]])
+            with pytest.raises(PycontractError, match="read-only"):
+                reader.set_meta("block_max_gas", 5)
+        assert writer.height == 1
