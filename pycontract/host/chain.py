@@ -78,8 +78,8 @@ class Chain:
 
     def __init__(self, path: str | os.PathLike | None = None, *, chain_id: str = "pycontract-local",
                  max_gas_per_tx: int = MAX_GAS_PER_TX, worker_limits: dict | None = None,
-                 worker_hash_seed: int | None = None, readonly: bool = False,
-                 block_gas_limit: int | None = None):
+                 worker_hash_seed: int | None = None, block_gas_limit: int | None = None,
+                 readonly: bool = False):
         self._tmpdir = None
         #: queries and reads only, on ``Ledger(path, readonly=True)``: no writer lock, so it
         #: works beside another process that writes the file (SQLite WAL readers never block)
