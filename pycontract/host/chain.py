@@ -50,6 +50,7 @@ from pycontract.host.worker_client import (
     _Worker,
 )
 from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
+from pycontract.profiler import check_profile
 from pycontract.worker import protocol
 
 # ------------------------------------------------------------------------------- Chain
@@ -258,23 +259,27 @@ class Chain:
     def _tx_hasher(self, height: int):
         return hashing.tx_hasher(self.chain_id, height)
 
-    def execute_block(self, txs, *, time: int | None = None) -> list[Receipt]:
+    def execute_block(self, txs, *, time: int | None = None,
+                      profile: bool = False) -> list[Receipt]:
         """Run ``txs`` as one block; commit it iff at least one transaction executed.
-        Returns one receipt per transaction, in order (rejected ones included, not committed)."""
+        Returns one receipt per transaction, in order (rejected ones included, not committed).
+        ``profile=True`` fills each receipt's ``profile`` (gas per source line); it changes no
+        gas, result or state."""
         with self._lock:
-            receipts, pending = self._run_block(list(txs), time, always=False)
+            receipts, pending = self._run_block(list(txs), time, always=False, profile=profile)
             return receipts if pending is None else pending.commit()
 
-    def begin_block(self, txs, *, time: int | None = None) -> "PendingBlock":
+    def begin_block(self, txs, *, time: int | None = None,
+                    profile: bool = False) -> "PendingBlock":
         """Phase one of a block: execute every transaction through the worker and compute the
         new state root without committing. Always yields a block (height + 1), even when
         ``txs`` is empty or every transaction is rejected. ``commit()`` persists it atomically;
         ``drop()`` discards it. Until then no other block can begin, and nobody (queries, other
         processes, read-only ledgers) sees it; a kill -9 leaves the ledger at its last block."""
         with self._lock:
-            return self._run_block(list(txs), time, always=True)[1]
+            return self._run_block(list(txs), time, always=True, profile=profile)[1]
 
-    def _run_block(self, txs: list, time: int | None, *, always: bool):
+    def _run_block(self, txs: list, time: int | None, *, always: bool, profile: bool = False):
         """The block pipeline shared by execute_block and begin_block: admit, execute in the
         worker, validate and apply the replies, stage. Returns (receipts, PendingBlock), the
         block None when no transaction executed and ``always`` is false."""
@@ -294,7 +299,7 @@ class Chain:
         done = False
         try:
             records = self._execute(led, ov, txs, receipts, send, blobs, consumed, height,
-                                    time)
+                                    time, profile=profile)
             if not records and not always:
                 return receipts, None  # only rejections: no block
             staged = led.stage_block(ov, time=time, txs=None)  # the records added to ov
@@ -372,7 +377,7 @@ class Chain:
         return None
 
     def _execute(self, led, ov, txs, receipts, send: dict, blobs, consumed: set, height: int,
-                 time: int):
+                 time: int, profile: bool = False):
         """Send the admitted transactions to the worker; validate each result as it streams
         back and apply it to ``ov``. Returns [(index in txs, TxRecord)] of the included ones:
         every executed transaction, and the refused ones that use their nonce."""
@@ -382,9 +387,11 @@ class Chain:
             timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
             w = self._ensure_worker()
             deadline = _time.monotonic() + timeout
-            self._send(w, {"op": "block", "height": height, "time": time,
-                           "txs": list(send.values()), "cpu_seconds": int(timeout) + 1},
-                       led.height)
+            request = {"op": "block", "height": height, "time": time,
+                       "txs": list(send.values()), "cpu_seconds": int(timeout) + 1}
+            if profile:
+                request["profile"] = True
+            self._send(w, request, led.height)
             # results arrive in parts while the worker runs the rest of the block: each part is
             # validated and applied here in parallel with the worker's execution of the next;
             # before waiting for each next part, the overlay pre-computes the commit's storage
@@ -405,11 +412,19 @@ class Chain:
                         records.append((i, self._apply(ov, tx, _refused(r.error), r.tx_hash,
                                                         blobs[id(tx)])))
                     continue
-                c = self._checked(led, ov, tx, next(stream))
+                r = next(stream)
+                c = self._checked(led, ov, tx, r)
                 tx_hash = tx.tx_hash or tx_hash_of(position, tx, blobs[id(tx)])
                 receipts[i] = Receipt(c.status, c.gas_used, c.result, c.error,
                                       [Event(e.contract, e.name, e.fields) for e in c.events],
                                       tx_hash)
+                if profile:
+                    receipts[i].profile = self._profile(led, tx, r, c)
+                elif "profile" in r:
+                    self._drop_worker()
+                    raise NodeFault("the sandbox worker sent an invalid reply: a profile that "
+                                    "was not asked for; nothing was committed (the ledger "
+                                    f"stays at block {led.height})")
                 if c.status == "rejected":
                     continue
                 position += 1
@@ -440,6 +455,18 @@ class Chain:
             raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
                             f"{led.height})") from None
         return c
+
+    def _profile(self, led, tx: Tx, r: dict, c) -> list:
+        """The validated profile of one (validated) result: rows of contracts in its call tree
+        that sum exactly to its gas_used; anything else is a node fault."""
+        if c.status == "rejected" and "profile" not in r:
+            return []
+        try:
+            return check_profile(r.get("profile"), c.gas_used, set(r["touched"]) | {tx.contract})
+        except NodeFault as e:
+            self._drop_worker()
+            raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
+                            f"{led.height})") from None
 
     @staticmethod
     def _apply(ov, tx: Tx, c, tx_hash: str, args_blob: bytes) -> TxRecord:
@@ -496,25 +523,35 @@ class Chain:
             self._worker = None
 
     def deploy(self, name: str, source: str, *, sender: str, args: dict | None = None,
-               gas_limit: int = DEFAULT_DEPLOY_GAS, time: int | None = None) -> Receipt:
-        """Deploy ``source`` as contract ``name`` in a block of its own."""
+               gas_limit: int = DEFAULT_DEPLOY_GAS, time: int | None = None,
+               profile: bool = False) -> Receipt:
+        """Deploy ``source`` as contract ``name`` in a block of its own (``profile``: see
+        ``call``)."""
         # a missing source must still be a deploy (rejected for it), not a call of ``name``
         return self.execute_block(
             [Tx(sender=sender, contract=name, function="constructor", args=args,
                 gas_limit=gas_limit, source=_NO_SOURCE if source is None else source)],
-            time=time)[0]
+            time=time, profile=profile)[0]
 
     def call(self, contract: str, function: str, args: dict | None = None, *, sender: str,
-             gas_limit: int = DEFAULT_CALL_GAS, time: int | None = None) -> Receipt:
-        """Call a public (or view) function in a transaction of its own block."""
+             gas_limit: int = DEFAULT_CALL_GAS, time: int | None = None,
+             profile: bool = False) -> Receipt:
+        """Call a public (or view) function in a transaction of its own block. ``profile=True``
+        also fills ``receipt.profile``: gas per source line of every contract it ran (line 0:
+        the transaction's own costs), summing exactly to ``gas_used``; nothing else changes."""
         return self.execute_block(
             [Tx(sender=sender, contract=contract, function=function, args=args,
-                gas_limit=gas_limit)], time=time)[0]
+                gas_limit=gas_limit)], time=time, profile=profile)[0]
 
     def query(self, contract: str, function: str, args: dict | None = None, *,
-              gas_limit: int = DEFAULT_QUERY_GAS, sender: str = "query") -> Any:
+              gas_limit: int = DEFAULT_QUERY_GAS, sender: str = "query",
+              profile: bool = False) -> Any:
         """Run a view against the committed state; return its value. Invalid queries raise
-        InvalidTransaction, a revert or out-of-gas raises QueryError."""
+        InvalidTransaction, a revert or out-of-gas raises QueryError.
+
+        ``profile=True`` returns a Receipt instead (never stored: no tx_hash, no height) whose
+        ``result`` is the value and whose ``profile`` is the gas per source line; a revert or
+        out of gas is its status then, not a QueryError (the profile shows where gas went)."""
         with self._lock:
             led = self._live()
             tx = Tx(sender=sender, contract=contract, function=function, args=args,
@@ -526,13 +563,14 @@ class Chain:
                 raise InvalidTransaction(why)
             head = led.head
             timeout = WORKER_TIMEOUT_BASE + gas_limit / WORKER_MIN_GAS_PER_SECOND
-            reply = self._request(
-                {"op": "query", "contract": contract, "function": function,
-                 "args": codec.encode_value(args if args is not None else {}),
-                 "gas_limit": gas_limit, "sender": sender, "height": led.height,
-                 "time": head.time if head is not None else 0, "cpu_seconds": int(timeout) + 1},
-                timeout,
-            )
+            request = {"op": "query", "contract": contract, "function": function,
+                       "args": codec.encode_value(args if args is not None else {}),
+                       "gas_limit": gas_limit, "sender": sender, "height": led.height,
+                       "time": head.time if head is not None else 0,
+                       "cpu_seconds": int(timeout) + 1}
+            if profile:
+                request["profile"] = True
+            reply = self._request(request, timeout)
             status, error, used, res = (reply.get("status"), reply.get("error"),
                                         reply.get("gas_used"), reply.get("result"))
             if reply.get("op") != "query" or status not in STATUSES or \
@@ -542,6 +580,8 @@ class Chain:
                 raise NodeFault("the sandbox worker sent an invalid query reply")
             if status == "rejected":
                 raise InvalidTransaction(error or "invalid query")
+            if profile:
+                return self._query_receipt(reply, status, used, error, res, contract)
             if status != "success":
                 raise QueryError(status, error or status)
             if res is None:
@@ -554,6 +594,29 @@ class Chain:
             except EncodingError as e:
                 self._drop_worker()
                 raise NodeFault(f"the sandbox worker sent an undecodable query result: {e}") from None
+
+    def _query_receipt(self, reply, status, used, error, res, contract) -> Receipt:
+        """A profiled query's reply as a Receipt (validated like the rest of the reply)."""
+        value = None
+        try:
+            if res is not None:
+                if type(res) is not bytes or status != "success":
+                    raise NodeFault("the sandbox worker sent an invalid query result")
+                try:
+                    value = codec.decode_value(res)
+                except EncodingError as e:
+                    raise NodeFault("the sandbox worker sent an undecodable query result: "
+                                    f"{e}") from None
+            # a view may call other contracts' views: any existing contract may have run
+            names = {c for c in (r[0] for r in reply.get("profile") or ()
+                                 if type(r) is list and r and type(r[0]) is str)
+                     if self._ledger.contract(c) is not None} | {contract}
+            rows = check_profile(reply.get("profile"), used, names)
+        except NodeFault:
+            self._drop_worker()
+            raise
+        return Receipt(status, used, value, error if status != "success" else None,
+                       profile=rows)
 
     # ------------------------------------------------------------- reads
     def state_root(self) -> str:

@@ -37,6 +37,7 @@ from pycontract.runtime.meter import RawRevert
 from pycontract import runtime as _runtime  # noqa: E402
 from pycontract.metering import compiler as _compiler  # noqa: E402
 from pycontract.metering.schedule import SCHEDULE  # noqa: E402
+from pycontract import profiler as _profiler  # noqa: E402
 
 ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
 
@@ -381,9 +382,17 @@ def _deploy(ov, cc, name, source, sender, meter):
     }
 
 
-def run_tx(executor, ov, tx, height, time, budget=None):
+def _profiled(prof, res):
+    """Attach the per-line gas rows to a result map (profile mode only)."""
+    if prof is not None:
+        res["profile"] = prof.rows(res["gas_used"])
+    return res
+
+
+def run_tx(executor, ov, tx, height, time, budget=None, profile=False):
     """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
-    the block's output bytes so far (``{"used": n}``)."""
+    the block's output bytes so far (``{"used": n}``). ``profile``: add ``profile`` rows (gas
+    per contract line, pycontract.profiler); it reads the meter only, so nothing else changes."""
     budget = {"used": 0} if budget is None else budget
     kind = tx.get("kind")
     sender = tx.get("sender")
@@ -400,6 +409,7 @@ def run_tx(executor, ov, tx, height, time, budget=None):
         return _result("rejected", error=str(e))
 
     meter = _runtime.Meter(gas_limit)
+    prof = _profiler.LineProfiler(meter, name).start() if profile else None
     host = TxHost(executor, ov, height, time, sender)
     host.meter = meter
     deployed = None
@@ -424,14 +434,18 @@ def run_tx(executor, ov, tx, height, time, budget=None):
         ov.revert_tx()
         status = e.status if e.status in ("reverted", "out_of_gas") else "reverted"
         used = gas_limit if isinstance(e, OutOfGas) or status == "out_of_gas" else min(meter.used, gas_limit)
-        return _result(status, used, error=str(getattr(e, "message", e)), touched=host.touched)
+        return _profiled(prof, _result(status, used, error=str(getattr(e, "message", e)),
+                                       touched=host.touched))
+    finally:
+        if prof is not None:
+            prof.stop()
     budget["used"] += output
     writes = ov.keep_tx()
     write_list = [[c, k, v] for (c, k), v in sorted(writes.items(), key=lambda kv: kv[0])]
-    return _result(
+    return _profiled(prof, _result(
         "success", min(meter.used, gas_limit), result=result, events=host.events,
         writes=write_list, deployed=deployed, touched=host.touched,
-    )
+    ))
 
 
 #: results per ``block_part`` frame: the host validates and applies each part while the worker
@@ -450,7 +464,8 @@ def run_block(executor, msg, send_part=None):
     flushed = 0  # output bytes already sent in parts
     try:
         for tx in msg["txs"]:
-            results.append(run_tx(executor, ov, tx, height, time, budget))
+            results.append(run_tx(executor, ov, tx, height, time, budget,
+                                  profile=msg.get("profile") is True))
             if send_part is not None and (len(results) >= BLOCK_PART_TXS
                                           or budget["used"] - flushed >= limits.PART_FLUSH_BYTES):
                 send_part({"op": "block_part", "results": results})
@@ -487,6 +502,7 @@ def _run_query(executor, ov, msg):
         contract=name, sender=sender, origin=sender, block_height=msg["height"],
         block_time=msg["time"], readonly=True, depth=0,
     )
+    prof = _profiler.LineProfiler(meter, name).start() if msg.get("profile") is True else None
     ov.begin_tx()
     try:
         value = host.run(cc, function, kwargs, frame)
@@ -497,9 +513,12 @@ def _run_query(executor, ov, msg):
     except EncodingError as e:
         status, error, result = "reverted", f"{name}: return value of {function} cannot be returned: {e}", None
     finally:
+        if prof is not None:
+            prof.stop()
         ov.revert_tx()
     used = msg["gas_limit"] if status == "out_of_gas" else min(meter.used, msg["gas_limit"])
-    return {"op": "query", "status": status, "gas_used": used, "result": result, "error": error}
+    return _profiled(prof, {"op": "query", "status": status, "gas_used": used, "result": result,
+                            "error": error})
 
 
 # ------------------------------------------------------------------------------- main loop
