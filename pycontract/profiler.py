@@ -138,7 +138,11 @@ class LineProfiler:
         ``gas_used`` holds beyond what was observed goes to the last line (out of gas: the line
         that ran out). Raises RuntimeError (a worker fault) unless they sum to ``gas_used``."""
         self.stop()
+        self._flush()
         rest = gas_used - sum(r[0] for r in self.acc.values())
+        if rest < 0:  # observed more than the receipt says: a bug, never a quiet profile
+            raise RuntimeError(f"profile rows do not add up to gas_used {gas_used} "
+                               f"({-rest} gas more observed)")
         self.acc[self.key][0] += rest
         out = [[c, ln, g, h] for (c, ln), (g, h) in self.acc.items()
                if g != 0 or (ln != 0 and h != 0)]
