@@ -56,8 +56,11 @@ class LineProfiler:
 
     Use ``with prof:`` around the execution, then ``rows(gas_used)``."""
 
-    def __init__(self, meter, contract: str):
+    def __init__(self, meter, contract: str, names=None):
         self.meter = meter
+        #: the contracts that may run (the worker passes its TxHost's ``touched`` list, which
+        #: names each contract before its code runs); None: any contract-like filename
+        self.names = names
         self.key = (contract, 0)
         self.acc = {self.key: [0, 1]}  # (contract, line) -> [gas, hits]
         self.last = 0  # gas used at the previous event
@@ -78,6 +81,8 @@ class LineProfiler:
 
     def _contract(self, code) -> bool:
         fn = code.co_filename
+        if self.names is not None:
+            return fn in self.names
         ok = self._is_contract.get(fn)
         if ok is None:
             ok = self._is_contract[fn] = _CONTRACT_FILE.match(fn) is not None

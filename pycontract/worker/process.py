@@ -409,9 +409,9 @@ def run_tx(executor, ov, tx, height, time, budget=None, profile=False):
         return _result("rejected", error=str(e))
 
     meter = _runtime.Meter(gas_limit)
-    prof = _profiler.LineProfiler(meter, name).start() if profile else None
     host = TxHost(executor, ov, height, time, sender)
     host.meter = meter
+    prof = _profiler.LineProfiler(meter, name, host.touched).start() if profile else None
     deployed = None
     ov.begin_tx()
     try:
@@ -502,7 +502,8 @@ def _run_query(executor, ov, msg):
         contract=name, sender=sender, origin=sender, block_height=msg["height"],
         block_time=msg["time"], readonly=True, depth=0,
     )
-    prof = _profiler.LineProfiler(meter, name).start() if msg.get("profile") is True else None
+    prof = (_profiler.LineProfiler(meter, name, host.touched).start()
+            if msg.get("profile") is True else None)
     ov.begin_tx()
     try:
         value = host.run(cc, function, kwargs, frame)
