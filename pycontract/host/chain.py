@@ -292,6 +292,10 @@ class Chain:
         time = self._block_time(led, time)
         height = led.height + 1
         receipts, send, blobs, consumed = self._admit(led, txs)
+        if profile:  # refused here: no code ran, no gas, no rows (the worker's fill the rest)
+            for r in receipts:
+                if r is not None:
+                    r.profile = []
         if not send and not consumed and not always:
             self._assign_hashes(height, txs, receipts)
             return receipts, None  # nothing executed: no block

@@ -3,12 +3,14 @@ gas_used, through real workers, and profiling changes no receipt and no state ro
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from engine_support import example, src
 
-from pycontract import Chain, Tx
+from pycontract import Chain, Tx, conformance
 from pycontract.errors import NodeFault
 from pycontract.profiler import LineProfiler, ProfileLine, check_profile, format_table
 from pycontract.runtime import Meter
@@ -124,6 +126,7 @@ def history():
         Tx(sender="alice", contract="loops", function="write_many", args={"n": 5}),
         Tx(sender="alice", contract="loops", function="dive", args={"n": 150}),
         Tx(sender="alice", contract="loops", function="dive", args={"n": 400}),  # depth limit
+        Tx(sender="alice", contract="nothere", function="f"),  # rejected by the host
     ]
 
 
@@ -143,7 +146,7 @@ def test_profiling_changes_no_receipt_and_no_state_root(tmp_path):
     assert [r.status for r in plain] == [
         "success", "success", "success", "success", "success", "reverted", "out_of_gas",
         "success", "success", "reverted", "out_of_gas", "reverted", "rejected", "success",
-        "success", "reverted"]
+        "success", "reverted", "rejected"]
     for a, b in zip(plain, prof):
         assert a.profile is None
         assert a.to_dict() == {k: v for k, v in b.to_dict().items() if k != "profile"}
@@ -152,7 +155,7 @@ def test_profiling_changes_no_receipt_and_no_state_root(tmp_path):
     assert root_plain == root_prof
     # not consensus data: never stored in the ledger
     assert all(r.profile is None for r in stored)
-    assert prof[12].profile == []  # rejected: no gas, no rows
+    assert prof[12].profile == [] and prof[-1].profile == []  # rejected: no gas, no rows
 
 
 def test_nested_calls_show_the_callee_lines(tmp_path):
@@ -278,3 +281,26 @@ def test_worker_side_rows_must_add_up():
     m2.charge(30)
     with pytest.raises(RuntimeError, match="do not add up"):
         prof2.rows(20)  # observed more than the receipt says: a bug, never a silent profile
+
+
+# ------------------------------------------------------------------------------- vectors
+
+VECTORS = conformance.vector_paths(Path(__file__).parents[1] / "vectors")
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=[p.stem for p in VECTORS])
+def test_every_conformance_vector_replays_identically_when_profiled(path, tmp_path):
+    """The recorded vectors (the language, gas, limits, storage, cross-contract surface) run
+    profiled give exactly their recorded receipts and state roots, and every profile adds up."""
+    vector = json.loads(path.read_text())
+    blocks_out = []
+    with Chain(tmp_path / "vector.db") as chain:
+        for block in vector["blocks"]:
+            receipts = chain.execute_block([conformance._make_tx(t) for t in block["txs"]],
+                                           time=block["time"], profile=True)
+            for r in receipts:
+                assert_sums(r)
+            blocks_out.append({"receipts": [conformance.receipt_json(r) for r in receipts],
+                               "height": chain.height, "state_root": chain.state_root()})
+    divergence = conformance.compare(vector, {"name": vector["name"], "blocks": blocks_out})
+    assert divergence is None, str(divergence)
