@@ -304,3 +304,24 @@ def test_every_conformance_vector_replays_identically_when_profiled(path, tmp_pa
                                "height": chain.height, "state_root": chain.state_root()})
     divergence = conformance.compare(vector, {"name": vector["name"], "blocks": blocks_out})
     assert divergence is None, str(divergence)
+
+
+def test_a_profile_the_host_refuses_is_a_node_fault_and_commits_nothing(tmp_path, monkeypatch):
+    """The host's wiring around check_profile: a refused profile drops the worker, commits
+    nothing, and the next request runs on a new worker."""
+    import pycontract.host.chain as chain_mod
+
+    real = chain_mod.check_profile
+    with Chain(tmp_path / "l.db") as c:
+        c.deploy("loops", LOOPS, sender="alice")
+        root, height, pid = c.state_root(), c.height, c.worker_pid
+        # as if the worker's rows summed to one gas less than its gas_used
+        monkeypatch.setattr(chain_mod, "check_profile",
+                            lambda rows, used, names: real(rows, used + 1, names))
+        with pytest.raises(NodeFault, match="sum to .* nothing was committed"):
+            c.call("loops", "spin", {"n": 3}, sender="alice", profile=True)
+        assert (c.state_root(), c.height) == (root, height)
+        monkeypatch.setattr(chain_mod, "check_profile", real)
+        r = c.call("loops", "spin", {"n": 3}, sender="alice", profile=True)
+        assert r.status == "success" and c.worker_pid != pid
+        assert_sums(r)
