@@ -196,6 +196,8 @@ class Chain:
         return self._reply(w, deadline, timeout, height)
 
     def _send(self, w: _Worker, msg: dict, height: int) -> None:
+        if self._profiling is not None and msg.get("op") == "block":
+            msg = {**msg, "profile": True}
         try:
             protocol.write_frame(w.req, msg)
         except (protocol.ProtocolError, OSError) as e:
@@ -301,14 +303,18 @@ class Chain:
             return receipts, None  # nothing executed: no block
         ov = led.begin_block()
         done = False
+        self._profiling = [] if profile else None
         try:
             records = self._execute(led, ov, txs, receipts, send, blobs, consumed, height,
-                                    time, profile=profile)
+                                    time)
+            if profile:
+                self._attach_profiles(led, txs, receipts, send, self._profiling)
             if not records and not always:
                 return receipts, None  # only rejections: no block
             staged = led.stage_block(ov, time=time, txs=None)  # the records added to ov
             done = True
         finally:
+            self._profiling = None
             if not done:
                 ov.close()
         self._pending = PendingBlock(self, staged, time, receipts, records)
@@ -381,7 +387,7 @@ class Chain:
         return None
 
     def _execute(self, led, ov, txs, receipts, send: dict, blobs, consumed: set, height: int,
-                 time: int, profile: bool = False):
+                 time: int):
         """Send the admitted transactions to the worker; validate each result as it streams
         back and apply it to ``ov``. Returns [(index in txs, TxRecord)] of the included ones:
         every executed transaction, and the refused ones that use their nonce."""
@@ -391,11 +397,9 @@ class Chain:
             timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
             w = self._ensure_worker()
             deadline = _time.monotonic() + timeout
-            request = {"op": "block", "height": height, "time": time,
-                       "txs": list(send.values()), "cpu_seconds": int(timeout) + 1}
-            if profile:
-                request["profile"] = True
-            self._send(w, request, led.height)
+            self._send(w, {"op": "block", "height": height, "time": time,
+                           "txs": list(send.values()), "cpu_seconds": int(timeout) + 1},
+                       led.height)
             # results arrive in parts while the worker runs the rest of the block: each part is
             # validated and applied here in parallel with the worker's execution of the next;
             # before waiting for each next part, the overlay pre-computes the commit's storage
@@ -416,19 +420,11 @@ class Chain:
                         records.append((i, self._apply(ov, tx, _refused(r.error), r.tx_hash,
                                                         blobs[id(tx)])))
                     continue
-                r = next(stream)
-                c = self._checked(led, ov, tx, r)
+                c = self._checked(led, ov, tx, next(stream))
                 tx_hash = tx.tx_hash or tx_hash_of(position, tx, blobs[id(tx)])
                 receipts[i] = Receipt(c.status, c.gas_used, c.result, c.error,
                                       [Event(e.contract, e.name, e.fields) for e in c.events],
                                       tx_hash)
-                if profile:
-                    receipts[i].profile = self._profile(led, tx, r, c)
-                elif "profile" in r:
-                    self._drop_worker()
-                    raise NodeFault("the sandbox worker sent an invalid reply: a profile that "
-                                    "was not asked for; nothing was committed (the ledger "
-                                    f"stays at block {led.height})")
                 if c.status == "rejected":
                     continue
                 position += 1
@@ -460,13 +456,25 @@ class Chain:
                             f"{led.height})") from None
         return c
 
-    def _profile(self, led, tx: Tx, r: dict, c) -> list:
-        """The validated profile of one (validated) result: rows of contracts in its call tree
-        that sum exactly to its gas_used; anything else is a node fault."""
-        if c.status == "rejected" and "profile" not in r:
-            return []
+    #: profile mode (``_run_block(profile=True)``): the raw worker results of the block, in
+    #: order, kept by ``_block_results`` for ``_attach_profiles``; None otherwise
+    _profiling: list | None = None
+
+    def _attach_profiles(self, led, txs: list, receipts: list, send: dict, raw: list) -> None:
+        """Give each receipt of a profiled block its validated profile: the rows of contracts
+        in its call tree, summing exactly to its (already validated) gas_used; anything else
+        is a node fault. Receipts the host refused already hold []."""
         try:
-            return check_profile(r.get("profile"), c.gas_used, set(r["touched"]) | {tx.contract})
+            if len(raw) != len(send):
+                raise NodeFault("the sandbox worker sent an invalid profile: results missing")
+            for i, r in zip(send, raw):
+                rec = receipts[i]
+                if rec.status == "rejected" and "profile" not in r:
+                    rec.profile = []
+                    continue
+                touched = r.get("touched")  # validated: a list of names in the call tree
+                rec.profile = check_profile(r.get("profile"), rec.gas_used,
+                                            set(touched) | {txs[i].contract})
         except NodeFault as e:
             self._drop_worker()
             raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
@@ -517,6 +525,8 @@ class Chain:
                                 f"results; nothing was committed (the ledger stays at block "
                                 f"{height})")
             got += len(results)
+            if self._profiling is not None:
+                self._profiling.extend(results)
             yield from results
             if op == "block":
                 return

@@ -389,10 +389,13 @@ def _profiled(prof, res):
     return res
 
 
-def run_tx(executor, ov, tx, height, time, budget=None, profile=False):
+def run_tx(executor, ov, tx, height, time, budget=None, profile=None):
     """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
-    the block's output bytes so far (``{"used": n}``). ``profile``: add ``profile`` rows (gas
-    per contract line, pycontract.profiler); it reads the meter only, so nothing else changes."""
+    the block's output bytes so far (``{"used": n}``). ``profile`` (default: the block
+    request's, ``executor.profile``): add ``profile`` rows (gas per contract line,
+    pycontract.profiler); it reads the meter only, so nothing else changes."""
+    if profile is None:
+        profile = getattr(executor, "profile", False)
     budget = {"used": 0} if budget is None else budget
     kind = tx.get("kind")
     sender = tx.get("sender")
@@ -458,14 +461,14 @@ def run_block(executor, msg, send_part=None):
     ``{"op": "block_part", "results": [...]}`` frames of BLOCK_PART_TXS as they are ready;
     the returned ``{"op": "block", "results": [...]}`` carries the rest (possibly none)."""
     ov = executor.ledger.begin_block()
+    executor.profile = msg.get("profile") is True  # read by run_tx (pycontract.profiler)
     height, time = msg["height"], msg["time"]
     results = []
     budget = {"used": 0}
     flushed = 0  # output bytes already sent in parts
     try:
         for tx in msg["txs"]:
-            results.append(run_tx(executor, ov, tx, height, time, budget,
-                                  profile=msg.get("profile") is True))
+            results.append(run_tx(executor, ov, tx, height, time, budget))
             if send_part is not None and (len(results) >= BLOCK_PART_TXS
                                           or budget["used"] - flushed >= limits.PART_FLUSH_BYTES):
                 send_part({"op": "block_part", "results": results})
