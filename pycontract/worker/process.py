@@ -31,13 +31,13 @@ from ledger_store.records import ContractRecord
 from pycontract.host import limits
 from pycontract.worker import protocol, sandbox
 from pycontract.errors import ContractAbort, OutOfGas, Reverted, VetError
+from pycontract import profiler as _profiler
 from pycontract.runtime.meter import RawRevert
 
 # imported before the sandbox closes the filesystem
 from pycontract import runtime as _runtime  # noqa: E402
 from pycontract.metering import compiler as _compiler  # noqa: E402
 from pycontract.metering.schedule import SCHEDULE  # noqa: E402
-from pycontract import profiler as _profiler  # noqa: E402
 
 ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
 
@@ -306,6 +306,13 @@ def _result(status, gas_used=0, result=None, error=None, events=(), writes=(), d
     }
 
 
+def _profiled(prof, res):
+    """Attach the per-line gas rows to a result map (profile mode only)."""
+    if prof is not None:
+        res["profile"] = prof.rows(res["gas_used"])
+    return res
+
+
 def _check_output(name, result, events, ov, budget):
     """Enforce the output limits as deterministic reverts (the host would refuse the reply and
     fault the node otherwise); charge the transaction's output to the block's budget."""
@@ -380,13 +387,6 @@ def _deploy(ov, cc, name, source, sender, meter):
         "name": name, "code_hash": cc.code_hash, "deployer": sender,
         "entry_points": codec.encode_value(rec.entry_points),
     }
-
-
-def _profiled(prof, res):
-    """Attach the per-line gas rows to a result map (profile mode only)."""
-    if prof is not None:
-        res["profile"] = prof.rows(res["gas_used"])
-    return res
 
 
 def run_tx(executor, ov, tx, height, time, budget=None, profile=None):
