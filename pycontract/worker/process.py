@@ -389,13 +389,9 @@ def _deploy(ov, cc, name, source, sender, meter):
     }
 
 
-def run_tx(executor, ov, tx, height, time, budget=None, profile=None):
+def run_tx(executor, ov, tx, height, time, budget=None):
     """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
-    the block's output bytes so far (``{"used": n}``). ``profile`` (default: the block
-    request's, ``executor.profile``): add ``profile`` rows (gas per contract line,
-    pycontract.profiler); it reads the meter only, so nothing else changes."""
-    if profile is None:
-        profile = getattr(executor, "profile", False)
+    the block's output bytes so far (``{"used": n}``)."""
     budget = {"used": 0} if budget is None else budget
     kind = tx.get("kind")
     sender = tx.get("sender")
@@ -414,7 +410,10 @@ def run_tx(executor, ov, tx, height, time, budget=None, profile=None):
     meter = _runtime.Meter(gas_limit)
     host = TxHost(executor, ov, height, time, sender)
     host.meter = meter
-    prof = _profiler.LineProfiler(meter, name, host.touched).start() if profile else None
+    # a profiled block (``executor.profile``, set by run_block) adds ``profile`` rows: gas per
+    # contract line (pycontract.profiler); it only reads the meter, so nothing else changes
+    prof = (_profiler.LineProfiler(meter, name, host.touched).start()
+            if getattr(executor, "profile", False) else None)
     deployed = None
     ov.begin_tx()
     try:
