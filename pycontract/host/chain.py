@@ -622,10 +622,11 @@ class Chain:
                     raise NodeFault("the sandbox worker sent an undecodable query result: "
                                     f"{e}") from None
             # a view may call other contracts' views: any existing contract may have run
-            names = {c for c in (r[0] for r in reply.get("profile") or ()
-                                 if type(r) is list and r and type(r[0]) is str)
-                     if self._ledger.contract(c) is not None} | {contract}
-            rows = check_profile(reply.get("profile"), used, names)
+            raw = reply.get("profile")
+            named = {r[0] for r in raw if type(r) is list and r and type(r[0]) is str} \
+                if type(raw) is list else set()
+            names = {c for c in named if self._ledger.contract(c) is not None} | {contract}
+            rows = check_profile(raw, used, names)
         except NodeFault:
             self._drop_worker()
             raise

@@ -325,3 +325,36 @@ def test_a_profile_the_host_refuses_is_a_node_fault_and_commits_nothing(tmp_path
         r = c.call("loops", "spin", {"n": 3}, sender="alice", profile=True)
         assert r.status == "success" and c.worker_pid != pid
         assert_sums(r)
+
+
+def test_the_test_kit_profiles_a_call(tmp_path):
+    from pycontract.testing import TestChain
+
+    with TestChain(tmp_path / "l.db", base_dir=tmp_path) as chain:
+        chain.deploy("loops", LOOPS, sender="alice")
+        r = chain.call("loops", "spin", {"n": 4}, sender="alice", profile=True)
+        assert rows(r)[("loops", line("        acc += double(i)"))].hits == 4
+        assert_sums(r)
+        assert chain.call("loops", "spin", {"n": 4}, sender="alice").profile is None
+
+
+def test_a_query_reply_with_a_malformed_profile_is_a_node_fault(tmp_path, monkeypatch):
+    """Chain.query(profile=True) validates the reply's rows like a block's: a real worker's
+    reply altered on its way in (rows that are not a list: this was a TypeError, a traceback
+    on the CLI, before the names were read only from a list)."""
+    real = Chain._request
+
+    def altered(self, msg, timeout):
+        reply = real(self, msg, timeout)
+        if msg.get("op") == "query" and msg.get("profile"):
+            reply["profile"] = 5
+        return reply
+
+    with Chain(tmp_path / "l.db") as c:
+        c.deploy("loops", LOOPS, sender="alice")
+        monkeypatch.setattr(Chain, "_request", altered)
+        with pytest.raises(NodeFault, match="invalid profile: not a list"):
+            c.query("loops", "peek", {"n": 0}, profile=True)
+        assert c.query("loops", "peek", {"n": 0}) == 0  # unprofiled replies untouched
+        monkeypatch.setattr(Chain, "_request", real)
+        assert c.query("loops", "peek", {"n": 0}, profile=True).result == 0
