@@ -96,3 +96,9 @@ def test_deploy_dry_run_profile_creates_no_ledger(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "(transaction)" in p.stdout and "balances[ctx.sender] = supply" in p.stdout
     assert not db.exists()
+
+
+def test_profile_is_refused_over_a_node():
+    p = run("query", "--node", "http://127.0.0.1:9", "token", "balance_of", "--profile")
+    assert p.returncode == 2
+    assert one_error_line(p) == "error: --profile runs on a local ledger (--db), not over --node"
