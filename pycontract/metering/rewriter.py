@@ -191,9 +191,11 @@ def _type_is(n, tname):
     return ast.Compare(left=_call("_pc_T", n), ops=[ast.Is()], comparators=[_name(tname)])
 
 
-def _int_guard(*operands):
-    """Exact-int test of every operand that is not an int literal (None if all are)."""
-    tests = [_type_is(_name(o.id), "_pc_I") for o in operands if isinstance(o, ast.Name)]
+def _int_guard(*operands, ints=frozenset()):
+    """Exact-int test of every operand that is not an int literal or a name proven to hold an
+    int (None if all are)."""
+    tests = [_type_is(_name(o.id), "_pc_I") for o in operands
+             if isinstance(o, ast.Name) and o.id not in ints]
     if not tests:
         return None
     return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests)
@@ -222,13 +224,166 @@ def flat_unpack_units(target) -> int:
     return 1 + len(target.elts) * SCHEDULE.element
 
 
+# ---------------------------------------------------------------- int facts
+
+#: ints strictly inside +-_FREE_INT have at most 63 bits: ``+``/``-`` of two of them is free in
+#: the sizing helpers (``Runtime.add``/``sub``/``iadd``: no gas, no memory), so the rewriter may
+#: do it inline once it has PROVEN both operands are ints
+_FREE_INT = 1 << 63
+#: binary operators whose result is an int whenever both operands are (else they raise)
+_INT_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift,
+               ast.RShift, ast.BitAnd, ast.BitOr, ast.BitXor)
+_SCOPES = (ast.FunctionDef, ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp,
+           ast.SetComp)
+
+
+def _range_iter(it) -> bool:
+    """``_getiter_(range(...))`` as RestrictedPython writes ``for x in range(...)``."""
+    return (
+        isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "_getiter_"
+        and len(it.args) == 1 and not it.keywords and isinstance(it.args[0], ast.Call)
+        and isinstance(it.args[0].func, ast.Name) and it.args[0].func.id == "range"
+    )
+
+
+def binds_range(module) -> bool:
+    """Whether the module binds the name ``range`` anywhere (then ``range(...)`` proves nothing)."""
+    for n in ast.walk(module):
+        if isinstance(n, ast.Name) and n.id == "range" and not isinstance(n.ctx, ast.Load):
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "range":
+            return True
+        if isinstance(n, ast.arg) and n.arg == "range":
+            return True
+        if isinstance(n, ast.ExceptHandler) and n.name == "range":
+            return True
+        if isinstance(n, ast.alias) and (n.asname or n.name) == "range":
+            return True
+    return False
+
+
+def _is_int_expr(n, ints) -> bool:
+    """An expression that, if it evaluates at all, gives an int (or bool): int literals, names
+    proven int, and arithmetic of those (the sizing helpers return ints for ints or raise)."""
+    if isinstance(n, ast.Constant):
+        return type(n.value) in (int, bool)
+    if isinstance(n, ast.Name):
+        return n.id in ints
+    if isinstance(n, ast.BinOp):
+        return (isinstance(n.op, _INT_BINOPS) and _is_int_expr(n.left, ints)
+                and _is_int_expr(n.right, ints))
+    if isinstance(n, ast.UnaryOp):
+        return isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert)) and _is_int_expr(n.operand, ints)
+    return False
+
+
+def int_locals(fn, range_ok: bool) -> frozenset:
+    """Local names of ``fn`` that can only ever hold an int (or bool): every binding of the name
+    in the function's own scope is ``x = E``, ``x: T = E`` or ``x op= E`` with ``E`` an int
+    expression (given the other such names: a fixpoint), or ``for x in range(...)``.
+    Parameters, unpacking targets, except-as names, nested defs and anything else disqualify
+    the name. A proof, not a guess: the rewriter drops type tests for these names."""
+    good = {}  # name -> list of (kind, value)
+    bad = set()
+    seen_targets = set()
+    stack = list(fn.body)
+    for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
+        bad.add(a.arg)
+    for a in (fn.args.vararg, fn.args.kwarg):
+        if a is not None:
+            bad.add(a.arg)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            good.setdefault(n.targets[0].id, []).append(("=", n.value))
+            seen_targets.add(id(n.targets[0]))
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
+            good.setdefault(n.target.id, []).append(("=", n.value))
+            seen_targets.add(id(n.target))
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            good.setdefault(n.target.id, []).append((type(n.op), n.value))
+            seen_targets.add(id(n.target))
+        elif isinstance(n, ast.For) and isinstance(n.target, ast.Name):
+            if range_ok and _range_iter(n.iter):
+                good.setdefault(n.target.id, [])
+                seen_targets.add(id(n.target))
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            if id(n) not in seen_targets:
+                bad.add(n.id)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bad.add(n.name)
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            bad.update(n.names)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bad.add(n.name)
+        if isinstance(n, _SCOPES):
+            # another scope: only a walrus there could bind one of our names
+            for m in ast.walk(n):
+                if isinstance(m, ast.NamedExpr) and isinstance(m.target, ast.Name):
+                    bad.add(m.target.id)
+                elif isinstance(m, (ast.Global, ast.Nonlocal)):
+                    bad.update(m.names)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    ints = {k for k in good if k not in bad}
+    changed = True
+    while changed:
+        changed = False
+        for k in list(ints):
+            for op, value in good[k]:
+                ok = _is_int_expr(value, ints) and (op == "=" or op in _INT_BINOPS)
+                if not ok:
+                    ints.discard(k)
+                    changed = True
+                    break
+    return frozenset(ints)
+
+
+def _free_int_test(*operands):
+    """``-2**63 < x < 2**63 [and ...]`` for the names among ``operands`` (proven ints)."""
+    tests = [ast.Compare(left=_const(-_FREE_INT), ops=[ast.Lt(), ast.Lt()],
+                         comparators=[o, _const(_FREE_INT)]) for o in operands]
+    return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests)
+
+
 class ExprRewriter(ast.NodeTransformer):
     """Routes size-dependent expression operations to runtime helpers (recursion is bounded by
     the nesting limit vetting enforces)."""
 
+    #: local names proven to hold ints in the function being rewritten (``int_locals``)
+    ints = frozenset()
+
+    def _proven(self, n) -> bool:
+        """A name proven to hold an int, or an int literal."""
+        return _is_int_const(n) or (isinstance(n, ast.Name) and n.id in self.ints)
+
+    def _shadowed(self, node, names):
+        """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
+        saved = self.ints
+        self.ints = saved - set(names)
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.ints = saved
+
+    def visit_Lambda(self, node):
+        a = node.args
+        names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+        names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+        return self._shadowed(node, names)
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         op = type(node.op)
+        if (
+            op in (ast.Add, ast.Sub) and isinstance(node.left, ast.Name)
+            and isinstance(node.right, ast.Name) and node.left.id in self.ints
+            and node.right.id in self.ints
+        ):
+            # two proven ints: free in the helper below 64 bits each, so inline there
+            return ast.IfExp(test=_free_int_test(_name(node.left.id), _name(node.right.id)),
+                             body=node, orelse=_call(_BINOP_HELPER[op], _name(node.left.id),
+                                                     _name(node.right.id)))
         if op is ast.Sub and not (_is_int_const(node.left) or _is_int_const(node.right)):
             # x - (0 - x) doubles x just as x + x does: charged (and sized) like +
             return ast.Call(func=_name("_pc_sub"), args=[node.left, node.right], keywords=[])
@@ -284,7 +439,9 @@ class ExprRewriter(ast.NodeTransformer):
         call = ast.Call(func=_name("_pc_cmp_" + _CMPNAME[t]), args=[left, right], keywords=[])
         if t not in (ast.In, ast.NotIn, ast.Is, ast.IsNot) and _simple(left) and _simple(right):
             # int vs int compares are free: test the exact types inline, no helper call
-            guard = _int_guard(left, right)
+            guard = _int_guard(left, right, ints=self.ints)
+            if guard is None:  # both proven ints: the compare is free
+                return node
             return ast.IfExp(test=guard, body=copy.deepcopy(node), orelse=call)
         return call
 
@@ -326,7 +483,7 @@ class ExprRewriter(ast.NodeTransformer):
             o, k = node.args
             test = ast.Compare(left=_call("_pc_T", _name(o.id)), ops=[ast.In()],
                                comparators=[_name("_pc_IDX")])
-            if isinstance(k, ast.Name):
+            if isinstance(k, ast.Name) and k.id not in self.ints:
                 test = ast.BoolOp(op=ast.And(), values=[
                     ast.Compare(left=_call("_pc_T", _name(k.id)), ops=[ast.In()],
                                 comparators=[_name("_pc_KEYS")]), test])
@@ -394,7 +551,8 @@ class ExprRewriter(ast.NodeTransformer):
                 w += flat_unpack_units(g.target)
                 g.iter = _call("_getiter_", g.iter.args[0])
             per_item.append(w)
-        self.generic_visit(node)
+        self._shadowed(node, [n.id for g in gens for n in ast.walk(g.target)
+                              if isinstance(n, ast.Name)])
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -435,7 +593,10 @@ class GasRewriter:
         self.expr = ExprRewriter()
 
     # -- entry point
+    range_ok = False  # ``range`` is the builtin (never rebound in the module)
+
     def rewrite(self, module: ast.Module) -> ast.Module:
+        self.range_ok = not binds_range(module)
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)
@@ -560,7 +721,7 @@ class GasRewriter:
                 out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
                 value = _name("_pc_v")
             tests = [_type_is(_name(obj.id), "_pc_L")]
-            if isinstance(key, ast.Name):
+            if isinstance(key, ast.Name) and key.id not in self.expr.ints:
                 tests.append(_type_is(_name(key.id), "_pc_I"))
             direct = ast.Assign(
                 targets=[ast.Subscript(value=_name(obj.id), slice=copy.deepcopy(key),
@@ -586,8 +747,27 @@ class GasRewriter:
 
     def augassign(self, st):
         op = type(st.op)
-        value = self.expr.visit(st.value)
+        ints = self.expr.ints
         tgt = st.target
+        int_value = isinstance(tgt, ast.Name) and tgt.id in ints and _is_int_expr(st.value, ints)
+        value = self.expr.visit(st.value)
+        if int_value and op in (ast.Add, ast.Sub) and not _is_int_const(value):
+            # x += e with x and e proven ints: free in the helper while both have at most 63
+            # bits, so done inline then. x is loaded (and tested) before e is evaluated, as in
+            # the helper call, and ``&`` evaluates both tests (no short circuit)
+            if isinstance(value, ast.Name):
+                v, test = value, _free_int_test(_name(tgt.id), _name(value.id))
+            else:
+                v = _name("_pc_t")
+                test = ast.BinOp(
+                    left=_free_int_test(_name(tgt.id)), op=ast.BitAnd(),
+                    right=_free_int_test(ast.NamedExpr(target=_name("_pc_t", ast.Store()),
+                                                       value=value)))
+            expr = ast.IfExp(test=test,
+                             body=ast.BinOp(left=_name(tgt.id), op=st.op, right=_name(v.id)),
+                             orelse=_call(_BINOP_HELPER[op], _name(tgt.id), _name(v.id)))
+            new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
+            return ast.copy_location(new, st)
         if isinstance(tgt, ast.Name):
             if op in _INLINE_CHEAP or (op in (ast.Add, ast.Sub) and _is_int_const(value)):
                 # x op= v as x = x op v: inline for small ints, else the sizing helper
@@ -625,7 +805,12 @@ class GasRewriter:
         s = self.s
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
-        inner = self.body(fn.body, 0, fn.lineno)
+        outer = self.expr.ints
+        self.expr.ints = int_locals(fn, self.range_ok)
+        try:
+            inner = self.body(fn.body, 0, fn.lineno)
+        finally:
+            self.expr.ints = outer
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
