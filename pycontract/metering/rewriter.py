@@ -230,6 +230,11 @@ def flat_unpack_units(target) -> int:
 #: the sizing helpers (``Runtime.add``/``sub``/``iadd``: no gas, no memory), so the rewriter may
 #: do it inline once it has PROVEN both operands are ints
 _FREE_INT = 1 << 63
+#: operator -> the open range +-R within which both int operands make the sizing helper charge
+#: nothing (schedule 5: also ``*`` of ints below 2**31 and ``%``/``//`` of ints below 2**64),
+#: so the rewriter may do the operation inline there
+FREE_INT_RANGE = {ast.Add: _FREE_INT, ast.Sub: _FREE_INT, ast.Mult: 1 << 31,
+                  ast.Mod: 1 << 64, ast.FloorDiv: 1 << 64}
 #: binary operators whose result is an int whenever both operands are (else they raise)
 _INT_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift,
                ast.RShift, ast.BitAnd, ast.BitOr, ast.BitXor)
@@ -339,6 +344,11 @@ def int_locals(fn, range_ok: bool) -> frozenset:
     return frozenset(ints)
 
 
+#: operands that are never ints (non-int literals, displays, f-strings)
+_NOT_INT = (ast.List, ast.Tuple, ast.Dict, ast.JoinedStr, ast.ListComp, ast.DictComp,
+            ast.GeneratorExp)
+
+
 def _free_int_test(*operands):
     """``-2**63 < x < 2**63 [and ...]`` for the names among ``operands`` (proven ints)."""
     tests = [ast.Compare(left=_const(-_FREE_INT), ops=[ast.Lt(), ast.Lt()],
@@ -357,14 +367,22 @@ class ExprRewriter(ast.NodeTransformer):
         """A name proven to hold an int, or an int literal."""
         return _is_int_const(n) or (isinstance(n, ast.Name) and n.id in self.ints)
 
-    def _shadowed(self, node, names):
+    #: inside a function body (temporaries may be assigned), inside a comprehension (not)
+    in_fn = False
+    comp_depth = 0
+    range_ok = False
+    ntemp = 0
+
+    def _shadowed(self, node, names, comp=False):
         """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
         saved = self.ints
         self.ints = saved - set(names)
+        self.comp_depth += comp
         try:
             return self.generic_visit(node)
         finally:
             self.ints = saved
+            self.comp_depth -= comp
 
     def visit_Lambda(self, node):
         a = node.args
@@ -375,27 +393,79 @@ class ExprRewriter(ast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         op = type(node.op)
-        if (
-            op in (ast.Add, ast.Sub) and isinstance(node.left, ast.Name)
-            and isinstance(node.right, ast.Name) and node.left.id in self.ints
-            and node.right.id in self.ints
-        ):
-            # two proven ints: free in the helper below 64 bits each, so inline there
-            return ast.IfExp(test=_free_int_test(_name(node.left.id), _name(node.right.id)),
-                             body=node, orelse=_call(_BINOP_HELPER[op], _name(node.left.id),
-                                                     _name(node.right.id)))
-        if op is ast.Sub and not (_is_int_const(node.left) or _is_int_const(node.right)):
-            # x - (0 - x) doubles x just as x + x does: charged (and sized) like +
-            return ast.Call(func=_name("_pc_sub"), args=[node.left, node.right], keywords=[])
-        if op in _INLINE_CHEAP or (
-                op in (ast.Add, ast.Sub) and (_is_int_const(node.left) or _is_int_const(node.right))
-        ) or (op is ast.FloorDiv and _is_int_const(node.right) and node.right.value != 0):
+        left, right = node.left, node.right
+        if _simple(left) and _simple(right) and (op in _INLINE_CHEAP or (
+                op in (ast.Add, ast.Sub) and (_is_int_const(left) or _is_int_const(right))
+        ) or (op is ast.FloorDiv and _is_int_const(right) and right.value != 0)):
             # linear int ops whose result is no bigger than an operand: inline when every
             # operand is a name or int literal known (by an inline range test) to fit in 64
             # bits; otherwise the helper, which charges and accounts the memory of big results
-            return _small_int_or(node, [node.left, node.right],
-                                 _call(_BINOP_HELPER[op], node.left, node.right))
-        return ast.Call(func=_name(_BINOP_HELPER[op]), args=[node.left, node.right], keywords=[])
+            return _small_int_or(node, [left, right], _call(_BINOP_HELPER[op], left, right))
+        # x - (0 - x) doubles x just as x + x does: - is charged (and sized) like +
+        fast = self.int_inline(node, _BINOP_HELPER[op], [left, right])
+        if fast is not None:
+            return fast
+        return ast.Call(func=_name(_BINOP_HELPER[op]), args=[left, right], keywords=[])
+
+    def int_inline(self, node, helper, operands):
+        """``L op R if <both exact ints within the op's free range> else helper(L, R)``: the
+        operation inline where the helper would charge nothing (``FREE_INT_RANGE``), else the
+        helper. Names proven int (``int_locals``) and int literals need no type test; other
+        operands are tested with ``type(x) is int`` (bools and everything else take the
+        helper). An operand that is not a name or literal is evaluated once, in order, into a
+        fresh temporary ``_pc_tN`` (only in function bodies outside comprehensions, where an
+        assignment expression is allowed); the tests of such operands are joined with ``&`` so
+        both operands are always evaluated before the helper would be called. None when the
+        operation has no free range or an operand cannot be handled."""
+        bound = FREE_INT_RANGE.get(type(node.op))
+        if bound is None:
+            return None
+        tests, uses, temps = [], [], False
+        if any(isinstance(o, _NOT_INT) or (isinstance(o, ast.Constant) and not _is_int_const(o))
+               or (isinstance(o, ast.Call) and isinstance(o.func, ast.Name)
+                                           and o.func.id in ("str", "bytes"))
+               for o in operands):
+            return None  # not an int: straight to the helper (a heuristic; both paths agree)
+        for o in operands:
+            if isinstance(o, ast.Name) and uses and uses[0] == o.id:
+                uses.append(o.id)  # x op x: tested once
+                continue
+            if _is_int_const(o):
+                if not -bound < o.value < bound:
+                    return None
+                uses.append(o.value)
+                continue
+            if isinstance(o, ast.Name):
+                ref, first, proven = o.id, _name(o.id), o.id in self.ints
+            elif self.in_fn and not self.comp_depth:
+                self.ntemp += 1
+                ref = f"_pc_t{self.ntemp}"
+                first = ast.NamedExpr(target=_name(ref, ast.Store()), value=o)
+                proven, temps = False, True
+            else:
+                return None
+            in_range = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
+                                   comparators=[first if proven else _name(ref), _const(bound)])
+            if proven:
+                tests.append(in_range)
+            else:
+                is_int = ast.Compare(left=_call("_pc_T", first), ops=[ast.Is()],
+                                     comparators=[_name("_pc_I")])
+                tests.append(ast.BoolOp(op=ast.And(), values=[is_int, in_range]))
+            uses.append(ref)
+        if not tests:
+            return None
+
+        def use(u):
+            return _name(u) if isinstance(u, str) else _const(u)
+        if len(tests) == 1:
+            test = tests[0]
+        elif temps:
+            test = ast.BinOp(left=tests[0], op=ast.BitAnd(), right=tests[1])
+        else:
+            test = ast.BoolOp(op=ast.And(), values=tests)
+        body = ast.BinOp(left=use(uses[0]), op=node.op, right=use(uses[1]))
+        return ast.IfExp(test=test, body=body, orelse=_call(helper, *[use(u) for u in uses]))
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
@@ -551,8 +621,16 @@ class ExprRewriter(ast.NodeTransformer):
                 w += flat_unpack_units(g.target)
                 g.iter = _call("_getiter_", g.iter.args[0])
             per_item.append(w)
-        self._shadowed(node, [n.id for g in gens for n in ast.walk(g.target)
-                              if isinstance(n, ast.Name)])
+        # the comprehension's own names hide ours; a plain name drawn from range() is an int
+        own = [n.id for g in gens for n in ast.walk(g.target) if isinstance(n, ast.Name)]
+        ranged = {g.target.id for g in gens if isinstance(g.target, ast.Name)
+                  and self.range_ok and _range_iter(g.iter) and own.count(g.target.id) == 1}
+        saved = self.ints
+        try:
+            self.ints = (saved - set(own)) | ranged
+            self._shadowed(node, (), comp=True)
+        finally:
+            self.ints = saved
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -596,7 +674,7 @@ class GasRewriter:
     range_ok = False  # ``range`` is the builtin (never rebound in the module)
 
     def rewrite(self, module: ast.Module) -> ast.Module:
-        self.range_ok = not binds_range(module)
+        self.range_ok = self.expr.range_ok = not binds_range(module)
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)
@@ -778,6 +856,12 @@ class GasRewriter:
                 new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
                 return ast.copy_location(new, st)
             helper = _IOP_HELPER.get(op)
+            fast = None if helper is None else self.expr.int_inline(
+                ast.BinOp(left=_name(tgt.id), op=st.op, right=value), helper,
+                [_name(tgt.id), value])
+            if fast is not None:
+                new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=fast)
+                return ast.copy_location(new, st)
             if helper is not None:
                 call = _call(helper, ast.Name(id=tgt.id, ctx=ast.Load()), value)
             else:
@@ -805,12 +889,12 @@ class GasRewriter:
         s = self.s
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
-        outer = self.expr.ints
-        self.expr.ints = int_locals(fn, self.range_ok)
+        outer = self.expr.ints, self.expr.in_fn
+        self.expr.ints, self.expr.in_fn = int_locals(fn, self.range_ok), True
         try:
             inner = self.body(fn.body, 0, fn.lineno)
         finally:
-            self.expr.ints = outer
+            self.expr.ints, self.expr.in_fn = outer
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (

@@ -180,6 +180,8 @@ class OpsMixin:
         tb = type(b)
         if ta in INTS and tb in INTS:
             la, lb = a.bit_length(), b.bit_length()
+            if la <= 31 and lb <= 31:
+                return a * b  # one-word product: free (schedule 5), as the rewriter's inline
             if la + lb > MAX_INT_BITS + 1:
                 self._int_too_big()
             wa, wb = (la + 63) >> 6, (lb + 63) >> 6
@@ -244,13 +246,11 @@ class OpsMixin:
 
     def floordiv(self, a, b):
         if type(a) is int and type(b) is int and a.bit_length() <= 64 and b.bit_length() <= 64:
-            m = self.m  # one word each: _div_cost is exactly 1
-            m.g -= 1
-            if m.g < 0:
-                m.fail()
-            return a // b
+            return a // b  # one word each: free (schedule 5), as the rewriter's inline
         if type(a) not in INTS or type(b) not in INTS:
             raise TypeError()
+        if a.bit_length() <= 64 and b.bit_length() <= 64:
+            return a // b
         self._div_cost(a, b)
         return a // b
 
@@ -263,15 +263,13 @@ class OpsMixin:
     def mod(self, a, b):
         ta = type(a)
         if ta is int and type(b) is int and a.bit_length() <= 64 and b.bit_length() <= 64:
-            m = self.m  # one word each: _div_cost is exactly 1
-            m.g -= 1
-            if m.g < 0:
-                m.fail()
-            return a % b
+            return a % b  # one word each: free (schedule 5), as the rewriter's inline
         if ta is str:
             return self.percent_format(a, b)
         if ta not in INTS or type(b) not in INTS:
             raise TypeError()
+        if a.bit_length() <= 64 and b.bit_length() <= 64:
+            return a % b
         self._div_cost(a, b)
         return a % b
 

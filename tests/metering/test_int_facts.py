@@ -70,3 +70,67 @@ def test_big_proven_ints_still_go_through_the_helper():
     big = ("@public\ndef main() -> int:\n    a = 1 << 20000\n    while True:\n        a += a\n")
     out = run(contract(big), gas=2_000_000)
     assert out.status in ("reverted", "out_of_gas"), out
+
+
+# ---- schedule 5: * of ints below 2**31 and % // of ints below 2**64 are free, inline or not
+
+def test_small_int_mul_mod_floordiv_cost_the_same_inline_and_through_the_helper():
+    # a: operands are names (inline); b: the same values reached through a list item and a
+    # call (temporaries, type-tested inline); c: bools (always the helper)
+    a = ("@public\ndef main(x: int, y: int) -> list:\n"
+         "    return [x * y, x % y, x // y, x * 3, 7 % y, -x // y]\n")
+    b = ("def f(v: int) -> int:\n    return v\n\n@public\ndef main(x: int, y: int) -> list:\n"
+         "    l = [x, y]\n    return [l[0] * f(y), l[0] % f(y), f(x) // l[1], f(x) * 3,"
+         " 7 % f(y), -l[0] // f(y)]\n")
+    for x, y in ((12345, 67), (2**31 - 1, 2**31 - 1), (-(2**63), 3), (2**64 - 1, 2**64 - 1)):
+        ra, rb = run(contract(a), x=x, y=y), run(contract(b), x=x, y=y)
+        want = [x * y, x % y, x // y, x * 3, 7 % y, -x // y]
+        assert ra.result == rb.result == want, (ra, rb)
+    c = a.replace("-> list", "-> int").replace("    return [", "    r = [") + "    return 0\n"
+    small_a, small_b = run(contract(c), x=5, y=3), run(contract(c), x=2**30, y=2**30 + 1)
+    assert small_a.gas_used == small_b.gas_used  # free below the bounds: gas is static
+    big = run(contract(c), x=2**31, y=3)  # x * y and x * 3 now charged by the helper
+    assert big.gas_used == small_a.gas_used + 2
+
+
+def test_helper_and_inline_agree_on_the_free_ranges():
+    from pycontract.runtime import Meter
+    from pycontract.runtime.executor import Runtime
+    rt = Runtime()
+    for a, b, op, free in ((2**31 - 1, -(2**31 - 1), "mul", True), (2**31, 1, "mul", False),
+                           (True, 5, "mul", True), (2**64 - 1, 7, "mod", True),
+                           (2**64, 7, "mod", False), (-(2**64 - 1), 2**64 - 1, "floordiv", True),
+                           (2**64, 2, "floordiv", False), (False, 3, "mod", True)):
+        rt.m = Meter(1000)
+        getattr(rt, op)(a, b)
+        assert (rt.m.g == 1000) is free, (a, b, op, rt.m.g)
+
+
+def test_non_int_operands_keep_their_meaning():
+    src = ("@public\ndef main(s: str, n: int) -> list:\n    l = [1]\n    t = 'a%sb'\n"
+           "    return [s * n, l * n, t % s, n * s, (s + s) * 2, len(l * n) % 2,"
+           " 'x%d' % (n * 2)]\n")
+    out = run(contract(src), s="q", n=3)
+    assert out.result == ["qqq", [1, 1, 1], "aqb", "qqq", "qqqq", 1, "x6"], out
+
+
+def test_operands_are_evaluated_once_and_in_order():
+    src = ("m = Map(default=0)\n\ndef f(v: int) -> int:\n    m['log'] = m['log'] * 10 + v\n"
+           "    return v\n\n@public\ndef main() -> int:\n    a = f(1) * f(2) + f(3) % f(4)\n"
+           "    b = 'x'\n    c = f(5) * b\n    return m['log']\n")
+    assert run(contract(src)).result == 12345
+
+
+def test_temporaries_are_not_used_where_assignment_expressions_are_refused():
+    # comprehension iterables (a SyntaxError for :=), generator expressions
+    src = ("def f(v: int) -> int:\n    return v\n\nK = 6\n\n@public\n"
+           "def main(n: int) -> list:\n    r = [i * f(i) for i in range(f(n) * f(2))]\n"
+           "    return r + [sum(f(j) % f(3) for j in range(f(4) + f(1)))] + [K]\n")
+    out = run(contract(src), n=2)
+    assert out.result == [0, 1, 4, 9, 4, 6], out
+
+
+def test_proven_names_in_comprehensions_drawn_from_range():
+    src = ("@public\ndef main(n: int) -> list:\n    return [i * i + i // 2 for i in range(n)]"
+           " + [i * 2 for i in ['ab']]\n")
+    assert run(contract(src), n=4).result == [0, 1, 5, 10, "abab"]
