@@ -11,6 +11,7 @@ import operator
 import re
 
 from pycontract.runtime.meter import (
+    WIDE_INT_KEY,
     ASCII_WS,
     INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
@@ -336,9 +337,15 @@ class OpsMixin:
         return self.binop(name, a, b)
 
     def aug_item(self, obj, key, name, value):
-        if type(obj) is dict and type(key) is str and (name == "add" or name == "sub"):
-            old = obj[key]  # what getitem does for a str key; the key exists afterwards
-            if type(old) is int and type(value) is int:
+        to = type(obj)
+        tk = type(key)
+        if (to is dict and (tk is str or (tk is int and -WIDE_INT_KEY < key < WIDE_INT_KEY))) or (
+                to is list and tk is int):
+            # what getitem does for these keys (no charge); the key exists afterwards, so the
+            # store allocates nothing and its key check (a str, or an int within +-2**32)
+            # charges nothing either
+            old = obj[key]
+            if (name == "add" or name == "sub") and type(old) is int and type(value) is int:
                 lo = old.bit_length()
                 lv = value.bit_length()
                 w = (lo + lv) >> 10

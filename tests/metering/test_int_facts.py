@@ -134,3 +134,19 @@ def test_proven_names_in_comprehensions_drawn_from_range():
     src = ("@public\ndef main(n: int) -> list:\n    return [i * i + i // 2 for i in range(n)]"
            " + [i * 2 for i in ['ab']]\n")
     assert run(contract(src), n=4).result == [0, 1, 5, 10, "abab"]
+
+
+def test_item_augmented_assignment_fast_path_charges_like_the_general_path():
+    # d[1] / l[1] take aug_item's direct path, d[True] / l[True] (a bool key) the general one
+    src = ("@public\ndef main(k: int) -> list:\n    d = {1: 5, 'a': [1]}\n    l = [0, 7]\n"
+           "    for i in range(50):\n        d[k] += 3\n        l[k] -= 2\n        d[k] *= 1\n"
+           "        l[k] //= 1\n    d['a'] += [2]\n    return [d[1], l[1], len(d['a'])]\n")
+    fast = run(contract(src).replace("d[k]", "d[1]").replace("l[k]", "l[1]"), k=1)
+    slow = run(contract(src).replace("d[k]", "d[True]").replace("l[k]", "l[True]"), k=1)
+    assert fast.result == slow.result == [155, -93, 2]
+    assert fast.gas_used == slow.gas_used
+    wide = ("@public\ndef main() -> int:\n    d = {2**40: 1}\n    d[2**40] += 1\n"
+            "    return d[2**40]\n")
+    narrow = wide.replace("2**40", "2**20")
+    a, b = run(contract(wide)), run(contract(narrow))
+    assert a.result == b.result == 2 and a.gas_used > b.gas_used  # wide int keys still pay
