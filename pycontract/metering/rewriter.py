@@ -96,12 +96,14 @@ def _const(v):
     return ast.Constant(value=v)
 
 
-def charge_stmts(k: int):
-    """``_pc_m.g -= k`` ; ``if _pc_m.g < 0: _pc_oog()``"""
+def charge_stmts(k: int, check: bool = True):
+    """``_pc_m.g -= k`` ; ``if _pc_m.g < 0: _pc_oog()`` (the test only when ``check``)"""
     sub = ast.AugAssign(
         target=ast.Attribute(value=_name("_pc_m"), attr="g", ctx=ast.Store()),
         op=ast.Sub(), value=_const(k),
     )
+    if not check:
+        return [sub]
     chk = ast.If(
         test=ast.Compare(
             left=ast.Attribute(value=_name("_pc_m"), attr="g", ctx=ast.Load()),
@@ -110,6 +112,14 @@ def charge_stmts(k: int):
         body=[ast.Expr(value=_call("_pc_oog"))], orelse=[],
     )
     return [sub, chk]
+
+
+def _is_charge_test(st) -> bool:
+    """``if _pc_m.g < 0: _pc_oog()`` as ``charge_stmts`` writes it."""
+    t = st.test
+    return (isinstance(t, ast.Compare) and isinstance(t.left, ast.Attribute)
+            and t.left.attr == "g" and isinstance(t.left.value, ast.Name)
+            and t.left.value.id == "_pc_m")
 
 
 def _is_small_const(n) -> bool:
@@ -681,8 +691,15 @@ class GasRewriter:
         return module
 
     # -- statement lists
-    def body(self, stmts, extra: int, line: int):
-        """Rewrite a statement list; ``extra`` is added to the charge of its first block."""
+    #: schedule 5: the gas counter is TESTED only where unbounded work can begin: at function
+    #: entry, at the top of every loop body and at module level; other blocks only decrement
+    #: it (straight-line code between two tests is bounded by the code's length, and every
+    #: size-charged helper tests the counter itself)
+    LAZY = True
+
+    def body(self, stmts, extra: int, line: int, head: bool = False):
+        """Rewrite a statement list; ``extra`` is added to the charge of its first block, which
+        tests the counter when ``head`` (a loop body's top)."""
         out = []
         run = []
         run_weight = extra
@@ -693,17 +710,17 @@ class GasRewriter:
             run_weight += w
             run.extend(new)
             if not isinstance(st, SIMPLE):
-                out.extend(self._flush(run, run_weight, first, line))
+                out.extend(self._flush(run, run_weight, first, line, head and first))
                 run, run_weight, first = [], 0, False
         if run or first:
-            out.extend(self._flush(run, run_weight, first, line))
+            out.extend(self._flush(run, run_weight, first, line, head and first))
         return out
 
-    def _flush(self, run, k, first, line):
+    def _flush(self, run, k, first, line, head=False):
         if not run and k == 0:
             return []
         ln = run[0].lineno if run else line
-        ch = charge_stmts(k)
+        ch = charge_stmts(k, head or not self.LAZY or not self.expr.in_fn)
         for c in ch:
             _set_line(c, ln)
         return ch + run
@@ -732,7 +749,7 @@ class GasRewriter:
     def visit_While(self, st):
         per = self.s.loop_iteration + weight(st.test)
         st.test = self.expr.visit(st.test)
-        st.body = self.body(st.body, per, st.lineno)
+        st.body = self.body(st.body, per, st.lineno, head=True)
         self._orelse(st)
         return [st]
 
@@ -743,7 +760,7 @@ class GasRewriter:
             st.iter = _call("_getiter_", st.iter.args[0])
         st.iter = self.expr.visit(st.iter)
         st.target = self.expr.visit(st.target)
-        st.body = self.body(st.body, per, st.lineno)
+        st.body = self.body(st.body, per, st.lineno, head=True)
         self._orelse(st)
         return [st]
 
@@ -898,11 +915,12 @@ class GasRewriter:
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
-            len(inner) >= 2 and isinstance(inner[0], ast.AugAssign)
+            inner and isinstance(inner[0], ast.AugAssign)
             and isinstance(inner[0].target, ast.Attribute) and inner[0].target.attr == "g"
         ):
             first_k = inner[0].value.value
-            inner = inner[2:]
+            checked = len(inner) >= 2 and isinstance(inner[1], ast.If) and _is_charge_test(inner[1])
+            inner = inner[2:] if checked else inner[1:]
         entry = charge_stmts(s.call + first_k)
         m_d = lambda ctx: ast.Attribute(value=_name("_pc_m"), attr="d", ctx=ctx)  # noqa: E731
         inc = ast.AugAssign(target=m_d(ast.Store()), op=ast.Add(), value=_const(1))

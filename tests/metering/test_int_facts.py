@@ -150,3 +150,37 @@ def test_item_augmented_assignment_fast_path_charges_like_the_general_path():
     narrow = wide.replace("2**40", "2**20")
     a, b = run(contract(wide)), run(contract(narrow))
     assert a.result == b.result == 2 and a.gas_used > b.gas_used  # wide int keys still pay
+
+
+# ---- schedule 5: the counter is tested at function entry and loop heads only
+
+def test_lazy_test_stops_at_the_next_test_point():
+    src = ("@public\ndef main(n: int) -> int:\n    a = 1\n    if n:\n        b = a + 1\n"
+           "        c = b + 1\n        d = c + 1\n    return 7\n")
+    full = run(contract(src), n=1)
+    assert full.status == "success"
+    # one gas short: the block that goes negative is not tested; the engine's test after the
+    # entry point returns ends the call, at the limit, naming the entry point's line
+    short = run(contract(src), gas=full.gas_used - 1, n=1)
+    assert (short.status, short.gas_used) == ("out_of_gas", full.gas_used - 1), short
+    loop = ("@public\ndef main() -> int:\n    i = 0\n    while True:\n        i += 1\n"
+            "        if i > 3:\n            i = 0\n")
+    out = run(contract(loop), gas=5_000)
+    assert (out.status, out.error, out.gas_used) == ("out_of_gas", "c:6: out of gas", 5_000)
+    rec = ("def f(k: int) -> int:\n    if k:\n        x = k - 1\n        return f(x)\n"
+           "    return 0\n\n@public\ndef main() -> int:\n    return f(150)\n")
+    out = run(contract(rec), gas=1_000)
+    assert (out.status, out.error) == ("out_of_gas", "c:2: out of gas"), out  # f's entry
+
+
+def test_lazy_test_is_deterministic_and_helpers_still_test():
+    src = ("@public\ndef main() -> int:\n    a = 'x' * 10\n    if a:\n        b = a + a\n"
+           "        c = b + b\n    return len(c)\n")
+    full = run(contract(src))
+    for gas in range(full.gas_used - 12, full.gas_used):
+        a, b = run(contract(src), gas=gas), run(contract(src), gas=gas)
+        assert (a.status, a.error, a.gas_used) == (b.status, b.error, b.gas_used) == (
+            "out_of_gas", a.error, gas)
+        # a size-charged helper (lines 6, 7) tests the counter itself; past the last one, the
+        # engine's test after the entry point returns names the entry point (line 3)
+        assert a.error in ("c:3: out of gas", "c:6: out of gas", "c:7: out of gas"), a
