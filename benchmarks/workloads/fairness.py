@@ -294,7 +294,7 @@ def small_mulmod() -> int:
     i = 0
     while True:
         x = x * 48271 % 2147483647
-        i = i * 3 // 2 + x % 7 - i // 5
+        i = (i * 3 // 2 + x % 7 - i // 5) % 1000003
 
 
 @public
