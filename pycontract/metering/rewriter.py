@@ -400,7 +400,27 @@ class ExprRewriter(ast.NodeTransformer):
         names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
         return self._shadowed(node, names)
 
+    def _bounded(self, node):
+        """M such that -M < result < M when ``node`` is ``x & c`` (c >= 0) or ``x % c`` (c > 0)
+        of a proven int expression ``x`` and an int literal ``c`` (whatever x's size), else
+        None."""
+        r = node.right
+        if not (_is_int_const(r) and _is_int_expr(node.left, self.ints)):
+            return None
+        if isinstance(node.op, ast.BitAnd) and r.value >= 0:
+            return r.value + 1
+        if isinstance(node.op, ast.Mod) and r.value > 0:
+            return r.value
+        return None
+
     def visit_BinOp(self, node):
+        bounded = self._bounded(node)
+        out = self._binop(node)
+        if bounded is not None:
+            out.int_bound = bounded  # read by int_inline: needs no range test
+        return out
+
+    def _binop(self, node):
         self.generic_visit(node)
         op = type(node.op)
         left, right = node.left, node.right
@@ -436,7 +456,16 @@ class ExprRewriter(ast.NodeTransformer):
                                            and o.func.id in ("str", "bytes"))
                for o in operands):
             return None  # not an int: straight to the helper (a heuristic; both paths agree)
-        for o in operands:
+        for i, o in enumerate(operands):
+            m = getattr(o, "int_bound", None)
+            if m is not None and m <= bound and (i == len(operands) - 1 or all(
+                    isinstance(x, ast.Name) or _is_int_const(x) for x in operands[i + 1:])):
+                # a proven int within the free range whatever its operands' sizes (x & 7,
+                # x % 10): no test and no temporary; it is evaluated in the branch taken,
+                # after the other operand's test, which keeps the helper's order because the
+                # other operands after it are names or literals
+                uses.append(o)
+                continue
             if isinstance(o, ast.Name) and uses and uses[0] == o.id:
                 uses.append(o.id)  # x op x: tested once
                 continue
@@ -463,11 +492,16 @@ class ExprRewriter(ast.NodeTransformer):
                                      comparators=[_name("_pc_I")])
                 tests.append(ast.BoolOp(op=ast.And(), values=[is_int, in_range]))
             uses.append(ref)
-        if not tests:
-            return None
+        exprs = [u for u in uses if isinstance(u, ast.AST)]
 
-        def use(u):
+        def use(u, again=False):
+            if isinstance(u, ast.AST):
+                return copy.deepcopy(u) if again else u
             return _name(u) if isinstance(u, str) else _const(u)
+        if not tests:
+            if not exprs:
+                return None  # two literals: the helper (as before)
+            return ast.BinOp(left=use(uses[0]), op=node.op, right=use(uses[1]))
         if len(tests) == 1:
             test = tests[0]
         elif temps:
@@ -475,7 +509,8 @@ class ExprRewriter(ast.NodeTransformer):
         else:
             test = ast.BoolOp(op=ast.And(), values=tests)
         body = ast.BinOp(left=use(uses[0]), op=node.op, right=use(uses[1]))
-        return ast.IfExp(test=test, body=body, orelse=_call(helper, *[use(u) for u in uses]))
+        return ast.IfExp(test=test, body=body,
+                         orelse=_call(helper, *[use(u, again=True) for u in uses]))
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
@@ -846,7 +881,8 @@ class GasRewriter:
         tgt = st.target
         int_value = isinstance(tgt, ast.Name) and tgt.id in ints and _is_int_expr(st.value, ints)
         value = self.expr.visit(st.value)
-        if int_value and op in (ast.Add, ast.Sub) and not _is_int_const(value):
+        if (int_value and op in (ast.Add, ast.Sub) and not _is_int_const(value)
+                and getattr(value, "int_bound", None) is None):
             # x += e with x and e proven ints: free in the helper while both have at most 63
             # bits, so done inline then. x is loaded (and tested) before e is evaluated, as in
             # the helper call, and ``&`` evaluates both tests (no short circuit)

@@ -184,3 +184,25 @@ def test_lazy_test_is_deterministic_and_helpers_still_test():
         # a size-charged helper (lines 6, 7) tests the counter itself; past the last one, the
         # engine's test after the entry point returns names the entry point (line 3)
         assert a.error in ("c:3: out of gas", "c:6: out of gas", "c:7: out of gas"), a
+
+
+def test_bounded_operands_need_no_test_and_keep_the_helper_gas():
+    # x & 7 and x % 10 of a proven int lie in [0, 7] / [0, 9] whatever x's size: added without
+    # a range test of their own; a big x still goes through the sized & / % helpers
+    src = ("@public\ndef main() -> list:\n    t = 0\n    u = 5\n    for x in range(1000):\n"
+           "        t += x & 7\n        u = (x % 10) + u\n        u = u - (x & 3)\n"
+           "    b = 1 << 100\n    t += b & 7\n    t += (b + 3) % 10\n    return [t, u, (b & 5) * (b % 3)]\n")
+    plain = {}
+    t, u = 0, 5
+    for x in range(1000):
+        t += x & 7
+        u = (x % 10) + u
+        u = u - (x & 3)
+    b = 1 << 100
+    t += b & 7
+    t += (b + 3) % 10
+    want = [t, u, (b & 5) * (b % 3)]
+    out = run(contract(src))
+    assert out.result == want, out
+    code = ast.unparse(rewriter.rewrite(vetting.vet(contract(src), "c").tree))
+    assert "_pc_t" not in code.split("for x in")[1].split("b = ")[0]  # no temporaries in the loop
