@@ -57,8 +57,17 @@ CONSTANTS: dict[str, object] = {
 #: ``_pc_m.d`` the call depth) and its out-of-gas hook
 PER_EXECUTION = frozenset({"_pc_m", "_pc_oog"})
 
-#: a temporary the rewriter assigns (a local of the metered function, never a namespace entry)
-LOCALS = frozenset({"_pc_v"})
+#: temporaries the rewriter assigns (a local of the metered function, never a namespace entry)
+LOCALS = frozenset({"_pc_v", "_pc_t"})
+
+#: operand temporaries of the inline int fast paths: ``_pc_t1``, ``_pc_t2``, ... (locals)
+TEMP_PREFIX = "_pc_t"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is one of the rewriter's numbered operand temporaries."""
+    return name.startswith(TEMP_PREFIX) and name[len(TEMP_PREFIX):].isdigit()
+
 
 #: every name metered code may contain that is not the contract's own
 ALL = frozenset(RUNTIME_HELPERS) | frozenset(CONSTANTS) | PER_EXECUTION | LOCALS
