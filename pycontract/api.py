@@ -145,6 +145,17 @@ def _copy_value(v, _depth=0):
     )
 
 
+def _result_form(v, _depth=0):
+    """A returned value as the engine hands it back: tuples (at any depth) become lists."""
+    if _depth > 64:
+        return v
+    if isinstance(v, (tuple, list)):
+        return [_result_form(x, _depth + 1) for x in v]
+    if isinstance(v, dict):
+        return {k: _result_form(x, _depth + 1) for k, x in v.items()}
+    return v
+
+
 def _canon(v):
     """A comparison key that, like the canonical encoding, tells bool from int."""
     if isinstance(v, bool):
@@ -592,7 +603,7 @@ def _entry(fn, kind):
             t.crossing = False
             t.readonly.append(t.readonly[-1] or kind == "view")
             try:
-                return _copy_value(fn(*args, **kwargs))
+                return _copy_value(_result_form(fn(*args, **kwargs)))
             finally:
                 t.readonly.pop()
         name = fn.__globals__.get("__pycontract_name__")
@@ -605,7 +616,7 @@ def _entry(fn, kind):
                 name = ctx.this
                 result = fn(*args, **kwargs)
             try:
-                return _copy_value(result)
+                return _copy_value(_result_form(result))
             except TypeError:
                 raise Reverted(f"{fn.__name__} returned a non-storable "
                                f"{type(result).__name__}") from None

@@ -453,6 +453,8 @@ class BuiltinsMixin:
     def _sort_list(self, items, key, reverse):
         n = len(items)
         if n < 2:
+            if n and key is not None:
+                key(items[0])  # CPython computes every key: its charges, effects and errors
             return items
         keys = items if key is None else [key(x) for x in items]
         _, mx = self._sizes_units(keys)

@@ -468,6 +468,18 @@ def _contract_line(tb, ns):
     return line
 
 
+def _tuples_to_lists(v, depth=0):
+    """A result with its tuples (at any depth) turned into lists, as the docs promise: the
+    canonical encoding has no tuple. ``cross`` has already paid for every node and refused
+    nesting deeper than BOUNDARY_NEST, so the recursion is bounded."""
+    t = type(v)
+    if t is tuple or (t is list and depth <= BOUNDARY_NEST):
+        return [_tuples_to_lists(x, depth + 1) for x in v]
+    if t is dict and depth <= BOUNDARY_NEST:
+        return {k: _tuples_to_lists(x, depth + 1) for k, x in v.items()}
+    return v
+
+
 def _describe(e):
     name = type(e).__name__
     msg = getattr(e, "_pc_msg", None)
@@ -502,7 +514,8 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         if meter.abort is not None or meter.g < 0:
             meter.fail()  # an abort swallowed by ``finally: return`` still ends the call
         if result is not None:
-            rt.cross(result)
+            rt.cross(result)  # charged and nesting-checked: the copy below is bounded
+            result = _tuples_to_lists(result)
         try:
             rb = _codec.encode_value(result)
         except EncodingError:

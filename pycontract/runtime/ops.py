@@ -657,8 +657,10 @@ class OpsMixin:
             self.m.bytes(max(w, est))
             return format(value, spec)
         if t is str:
+            # the 0 flag pads text with '0' (left-aligned unless an alignment is given), as
+            # CPython 3.10+ does on every supported version; only '=' is refused for str
             if typ not in ("", "s") or mt.group("sign") or mt.group("alt") or mt.group("group") \
-                    or mt.group("align") == "=" or mt.group("zero"):
+                    or mt.group("align") == "=":
                 raise ValueError()
             n = len(value)
             if prec:

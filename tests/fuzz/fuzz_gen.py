@@ -45,13 +45,8 @@ DOCUMENTED_DEVIATIONS = {
 #: user-reported mismatches (issue #13) the generator avoids in the normal profile so that it
 #: looks for new ones; ``avoid=()`` in ``Gen`` turns them all back on (the fuzzer finds them).
 KNOWN_BUGS = {
-    "tuple_result": "returning a tuple (also nested in a list/dict) reverts: 'non-storable tuple'",
-    "format_zero_flag": "the '0' flag / zero width in a str format spec raises ValueError",
-    "sort_key_one_element": "a sort key is never called for a one-element list",
     "tuple_dict_keys": "tuples cannot be dict keys in memory",
     # found by this fuzzer (seeded corpus 10_000+): not in the issue's list
-    "percent_star_zero_width": "'%*s' % (0, 'ab') (a * width of 0 for a str) raises ValueError; "
-                               "CPython gives 'ab' (ints are fine)",
     "unbound_local_class": "an unbound local read inside a chained comparison (0 <= y <= 1) "
                            "raises NameError in the engine, UnboundLocalError in CPython",
 }

@@ -22,14 +22,12 @@ def known(bug):
     return pytest.mark.xfail(strict=True, reason=f"issue #13 known mismatch: {fuzz_gen.KNOWN_BUGS[bug]}")
 
 
-@known("tuple_result")
 @pytest.mark.parametrize("body", ["return (1, 'x')", "return [(1, 2)]", "return {'a': (1, 2)}",
                                   "return divmod(7, 2)"])
 def test_tuple_result(chain, body):
     agree(chain, body)
 
 
-@known("format_zero_flag")
 @pytest.mark.parametrize("body", [
     "s = 'ab'\nreturn f'{s:05}'",
     "s = 'ab'\nreturn f'{s:>08}'",
@@ -40,7 +38,6 @@ def test_format_zero_flag(chain, body):
     agree(chain, body)
 
 
-@known("sort_key_one_element")
 @pytest.mark.parametrize("body", [
     "n = []\ndef k(x):\n    n.append(x)\n    return x\nsorted([1], key=k)\nreturn n",
     "n = []\ndef k(x):\n    n.append(x)\n    return x\nxs = [1]\nxs.sort(key=k)\nreturn n",
@@ -61,7 +58,6 @@ def test_tuple_dict_keys(chain, body):
     agree(chain, body)
 
 
-@known("percent_star_zero_width")
 @pytest.mark.parametrize("body", ["return '%*s' % (0, 'ab')", "return '%-*s' % (0, 'ab')"])
 def test_percent_star_zero_width(chain, body):
     """Found by the fuzzer (seeded corpus): the % operator's twin of the zero-width bug."""

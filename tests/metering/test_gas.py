@@ -74,7 +74,7 @@ def test_pinned_gas(name):
 def test_schedule_version_and_table():
     # v2: division repriced, - charged like +; v3: worker refusals name the line (no gas
     # change); v4: values leaving a contract are charged per node before encoding
-    assert GAS_SCHEDULE_VERSION == 4 == SCHEDULE.version
+    assert GAS_SCHEDULE_VERSION == 5 == SCHEDULE.version
     assert NODE_WEIGHTS["Call"] == 2 and NODE_WEIGHTS["Name"] == 1
     assert SCHEDULE.call_depth_limit == 200
 
