@@ -204,6 +204,7 @@ class BuiltinsMixin:
         if type(d) is not dict:
             raise TypeError()
         self.m.elems(2 * len(d), S.item_memory)
+        self.bulk_keys(d)
         return d
 
     def hk(self, k):
@@ -211,6 +212,16 @@ class BuiltinsMixin:
         if type(k) is tuple:
             self.m.charge(key_units(k, self.m))
         return k
+
+    def bulk_keys(self, d):
+        """Before the keys of dict ``d`` are inserted into another dict in bulk (``update``,
+        ``|``, ``copy``, ``{**d}``): once this transaction has stored a tuple key, each tuple
+        key pays for the colliding keys it may probe past, as a single store would."""
+        m = self.m
+        if m.tk is not None:
+            for k in d:
+                if type(k) is tuple:
+                    m.charge(key_units(k, m))
 
     def sk(self, k):
         """A key about to be inserted into a dict: refuse collision-prone keys."""
@@ -345,6 +356,7 @@ class BuiltinsMixin:
         if x is not None:
             if type(x) is dict:
                 self.m.elems(2 * len(x), S.item_memory)
+                self.bulk_keys(x)
                 d.update(x)
             else:
                 for pair in self.materialize(x):
@@ -836,6 +848,7 @@ class BuiltinsMixin:
 
     def m_dict_copy(self, d):
         self.m.elems(2 * len(d), S.item_memory)
+        self.bulk_keys(d)
         return d.copy()
 
     def m_dict_get(self, d, k, default=None):

@@ -282,6 +282,8 @@ class OpsMixin:
             return a | b
         if ta is dict and type(b) is dict:
             self.m.elems(2 * (len(a) + len(b)), S.item_memory)
+            self.bulk_keys(a)
+            self.bulk_keys(b)
             return a | b
         raise TypeError()
 
@@ -331,6 +333,7 @@ class OpsMixin:
         if ta is dict and name == "or":
             if type(b) is dict:
                 self.m.elems(2 * len(b), S.item_memory)
+                self.bulk_keys(b)
                 a |= b
                 return a
             self.dict_update(a, b)

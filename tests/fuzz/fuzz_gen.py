@@ -45,7 +45,6 @@ DOCUMENTED_DEVIATIONS = {
 #: user-reported mismatches (issue #13) the generator avoids in the normal profile so that it
 #: looks for new ones; ``avoid=()`` in ``Gen`` turns them all back on (the fuzzer finds them).
 KNOWN_BUGS = {
-    "tuple_dict_keys": "tuples cannot be dict keys in memory",
     # found by this fuzzer (seeded corpus 10_000+): not in the issue's list
     "unbound_local_class": "an unbound local read inside a chained comparison (0 <= y <= 1) "
                            "raises NameError in the engine, UnboundLocalError in CPython",

@@ -47,7 +47,6 @@ def test_sort_key_one_element(chain, body):
     agree(chain, body)
 
 
-@known("tuple_dict_keys")
 @pytest.mark.parametrize("body", [
     "d = {}\nd[(1, 'x')] = 5\nreturn d[(1, 'x')]",
     "return len({(x, x): x for x in [1, 2]})",
