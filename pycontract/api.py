@@ -315,8 +315,9 @@ class Event:
 events: list[Event] = []
 
 
-def emit(name, **fields) -> None:
-    """Record an event (appended to ``pycontract.api.events``)."""
+def emit(name, /, **fields) -> None:
+    """Record an event (appended to ``pycontract.api.events``). ``name`` is positional-only,
+    so a field may be called ``name`` too."""
     if not isinstance(name, str):
         raise TypeError("event names must be str")
     events.append(Event(ctx.this, name, _storable(fields, "event fields")))
@@ -347,8 +348,9 @@ def unregister_contract(name: str) -> None:
     _registry.pop(name, None)
 
 
-def call(contract, function, **kwargs):
-    """Call ``function`` of the registered ``contract`` with ``ctx.sender`` = this contract."""
+def call(contract, function, /, **kwargs):
+    """Call ``function`` of the registered ``contract`` with ``ctx.sender`` = this contract
+    (positional-only, so the callee's parameters may be called ``contract``/``function``)."""
     target = _registry.get(contract)
     where = f"call to {contract}.{function}"
     if _tx is not None and _loaded and (target is None or _entry_of(target, function) is None):

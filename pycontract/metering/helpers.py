@@ -20,8 +20,8 @@ RUNTIME_HELPERS: dict[str, str] = {
     "_unpack_sequence_": "unpack_sequence",
     "_apply_": "apply",
     "_pc_storage_": "storage_decl",
-    # the rewriter: call depth
-    "_pc_deep": "deep",
+    # the rewriter: call depth; lambdas (charged and counted per call)
+    "_pc_deep": "deep", "_pc_lam": "lam",
     # binary and unary operators, sized (BINOP_HELPERS / UNARY_HELPERS below)
     "_pc_add": "add", "_pc_sub": "sub", "_pc_mul": "mul", "_pc_pow": "pow",
     "_pc_lshift": "lshift", "_pc_floordiv": "floordiv", "_pc_mod": "mod", "_pc_or": "or_",

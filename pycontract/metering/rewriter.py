@@ -368,6 +368,14 @@ class ExprRewriter(ast.NodeTransformer):
     visit_List = _display
     visit_Tuple = _display
 
+    def visit_Lambda(self, node):
+        """``lambda a: e`` -> ``_pc_lam(lambda a: e', K)``: each call is charged ``call`` + the
+        weight of its body and counted in the call depth, like a ``def``; creating it is
+        weighed like a ``def`` statement (Lambda's weight)."""
+        k = SCHEDULE.call + weight(node.body)
+        self.generic_visit(node)
+        return _call("_pc_lam", node, _const(k))
+
     def visit_Dict(self, node):
         self.generic_visit(node)
         keys, values = [], []

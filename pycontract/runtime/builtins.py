@@ -244,6 +244,26 @@ class BuiltinsMixin:
         for ob in self.getiter(it):
             yield self.unpack_sequence(ob, spec)
 
+    def lam(self, f, k):
+        """A contract lambda, metered like a ``def``: every call charges ``k`` (``call`` + the
+        body's weight) and counts in the call depth (limit ``call_depth_limit``)."""
+        m = self.m
+        deep = self.deep
+
+        def lam(*a, **kw):
+            m.g -= k
+            if m.g < 0:
+                m.fail()
+            m.d += 1
+            try:
+                if m.d > _DEPTH_LIMIT:
+                    deep()
+                return f(*a, **kw)
+            finally:
+                m.d -= 1
+
+        return lam
+
     def apply(self, f, *a, **kw):
         return f(*a, **kw)
 

@@ -408,7 +408,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         self.m.charge(units * S.boundary_node)
         m.alloc(units * S.boundary_node_bytes)
 
-    def api_emit(self, name, **fields):
+    def api_emit(self, name, /, **fields):
         if type(name) is not str:
             raise TypeError()
         self.cross(fields)
@@ -420,7 +420,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         except (MemoryError, RecursionError) as e:  # never a catchable, node-dependent error
             self.m.revert(f"{type(e).__name__} while recording event {name!r}")
 
-    def api_call(self, contract, function, **kwargs):
+    def api_call(self, contract, function, /, **kwargs):
         if type(contract) is not str or type(function) is not str:
             raise TypeError()
         self.cross(kwargs)
@@ -499,6 +499,9 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
     ns = rt.namespace()
     name = frame.contract
     entry_line = getattr(compiled.entry_points.get(function), "line", 0) or 0
+    # out of gas in the module code (its charge is part of the call's price) reports the
+    # entry point's line, not line 1 (issue #11)
+    loading = True
     try:
         if meter.abort is not None or meter.g < 0:
             meter.fail()
@@ -507,6 +510,7 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         except EncodingError as e:
             raise RawRevert(f"argument not storable: {e}") from None
         exec(compiled.code, ns)
+        loading = False
         fn = ns.get(function)
         if function not in compiled.entry_points or fn is None:
             raise RawRevert(f"no entry point {function!r}")
@@ -525,7 +529,8 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         return result
     except ContractAbort as e:
         if getattr(e, "raw", False):
-            line = _contract_line(e.__traceback__, ns) or entry_line
+            oog_loading = loading and isinstance(e, OutOfGas)
+            line = (not oog_loading and _contract_line(e.__traceback__, ns)) or entry_line
             msg = f"{name}:{line}: {e.message}"
             cls = OutOfGas if isinstance(e, OutOfGas) else Reverted
             if cls is Reverted:
