@@ -69,7 +69,7 @@ import functools  # noqa: E402
 import linecache  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
-from pycontract.errors import ContractAbort, Reverted  # noqa: E402
+from pycontract.errors import ContractAbort, Reverted, builtin_detail  # noqa: E402
 
 __all__ = [
     "public", "view", "constructor", "Map", "Value", "ctx", "require", "revert", "emit",
@@ -542,7 +542,10 @@ def _describe(e: BaseException, ns=None) -> str:
         else last.tb_frame.f_code.co_filename in _vetted)
     own = in_contract and linecache.getline(
         last.tb_frame.f_code.co_filename, last.tb_lineno).lstrip().startswith(("raise", "assert"))
-    if not own or not e.args:
+    if not own:
+        detail = builtin_detail(e)  # the missing key / attribute, as the engine writes it
+        return f"{name}: {detail}" if detail else name
+    if not e.args:
         return name
     msg = e.args[0] if len(e.args) == 1 else e.args
     return f"{name}: {msg}"

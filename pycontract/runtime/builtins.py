@@ -553,6 +553,28 @@ class BuiltinsMixin:
     m_str_lower = _str_case("lower")
     m_str_upper = _str_case("upper")
     m_str_title = _str_case("title")
+    m_str_swapcase = _str_case("swapcase")
+    m_str_casefold = _str_case("casefold")  # = lower() on ASCII text
+
+    #: str.splitlines' line boundaries (a fixed list in CPython, not the Unicode database)
+    _LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
+                    "\u2029")
+
+    def m_str_splitlines(self, s, keepends=False):
+        """Charged before the work: a scan per boundary character, then the exact number of
+        lines (counted) and their text."""
+        brk = self._LINE_BREAKS if not s.isascii() else self._LINE_BREAKS[:7]
+        self.m.charge(1 + len(s) * len(brk) // BPG)
+        n = sum(s.count(c) for c in brk) - s.count("\r\n") + 1
+        self.m.charge(1 + len(s) // BPG + n * S.element)
+        self.m.alloc(len(s) + n * S.object_memory)
+        return s.splitlines(bool(keepends))
+
+    def m_str_expandtabs(self, s, tabsize=8):
+        tabsize = _int_arg(tabsize)
+        tabs = s.count("\t")
+        self.m.bytes(len(s) + tabs * max(tabsize - 1, 0))  # the longest result, before the work
+        return s.expandtabs(tabsize)
 
     def _str_is(name):  # noqa: N805
         def f(self, s):
@@ -779,6 +801,13 @@ class BuiltinsMixin:
         self.m.bytes(len(b))
         return int.from_bytes(b, byteorder, signed=bool(signed))
 
+    def t_dict_fromkeys(self, it, value=None):
+        keys = self.materialize(it)
+        self.m.elems(len(keys), S.item_memory)
+        for k in keys:
+            self.sk(k)  # the same key checks and charges as d[k] = value
+        return dict.fromkeys(keys, value)
+
     def t_bytes_fromhex(self, s):
         if type(s) is not str:
             raise TypeError()
@@ -892,6 +921,8 @@ class BuiltinsMixin:
         return d.pop(k, *default)
 
     def m_dict_popitem(self, d):
+        if not d:
+            raise KeyError()  # not the interpreter's own text
         return d.popitem()
 
     def m_dict_setdefault(self, d, k, default=None):

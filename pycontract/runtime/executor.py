@@ -16,7 +16,9 @@ from functools import partial
 
 from ledger_store import codec as _codec
 from ledger_store.errors import EncodingError
-from pycontract.errors import ContractAbort, OutOfGas, PycontractError, Reverted
+from pycontract.errors import (
+    ContractAbort, OutOfGas, PycontractError, Reverted, builtin_detail,
+)
 from pycontract.metering import helpers
 from pycontract.metering.schedule import SCHEDULE
 from pycontract.language import (
@@ -200,7 +202,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             impl = tbl.get(name)
             if impl is not None:
                 return partial(impl, self, obj)
-            raise AttributeError()
+            raise AttributeError(name=name, obj=obj)
         if t is Map:
             if name == "get":
                 return partial(self.map_get, obj)
@@ -219,7 +221,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             ta = self.type_attrs.get(id(obj))
             if ta is not None and ta[0] is obj and name in ta[1]:
                 return ta[1][name]
-        raise AttributeError()
+        raise AttributeError(name=name, obj=obj)
 
     def getitem(self, obj, key):
         t = type(obj)
@@ -483,6 +485,8 @@ def _tuples_to_lists(v, depth=0):
 def _describe(e):
     name = type(e).__name__
     msg = getattr(e, "_pc_msg", None)
+    if msg is None:
+        msg = builtin_detail(e)  # the missing key / attribute, in engine-written text
     return f"{name}: {msg}" if msg else name
 
 

@@ -15,6 +15,7 @@ from pycontract.runtime.meter import (
     INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
 )
+from pycontract.errors import builtin_detail
 from pycontract.runtime.storage import Map
 
 SEQS = (str, bytes, list, tuple)
@@ -569,6 +570,8 @@ class OpsMixin:
             return str(x)
         if isinstance(x, BaseException):
             msg = getattr(x, "_pc_msg", None)
+            if msg is None:
+                msg = builtin_detail(x)  # KeyError: 'k' / AttributeError: ... (engine text)
             name = type(x).__name__
             return f"{name}: {msg}" if msg else name
         return self.repr_(x)
