@@ -35,6 +35,7 @@ RUNTIME_HELPERS: dict[str, str] = {
     # augmented assignment and item writes
     "_pc_iop": "iop", "_pc_iadd": "iadd", "_pc_imul": "imul", "_pc_ior": "ior",
     "_pc_setitem": "setitem_v", "_pc_delitem": "delitem", "_pc_aug_item": "aug_item",
+    "_pc_aug_get": "getitem", "_pc_aug_put": "aug_put",
     # f-strings, star-arguments, displays, list.append fast path
     "_pc_fmt": "fmt", "_pc_star": "star", "_pc_kwstar": "kwstar", "_pc_dstar": "dstar",
     "_pc_append": "append", "_pc_hk": "sk",
@@ -57,8 +58,8 @@ CONSTANTS: dict[str, object] = {
 #: ``_pc_m.d`` the call depth) and its out-of-gas hook
 PER_EXECUTION = frozenset({"_pc_m", "_pc_oog"})
 
-#: a temporary the rewriter assigns (a local of the metered function, never a namespace entry)
-LOCALS = frozenset({"_pc_v"})
+#: temporaries the rewriter assigns (locals of the metered function, never namespace entries)
+LOCALS = frozenset({"_pc_v", "_pc_o", "_pc_k", "_pc_r"})
 
 #: every name metered code may contain that is not the contract's own
 ALL = frozenset(RUNTIME_HELPERS) | frozenset(CONSTANTS) | PER_EXECUTION | LOCALS

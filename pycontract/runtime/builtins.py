@@ -410,8 +410,15 @@ class BuiltinsMixin:
         return bytes(items)
 
     def b_sum(self, it, start=0):
-        if type(start) not in INTS:
-            raise TypeError()  # documented: sum adds ints only
+        ts = type(start)
+        if ts is list or ts is tuple:
+            # sum(lists, []) concatenates, as in CPython: each step is a charged ``+``
+            acc = start
+            for x in self.materialize(it):
+                acc = self.add(acc, x)
+            return acc
+        if ts not in INTS:
+            raise TypeError()  # CPython refuses str/bytes starts; no other type adds
         m = self.m
         acc = start
         n = self.known_len(it)

@@ -360,6 +360,27 @@ class OpsMixin:
         new = self.iop(name, old, value)
         self.setitem(obj, key, new)
 
+    def aug_put(self, obj, key, name, old, value):
+        """The second half of ``o[k] op= v`` when ``v`` is evaluated after the read
+        (``_pc_aug_get`` = getitem did the read): the same operation and charges as
+        ``aug_item``."""
+        plain = type(obj) is dict and type(key) is str and key in obj  # v may have removed it
+        if plain and type(old) is int and type(value) is int and (name == "add" or name == "sub"):
+            lo = old.bit_length()
+            lv = value.bit_length()
+            w = (lo + lv) >> 10
+            if w:
+                self.m.charge(w)
+            if lo > 63 or lv > 63:
+                self.m.int_mem(max(lo, lv) + 1)
+            obj[key] = old + value if name == "add" else old - value
+            return
+        new = self.iop(name, old, value)
+        if plain:
+            obj[key] = new  # what aug_item does for an existing str key
+            return
+        self.setitem(obj, key, new)
+
     # ------------------------------------------------------------ comparisons
     def _cmp_charge(self, a, b):
         ta = type(a)
@@ -443,7 +464,7 @@ class OpsMixin:
             return x in c
         if t is range:
             if type(x) not in INTS:
-                raise TypeError()
+                return False  # what CPython's scan finds: no range element equals a non-int
             return x in c
         if t is Map:
             return self.map_contains(c, x)
