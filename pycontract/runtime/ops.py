@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
+import sys
 
 from pycontract.runtime.meter import (
     ASCII_WS,
@@ -482,12 +483,34 @@ class OpsMixin:
     def chain(self, left, ops, *thunks):
         r = True
         for op, th in zip(ops, thunks):
-            right = th()
+            try:
+                right = th()
+            except NameError as e:
+                raise self._unbound(e, th) from None
             r = getattr(self, "cmp_" + op)(left, right)
             if not r:
                 return r
             left = right
         return r
+
+    @staticmethod
+    def _unbound(e, th):
+        """An operand of a chained comparison reads the enclosing function's variables through
+        the rewriter's closure (``lambda: b``), where an unbound one is a NameError; in the
+        source it is the function's own local, an UnboundLocalError (issue #13). A variable
+        the function itself reads from an outer function stays a NameError, as in CPython."""
+        tb = e.__traceback__  # chain's frame, then the operand's
+        if type(e) is not NameError or tb is None or tb.tb_next is None \
+                or tb.tb_next.tb_next is not None:
+            return e  # raised deeper than the operand itself
+        caller = sys._getframe(2).f_code  # the contract function holding the comparison
+        for name, cell in zip(th.__code__.co_freevars, th.__closure__ or ()):
+            try:
+                cell.cell_contents
+            except ValueError:
+                if name in caller.co_cellvars:
+                    return UnboundLocalError()
+        return e
 
     # ------------------------------------------------------------ text conversions
     def int_to_dec(self, x):

@@ -40,11 +40,7 @@ DOCUMENTED_DEVIATIONS = {
 
 #: user-reported mismatches (issue #13) the generator avoids in the normal profile so that it
 #: looks for new ones; ``avoid=()`` in ``Gen`` turns them all back on (the fuzzer finds them).
-KNOWN_BUGS = {
-    # found by this fuzzer (seeded corpus 10_000+): not in the issue's list
-    "unbound_local_class": "an unbound local read inside a chained comparison (0 <= y <= 1) "
-                           "raises NameError in the engine, UnboundLocalError in CPython",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 ASCII_WORDS = ["", "a", "ab", "abc", "Hello", "x y", " pad ", "a,b,c", "0", "12", "-7", "ff",
                "AbC", "a-b", "10", "  ", "aXa", "\t1\n"]
