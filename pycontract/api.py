@@ -528,11 +528,8 @@ def _contract_line(tb, ns) -> int:
     return line
 
 
-def _describe(e: BaseException, ns=None) -> str:
-    """``Name: message`` when contract code raised it with a message, else ``Name`` (the
-    engine never shows an interpreter's own message: it differs between versions). ``ns``:
-    the contract's globals (None: any vetted contract file)."""
-    name = type(e).__name__
+def _own(e: BaseException, ns) -> bool:
+    """Whether contract code raised ``e`` itself (``raise``/``assert`` in a contract file)."""
     tb, last = e.__traceback__, None
     while tb is not None:
         last = tb
@@ -540,8 +537,16 @@ def _describe(e: BaseException, ns=None) -> str:
     in_contract = last is not None and (
         last.tb_frame.f_globals is ns if ns is not None
         else last.tb_frame.f_code.co_filename in _vetted)
-    own = in_contract and linecache.getline(
+    return in_contract and linecache.getline(
         last.tb_frame.f_code.co_filename, last.tb_lineno).lstrip().startswith(("raise", "assert"))
+
+
+def _describe(e: BaseException, ns=None) -> str:
+    """``Name: message`` when contract code raised it with a message, else ``Name`` (the
+    engine never shows an interpreter's own message: it differs between versions). ``ns``:
+    the contract's globals (None: any vetted contract file)."""
+    name = type(e).__name__
+    own = _own(e, ns)
     if not own:
         detail = builtin_detail(e)  # the missing key / attribute, as the engine writes it
         return f"{name}: {detail}" if detail else name
@@ -562,17 +567,26 @@ class _StrType(type):
 
     def __call__(cls, *args, **kwargs):
         if len(args) == 1 and not kwargs and isinstance(args[0], BaseException):
-            return _describe(args[0])
+            return _exc_str(args[0])
         return _builtin_str(*args, **kwargs)
+
+
+def _exc_str(e: BaseException) -> str:
+    """``str(e)`` as the engine gives it: CPython's text for an exception the contract raised
+    (its message), the key / attribute or else the type name for the interpreter's own."""
+    if _own(e, None):
+        return _builtin_str(e)
+    return builtin_detail(e) or type(e).__name__
 
 
 _builtin_str = str
 
 
 class _EngineStr(str, metaclass=_StrType):
-    """``str(e)`` of an exception reads as in the engine: ``"ValueError: custom message"``
-    for one the contract raised with a message, ``"ZeroDivisionError"`` for the interpreter's
-    own (whose text differs between Python versions)."""
+    """``str(e)`` of an exception reads as in the engine: ``"custom message"`` (CPython's
+    text) for one the contract raised, the key / attribute or else the type name
+    (``"ZeroDivisionError"``) for the interpreter's own (whose text differs between Python
+    versions)."""
 
 
 def _as_revert(e: BaseException, name: str, fn) -> BaseException:

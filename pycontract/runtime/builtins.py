@@ -542,6 +542,12 @@ class BuiltinsMixin:
             msg = self.str_(args)
         e = cls()
         e._pc_msg = msg
+        # str(e) as CPython gives it for the contract's own arguments: the message ("" for
+        # none), the repr of a KeyError's key
+        if cls is KeyError and len(args) == 1:
+            e._pc_str = self.repr_(args[0])
+        else:
+            e._pc_str = msg or ""
         return e
 
     # ------------------------------------------------------------ str methods

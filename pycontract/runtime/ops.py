@@ -613,11 +613,12 @@ class OpsMixin:
         if x is None or t is bool:
             return str(x)
         if isinstance(x, BaseException):
-            msg = getattr(x, "_pc_msg", None)
-            if msg is None:
-                msg = builtin_detail(x)  # KeyError: 'k' / AttributeError: ... (engine text)
-            name = type(x).__name__
-            return f"{name}: {msg}" if msg else name
+            own = getattr(x, "_pc_str", None)
+            if own is not None:
+                return own  # raised by the contract: CPython's str(e) of its arguments
+            # raised by the interpreter: its own text differs between versions; the engine
+            # gives the key / attribute where it has one, else the type name
+            return builtin_detail(x) or type(x).__name__
         return self.repr_(x)
 
     def str_call(self, x="", encoding=None, errors=None):

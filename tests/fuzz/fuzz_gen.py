@@ -26,7 +26,9 @@ from pycontract.language import ALLOWED_BUILTINS, ALLOWED_EXCEPTIONS, ALLOWED_ME
 #: the generator keeps clear of it). Delete an entry when the engine stops deviating.
 DOCUMENTED_DEVIATIONS = {
     "dict_views_are_lists": "dict.keys()/values()/items() return lists; always wrapped in list()",
-    "caught_exception_str": "str(e) of a caught exception is 'TypeName: message'; never str(e)",
+    "caught_exception_str": "str(e) of an exception the interpreter raised is the engine's "
+                            "(key, attribute or type name), not CPython's version-dependent "
+                            "text; never str(e)",
     "dict_args_canonical_order": "dict args arrive in canonical key order; programs take no args",
     "str_container_non_ascii": "str() of a container escapes non-ASCII; containers rendered by "
                                "str()/f-strings hold ASCII strings only",

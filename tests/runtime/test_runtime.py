@@ -144,9 +144,17 @@ def test_str_of_caught_exception_is_deterministic():
     out = run(contract("@public\ndef main() -> str:\n    try:\n        min([])\n    except ValueError as e:\n"
                        "        return str(e) + '|' + f'{e}'\n"))
     assert out.result == "ValueError|ValueError"
+    # the contract's own exception: CPython's str(e) (issue #13): the message, a key's repr
     out = run(contract("@public\ndef main() -> str:\n    try:\n        raise KeyError('k')\n    except KeyError as e:\n"
                        "        return str(e)\n"))
-    assert out.result == "KeyError: k"
+    assert out.result == "'k'"
+    out = run(contract("@public\ndef main() -> list:\n    r = []\n    for m in ['bad', None]:\n"
+                       "        try:\n            if m:\n                raise ValueError(m)\n"
+                       "            assert False\n        except Exception as e:\n"
+                       "            r.append(str(e))\n            r.append(f'{e}')\n    try:\n"
+                       "        {}['x']\n    except KeyError as e:\n        r.append(str(e))\n"
+                       "    return r\n"))
+    assert out.result == ["bad", "bad", "", "", "'x'"]
 
 
 def test_reverted_inside_try_cannot_be_caught():
