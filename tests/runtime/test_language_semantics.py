@@ -177,4 +177,4 @@ def test_unknown_attributes_are_still_reported_next_to_a_class():
     src = contract("class A:\n    pass\n\n\n@public\ndef f(s: str) -> int:\n    return s.nosuch\n")
     with pytest.raises(VetError) as info:
         vet(src, "c.py")
-    assert [p.line for p in info.value.problems] == [2, 7]
+    assert [p.line for p in info.value.problems] == [2, 8]
