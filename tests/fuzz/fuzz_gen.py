@@ -352,7 +352,8 @@ class Gen:
                 return f"({E(T_BYTES, env, d)} {neg} {E(T_BYTES, env, d)})"
             self._u("range")
             if "range_contains_int" not in DOCUMENTED_DEVIATIONS and s.int(0, 3) == 0:
-                return f"({E(T_STR, env, d)} {neg} range({E(T_INT, env, d)}))"
+                # a small range: CPython scans it for a non-int (the engine does not)
+                return f"({E(T_STR, env, d)} {neg} range({s.int(-1, 5)}))"
             return f"({E(T_INT, env, d)} {neg} range({E(T_INT, env, d)}))"
 
         def builtin():
