@@ -243,6 +243,7 @@ def check_store_key(k, meter: Meter):
 #: contract cannot know, so collisions through None cannot be planned there)
 _NONE_HASH = 4238894112
 _P61 = 2**61 - 1
+_PLAIN_TYPES = frozenset({int, bool})
 
 
 def _shadow(k):
@@ -251,8 +252,10 @@ def _shadow(k):
     these, whose hashes a contract can plan; str and bytes (seeded hashes, which no contract
     can plan) are replaced by a CRC of their bytes (str and bytes alike: hash('a') ==
     hash(b'a'))."""
+    if set(map(type, k)) <= _PLAIN_TYPES:  # ints and bools (C-speed test): k is its own stand-in
+        return k, len(k)
     out = []
-    units = 0
+    units = 4 * len(k)  # this loop runs in Python: ~4 units of work per element
     for x in k:
         t = type(x)
         if t is int or t is bool:
