@@ -93,10 +93,15 @@ def attribute_text(obj, name: str) -> str:
     return f"'{t if t in _SHOWN_TYPES else 'object'}' object has no attribute '{name}'"
 
 
+#: the one KeyError the interpreter raises with its own text instead of a key (plain mode
+#: sees it; the engine's popitem raises a bare KeyError): shown as neither
+_POPITEM_EMPTY = "popitem(): dictionary is empty"
+
+
 def builtin_detail(e: BaseException) -> str | None:
     """The engine's detail for an error the interpreter raised without a contract message:
     the missing key of a KeyError, the attribute of an AttributeError; else None."""
-    if type(e) is KeyError and len(e.args) == 1:
+    if type(e) is KeyError and len(e.args) == 1 and e.args[0] != _POPITEM_EMPTY:
         return key_text(e.args[0])
     if type(e) is AttributeError:
         name = getattr(e, "name", None)
