@@ -230,6 +230,29 @@ def encode_value(v: Any) -> bytes:
     return _dumps(v)
 
 
+#: encode_value of short str and of int, remembered: a block repeats the same senders,
+#: contract and function names, kinds, statuses and gas limits in every transaction's hash,
+#: row and receipt digest (the encoding is a pure function, so a remembered one is the same)
+_SMALL: dict = {}
+_SMALL_MAX = 8192
+
+
+def encode_small(v: Any) -> bytes:
+    """``encode_value(v)`` for a str of up to 64 characters or an int, from a bounded memo;
+    any other value is encoded as encode_value does."""
+    t = type(v)
+    if (t is str and len(v) <= 64) or t is int:
+        key = (t, v)
+        b = _SMALL.get(key)
+        if b is None:
+            b = encode_value(v)
+            if len(_SMALL) >= _SMALL_MAX:
+                _SMALL.clear()
+            _SMALL[key] = b
+        return b
+    return encode_value(v)
+
+
 def encode_key(k: Any) -> bytes:
     """Canonical bytes of a storage key (str, int, bool, bytes, tuples of these, nested)."""
     t = type(k)

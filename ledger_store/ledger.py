@@ -136,7 +136,9 @@ class _PreparedTx:
 
 def _enc_scalar(x) -> bytes:
     t = type(x)
-    if t is str or t is int or x is None or t is bool or t is bytes:
+    if t is str or t is int:
+        return codec.encode_small(x)
+    if x is None or t is bool or t is bytes:
         return codec.encode_value(x)
     return codec.encode_any(x)
 

@@ -377,6 +377,9 @@ def call(contract, function, /, **kwargs):
         except BaseException as e:  # noqa: BLE001 - as in the engine: a failure in the callee
             # ends the whole transaction; a BaseException no contract code can catch
             raise _as_revert(e, contract, getattr(fn, "__wrapped__", fn)) from None
+        finally:
+            if _tx is not None:
+                _tx.crossing = False  # a callee without a wrapper did not consume the mark
 
 
 def _entry_of(target, function):

@@ -183,65 +183,14 @@ def _open_chain(db: str, must_exist: bool):
 
 
 def _open_reader(db: str):
-    """A Chain that only reads ``db`` (queries), usable while another process writes it.
-
-    Uses ``Chain(db, readonly=True)`` when the host offers it; until then a read-only stand-in
-    (``_read_only_chain_class``) that opens ``Ledger(db, readonly=True)`` and never takes the
-    writer's lock."""
-    import inspect as _pyinspect
-
+    """A Chain that only reads ``db`` (queries), usable while another process writes it."""
     from pycontract.host import Chain
 
     if not os.path.exists(db):
         raise CliError(f"{db}: no ledger here (deploy a contract first to create it)")
     if os.path.isdir(db):
         raise CliError(f"{db}: is a directory, not a ledger file")
-    if "readonly" in _pyinspect.signature(Chain).parameters:
-        return Chain(db, readonly=True)
-    return _read_only_chain_class().open(db)
-
-
-def _read_only_chain_class():
-    from pycontract.errors import PycontractError
-    from pycontract.host import Chain
-
-    class ReadOnlyChain(Chain):
-        """Queries only, on a read-only ledger (no lock, WAL readers never block a writer).
-
-        Interim: it sets the attributes Chain.__init__ would (the query path needs the ledger,
-        the worker settings and the lock); to be replaced by Chain(path, readonly=True)."""
-
-        @classmethod
-        def open(cls, path):
-            import secrets
-            import threading
-
-            from ledger_store import Ledger
-            from pycontract.host import LedgerVersionError, MAX_GAS_PER_TX
-            from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
-
-            self = cls.__new__(cls)
-            self._tmpdir, self._worker, self._pending, self._closed = None, None, None, False
-            self._ledger = None
-            self.path = os.path.abspath(path)
-            self._lock = threading.RLock()
-            self.max_gas_per_tx = MAX_GAS_PER_TX
-            self._limits = {}
-            self._hash_seed = secrets.randbelow(2**32)
-            self._ledger = Ledger(self.path, readonly=True)
-            self.chain_id = self._ledger.meta.get("chain_id") or "pycontract-local"
-            stored = self._ledger.meta.get("gas_schedule_version")
-            if stored is not None and stored != GAS_SCHEDULE_VERSION:
-                self.close()
-                raise LedgerVersionError(
-                    f"{path}: written under gas schedule version {stored}, this pycontract "
-                    f"uses {GAS_SCHEDULE_VERSION}")
-            return self
-
-        def _run_block(self, *a, **k):
-            raise PycontractError("this ledger is open read-only")
-
-    return ReadOnlyChain
+    return Chain(db, readonly=True)
 
 
 

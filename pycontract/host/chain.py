@@ -52,6 +52,15 @@ from pycontract.host.worker_client import (
 from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 from pycontract.worker import protocol
 
+#: the ledger meta key of the block gas limit (shared with pycontract.node.app's InitChain)
+META_BLOCK_GAS_LIMIT = "block_max_gas"
+
+
+def _gas_setting(v) -> int:
+    if not _is_int(v) or v < -1:
+        raise ValueError("block_gas_limit must be an int >= 0, or -1 (or None) for no limit")
+    return v
+
 # ------------------------------------------------------------------------------- Chain
 
 
@@ -61,12 +70,22 @@ class Chain:
     ``Chain(path)`` opens (creating if missing) the SQLite ledger at ``path``; ``Chain()`` uses a
     private temporary file, deleted by ``close()``. ``worker_pid`` is the pid of the sandbox
     worker (started if it is not running): tests and operators may watch or kill it.
+    ``block_gas_limit`` (kept in the ledger's meta as ``block_max_gas``, the key the CometBFT
+    app sets from InitChain's consensus ``block.max_gas``; -1 or absent: no limit) caps the
+    summed gas limits of a block's transactions: one that does not fit is left out (rejected,
+    "block gas limit reached", not stored, its nonce unused) and later ones that fit still run.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, chain_id: str = "pycontract-local",
                  max_gas_per_tx: int = MAX_GAS_PER_TX, worker_limits: dict | None = None,
-                 worker_hash_seed: int | None = None):
+                 worker_hash_seed: int | None = None, block_gas_limit: int | None = None,
+                 readonly: bool = False):
         self._tmpdir = None
+        #: queries and reads only, on ``Ledger(path, readonly=True)``: no writer lock, so it
+        #: works beside another process that writes the file (SQLite WAL readers never block)
+        self.readonly = bool(readonly)
+        if path is None and self.readonly:
+            raise PycontractError("a read-only Chain needs the path of an existing ledger")
         if path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="pycontract-")
             path = os.path.join(self._tmpdir, "ledger.db")
@@ -85,8 +104,15 @@ class Chain:
         self._ledger = None
         self._pending: PendingBlock | None = None
         try:
-            self._ledger = Ledger(self.path, chain_id=chain_id)
+            if self.readonly:
+                self._ledger = Ledger(self.path, readonly=True)
+                self.chain_id = self._ledger.meta.get("chain_id") or chain_id
+            else:
+                self._ledger = Ledger(self.path, chain_id=chain_id)
             self._check_gas_schedule()
+            if block_gas_limit is not None:
+                self.set_meta(META_BLOCK_GAS_LIMIT, _gas_setting(block_gas_limit))
+            self._block_gas_limit = int(self._ledger.meta.get(META_BLOCK_GAS_LIMIT, -1))
         except BaseException:
             self.close()
             raise
@@ -94,7 +120,8 @@ class Chain:
     def _check_gas_schedule(self) -> None:
         stored = self._ledger.meta.get("gas_schedule_version")
         if stored is None:
-            self._ledger.set_meta("gas_schedule_version", GAS_SCHEDULE_VERSION)
+            if not self.readonly:
+                self._ledger.set_meta("gas_schedule_version", GAS_SCHEDULE_VERSION)
         elif stored != GAS_SCHEDULE_VERSION:
             raise LedgerVersionError(
                 f"{self.path}: this ledger was written under gas schedule version {stored}, "
@@ -129,6 +156,13 @@ class Chain:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+    def _writable(self):
+        led = self._live()
+        if self.readonly:
+            raise PycontractError(f"{self.path}: this Chain is read-only (queries and reads "
+                                  "only); open it without readonly=True to write")
+        return led
 
     def _live(self):
         if self._closed:
@@ -248,6 +282,91 @@ class Chain:
             receipts, pending = self._run_block(list(txs), time, always=False)
             return receipts if pending is None else pending.commit()
 
+    def execute_blocks(self, blocks, *, times=None) -> list[list[Receipt]]:
+        """Run several blocks in order, as that many ``execute_block`` calls would (same
+        receipts, same state roots, same heights), but pipelined: while the host stages and
+        commits block N (rows, state root, fsync), the worker already executes block N+1 on
+        top of N's writes. Each block still commits whole and alone, and only after the one
+        before it is durable; a kill -9 leaves the ledger at its last committed block. Returns
+        one receipt list per block, all durable. ``times``: None or one block time (or None)
+        per block. On an error, blocks before the failing one stay committed (see ``height``).
+        """
+        with self._lock:
+            led = self._writable()
+            if self._pending is not None:
+                raise PycontractError("a pending block is open: commit or drop it first")
+            blocks = [list(b) for b in blocks]
+            times = [None] * len(blocks) if times is None else list(times)
+            if len(times) != len(blocks):
+                raise ValueError("times must give one time (or None) per block")
+            for b in blocks:
+                for i, tx in enumerate(b):
+                    if not isinstance(tx, Tx):
+                        raise TypeError(f"txs[{i}] is a {type(tx).__name__}, not a pycontract.Tx")
+            head = led.head
+            parent_time = head.time if head is not None else 0
+            height = led.height
+            out: list[list[Receipt]] = []
+            prev = None  # (overlay, time, receipts, records) executed but not yet staged
+            try:
+                for txs, t in zip(blocks, times):
+                    if t is None:
+                        t = parent_time + 1
+                    elif not _is_int(t) or t < parent_time:
+                        raise InvalidTransaction(
+                            f"block time must be an int not before the previous block's time "
+                            f"({parent_time})")
+                    h = height + 1
+                    view = led if prev is None else _PendingView(led, prev[0], prev[3])
+                    receipts, send, blobs, consumed = self._admit(view, txs)
+                    box: list = []
+                    try:
+                        stream = (self._send_block(led, send, h, t, box, prev is not None)
+                                  if send else iter(()))
+                    except BaseException:
+                        if prev is not None:  # the block before executed fine: keep it
+                            p, prev = prev, None
+                            out.append(self._commit_executed(led, *p))
+                        raise
+                    if prev is not None:  # the worker runs this block meanwhile
+                        p, prev = prev, None
+                        out.append(self._commit_executed(led, *p))
+                    if not send and not consumed:
+                        self._assign_hashes(h, txs, receipts)
+                        out.append(receipts)
+                        continue
+                    ov = led.begin_block()
+                    box.append(ov)
+                    try:
+                        records = self._consume(led, ov, txs, receipts, send, blobs, consumed,
+                                                h, stream)
+                    except BaseException:
+                        ov.close()
+                        raise
+                    if not records:
+                        ov.close()
+                        out.append(receipts)
+                        continue
+                    prev = (ov, t, receipts, records)
+                    height, parent_time = h, t
+                if prev is not None:
+                    p, prev = prev, None
+                    out.append(self._commit_executed(led, *p))
+            finally:
+                if prev is not None:
+                    prev[0].close()
+            return out
+
+    def _commit_executed(self, led, ov, time: int, receipts: list, records: list):
+        """Stage and commit an executed block's overlay; its receipts with heights filled."""
+        try:
+            staged = led.stage_block(ov, time=time, txs=None)
+        except BaseException:
+            ov.close()
+            raise
+        self._pending = PendingBlock(self, staged, time, receipts, records)
+        return self._pending.commit()
+
     def begin_block(self, txs, *, time: int | None = None) -> "PendingBlock":
         """Phase one of a block: execute every transaction through the worker and compute the
         new state root without committing. Always yields a block (height + 1), even when
@@ -261,7 +380,7 @@ class Chain:
         """The block pipeline shared by execute_block and begin_block: admit, execute in the
         worker, validate and apply the replies, stage. Returns (receipts, PendingBlock), the
         block None when no transaction executed and ``always`` is false."""
-        led = self._live()
+        led = self._writable()
         if self._pending is not None:
             raise PycontractError("a pending block is open: commit or drop it first")
         for i, tx in enumerate(txs):
@@ -303,6 +422,7 @@ class Chain:
         """Host-side checks of every transaction: (receipts with the rejected ones filled in,
         {index: worker message} of the rest in order, {id(tx): encoded args}, the indices of
         network transactions that use their nonce even though they were rejected here)."""
+        led = _AdmitView(led)
         receipts: list[Receipt | None] = [None] * len(txs)
         send: dict[int, dict] = {}
         deploying = set()  # contracts an earlier transaction of this block may deploy
@@ -310,8 +430,19 @@ class Chain:
         nonces: dict[str, int] = {}  # next nonce per account within this block
         consumed: set[int] = set()
         blobs: dict[int, bytes] = {}
+        cap, block_gas = self._block_gas_limit, 0
         for i, tx in enumerate(txs):
             why = _precheck(tx, self.max_gas_per_tx, blobs)
+            if why is None and cap >= 0:
+                # every well-formed transaction counts, whatever its fate below (as the ABCI
+                # app's ProcessProposal sums them): one that does not fit is left out before
+                # its nonce is looked at, so it can be sent again in a later block
+                if block_gas + tx.gas_limit > cap:
+                    why = (f"block gas limit reached: this transaction's gas limit "
+                           f"{tx.gas_limit} does not fit in the {cap - block_gas} left of the "
+                           f"block's {cap}; send it in a later block")
+                else:
+                    block_gas += tx.gas_limit
             if why is None and tx.nonce is not None:
                 expected = nonces.get(tx.sender)
                 if expected is None:
@@ -359,21 +490,34 @@ class Chain:
         """Send the admitted transactions to the worker; validate each result as it streams
         back and apply it to ``ov``. Returns [(index in txs, TxRecord)] of the included ones:
         every executed transaction, and the refused ones that use their nonce."""
-        stream = iter(())
-        if send:
-            gas = sum(m["gas_limit"] for m in send.values())
-            timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
-            w = self._ensure_worker()
-            deadline = _time.monotonic() + timeout
-            self._send(w, {"op": "block", "height": height, "time": time,
-                           "txs": list(send.values()), "cpu_seconds": int(timeout) + 1},
-                       led.height)
-            # results arrive in parts while the worker runs the rest of the block: each part is
-            # validated and applied here in parallel with the worker's execution of the next;
-            # before waiting for each next part, the overlay pre-computes the commit's storage
-            # rows and state leaves of what was applied so far (also in parallel)
-            stream = self._block_results(w, deadline, timeout, len(send), led.height,
-                                         before_wait=ov.prepare)
+        stream = self._send_block(led, send, height, time, [ov]) if send else iter(())
+        return self._consume(led, ov, txs, receipts, send, blobs, consumed, height, stream)
+
+    def _send_block(self, led, send: dict, height: int, time: int, ov_box: list,
+                    parent_pending: bool = False):
+        """Send a block request to the worker; the iterator of its results. ``ov_box[0]`` (set
+        later if need be) is the overlay whose ``prepare`` runs while waiting for each part.
+        ``parent_pending``: block ``height - 1`` is not committed yet; the worker runs this one
+        on top of the writes of the block it ran last (that very block, see execute_blocks)."""
+        gas = sum(m["gas_limit"] for m in send.values())
+        timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
+        w = self._ensure_worker()
+        deadline = _time.monotonic() + timeout
+        msg = {"op": "block", "height": height, "time": time, "txs": list(send.values()),
+               "cpu_seconds": int(timeout) + 1}
+        if parent_pending:
+            msg["parent_pending"] = True
+        self._send(w, msg, led.height)
+        # results arrive in parts while the worker runs the rest of the block: each part is
+        # validated and applied here in parallel with the worker's execution of the next;
+        # before waiting for each next part, the overlay pre-computes the commit's storage
+        # rows and state leaves of what was applied so far (also in parallel)
+        return self._block_results(w, deadline, timeout, len(send), led.height,
+                                   before_wait=lambda: ov_box and ov_box[0].prepare())
+
+    def _consume(self, led, ov, txs, receipts, send: dict, blobs, consumed: set, height: int,
+                 stream):
+        """Validate each worker result of ``stream`` and apply it to ``ov`` (see _execute)."""
         tx_hash_of = self._tx_hasher(height)
         done = False
         try:
@@ -552,6 +696,12 @@ class Chain:
         return _precheck(tx, self.max_gas_per_tx)
 
     @property
+    def block_gas_limit(self) -> int:
+        """The cap on a block's summed transaction gas limits; -1: none (ledger meta
+        ``block_max_gas``)."""
+        return self._block_gas_limit
+
+    @property
     def meta(self) -> dict:
         """The ledger's meta table (schema and gas schedule versions, chain id, settings)."""
         return self._live().meta
@@ -561,7 +711,11 @@ class Chain:
         with self._lock:
             if self._pending is not None:
                 raise PycontractError("a pending block is open: commit or drop it first")
-            self._live().set_meta(key, value)
+            if key == META_BLOCK_GAS_LIMIT:
+                value = _gas_setting(value)
+            self._writable().set_meta(key, value)
+            if key == META_BLOCK_GAS_LIMIT:
+                self._block_gas_limit = value
 
     @property
     def height(self) -> int:
@@ -583,6 +737,43 @@ class Chain:
 
     def __repr__(self) -> str:
         return f"Chain({self.path!r}, height={self.height if not self._closed else 'closed'})"
+
+
+class _AdmitView:
+    """The state one block's admission reads, with contract lookups remembered for the block
+    (a block names the same few contracts and senders again and again; whether a name is a
+    committed contract cannot change while the block is admitted)."""
+
+    def __init__(self, led):
+        self._led = led
+        self._contracts: dict = {}
+        self.get = led.get
+        self.has_sender = led.has_sender
+
+    def contract(self, name: str):
+        c = self._contracts
+        if name in c:
+            return c[name]
+        rec = c[name] = self._led.contract(name)
+        return rec
+
+
+class _PendingView:
+    """The state admission checks see while the block before is executed but not committed:
+    that block's overlay (its writes and contracts over the committed state) and its senders."""
+
+    def __init__(self, led, ov, records):
+        self._led, self._ov = led, ov
+        self._senders = {rec.sender for _i, rec in records}
+
+    def get(self, contract: str, key: bytes):
+        return self._ov.get(contract, key)
+
+    def contract(self, name: str):
+        return self._ov.contract(name)
+
+    def has_sender(self, sender: str) -> bool:
+        return sender in self._senders or self._led.has_sender(sender)
 
 
 def _refused(error: str) -> _Checked:

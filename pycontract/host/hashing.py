@@ -39,7 +39,7 @@ def tx_hasher(chain_id: str, height: int):
         head = b"\x89" + codec.encode_value(chain_id) + codec.encode_value(height)
     except EncodingError:
         head = None
-    enc = codec.encode_value
+    enc = codec.encode_small  # sender, names, kind, gas limit repeat across a block
 
     def hasher(index: int, tx, blob: bytes) -> str:
         args = tx.args if tx.args is not None else {}

@@ -23,6 +23,7 @@ from pycontract.host.limits import (
     MAX_VALUE_BYTES,
 )
 from pycontract.host.records import Tx, _NO_SOURCE
+from pycontract.metering.schedule import SCHEDULE, intrinsic_gas
 
 #: contract names
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
@@ -93,6 +94,12 @@ def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None) -> str | None:
         return f"arguments are larger than {MAX_ARGS_BYTES} bytes"
     if not codec.nests_within(args, blob, 4):  # the receipt nests them further
         return f"arguments are nested more than {codec.MAX_DEPTH - 4} levels deep"
+    payload = len(blob) + (len(tx.source.encode("utf-8")) if tx.kind == "deploy" else 0)
+    need = intrinsic_gas(payload)
+    if tx.gas_limit < need:  # depends only on the transaction: never uses a nonce
+        return (f"gas limit {tx.gas_limit} is below the intrinsic cost of {need} gas "
+                f"({SCHEDULE.tx_base} per transaction + {SCHEDULE.tx_payload_byte} per byte "
+                f"of its {payload}-byte payload)")
     if blobs is not None:
         blobs[id(tx)] = blob
     return None

@@ -33,6 +33,7 @@ class _Worker:
     def __init__(self, ledger_path: str, chain_id: str, limits: dict, hash_seed: int = 0):
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
+        _widen_pipe(resp_w)
         env = {
             "PATH": "/usr/bin:/bin",
             "LANG": "C.UTF-8",
@@ -96,6 +97,22 @@ class _Worker:
                    "SIGXFSZ": " (file-size limit)"}.get(name, "")
             return f"was killed by {name}{why}"
         return f"exited with status {rc}"
+
+
+#: F_SETPIPE_SZ (Linux): the reply pipe holds up to 1 MiB (the unprivileged maximum by
+#: default), so the worker keeps running a block while the host commits the one before
+#: (Chain.execute_blocks) instead of stalling on a full 64 KiB pipe
+_F_SETPIPE_SZ = 1031
+REPLY_PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, REPLY_PIPE_BYTES)
+    except OSError:  # not Linux, or a lower pipe-max-size: only slower
+        pass
 
 
 def _package_roots() -> list[str]:

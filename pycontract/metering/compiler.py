@@ -8,6 +8,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from pycontract import vetting
+from pycontract.diagnostics import SourceMap
+from pycontract.errors import VetError
 from pycontract.metering import rewriter as gas_rewriter
 from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
@@ -57,7 +59,15 @@ def compile_contract(source: str, filename: str = "<contract>") -> CompiledContr
             return cc
     vetted = vetting.vet(source, filename)
     tree = gas_rewriter.rewrite(vetted.tree)
-    code = compile(tree, filename, "exec", dont_inherit=True, optimize=0)
+    try:
+        code = compile(tree, filename, "exec", dont_inherit=True, optimize=0)
+    except SyntaxError as e:
+        # vetting names every compiler-only rule it knows; anything else CPython's compiler
+        # refuses is still a refusal of the contract, never a worker fault. Our own words (the
+        # compiler's differ between versions), at the statement line the rewriter kept.
+        raise VetError([SourceMap(source, filename).problem(
+            e.lineno or 1, 1, "CPython's compiler refuses this code (a limit such as too many "
+            "nested blocks in one function); simplify it")]) from None
     cc = CompiledContract(
         code=code,
         code_hash=code_hash,

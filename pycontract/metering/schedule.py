@@ -31,6 +31,14 @@ class GasSchedule:
 
     version: int = GAS_SCHEDULE_VERSION
 
+    # ---- intrinsic cost: every transaction and query pays it before any contract code runs
+    # (the host refuses a gas limit below it). It prices the node's fixed work per transaction
+    # (IPC, admission, validation, hashing, its ledger rows) that no contract code meters:
+    # measured in docs/gas.md ("Intrinsic cost") so that a block of the cheapest transactions
+    # costs no more node time per gas than 10x the compute-bound median
+    tx_base: int = 1_000  # per transaction or query
+    tx_payload_byte: int = 2  # per byte of payload: encoded arguments, plus source of a deploy
+
     # ---- control flow
     call: int = 10  # every entry into a contract function (on top of its first block)
     loop_iteration: int = 2  # every for/while iteration, charged at the top of the body
@@ -76,6 +84,13 @@ class GasSchedule:
 
 
 SCHEDULE = GasSchedule()
+
+
+def intrinsic_gas(payload_bytes: int) -> int:
+    """Gas every transaction (or query) pays before its code runs: the base plus the price of
+    ``payload_bytes`` (the canonical encoding of its arguments, plus a deploy's source in
+    UTF-8). Computed alike by the host (which refuses a smaller gas limit) and the worker."""
+    return SCHEDULE.tx_base + SCHEDULE.tx_payload_byte * payload_bytes
 
 
 def node_weight(name: str) -> int:

@@ -901,7 +901,20 @@ class BuiltinsMixin:
         lst.reverse()
 
     def m_list_sort(self, lst, *, key=None, reverse=False):
-        lst[:] = self._sort_list(list(lst), key, reverse)
+        """As CPython: the list is empty while it is sorted (a key sees it empty); whatever a
+        key puts into it is dropped, and then ``ValueError`` (list modified during sort); a
+        failing key leaves the list as it was."""
+        items = list(lst)
+        lst.clear()
+        try:
+            result = self._sort_list(items, key, reverse)
+        except BaseException:
+            lst[:] = items
+            raise
+        modified = len(lst) != 0
+        lst[:] = result
+        if modified:
+            raise ValueError()
 
     # ------------------------------------------------------------ dict methods
     def m_dict_clear(self, d):

@@ -71,10 +71,38 @@ def _literal_value(node, *, mutable: bool, allow_tuple: bool):
     raise ValueError
 
 
+#: nested blocks one function may hold (see _Policy._block_nesting)
+MAX_BLOCK_NESTING = 12
+
+
+def _block_children(node):
+    """(child, blocks it adds): a loop body 1; a try body 1, its handlers and finally 2."""
+    if isinstance(node, (ast.For, ast.While)):
+        body = set(map(id, node.body))
+        return [(c, 1 if id(c) in body else 0) for c in ast.iter_child_nodes(node)]
+    if isinstance(node, ast.Try):
+        body, orelse = set(map(id, node.body)), set(map(id, node.orelse))
+        return [(c, 1 if id(c) in body or id(c) in orelse else 2)
+                for c in ast.iter_child_nodes(node)]
+    return [(c, 0) for c in ast.iter_child_nodes(node)]
+
+
+def _children_in_loop(node, in_loop: bool):
+    """(child, whether the child is inside a loop body of the current function): a loop's
+    ``else`` is outside it, a function (or lambda) body starts outside any loop."""
+    if isinstance(node, (ast.For, ast.While)):
+        body = set(map(id, node.body))
+        return [(c, True if id(c) in body else in_loop) for c in ast.iter_child_nodes(node)]
+    if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+        return [(c, False) for c in ast.iter_child_nodes(node)]
+    return [(c, in_loop) for c in ast.iter_child_nodes(node)]
+
+
 class _Policy:
     """The whitelist checks and the metadata of entry points and storage."""
 
     def __init__(self, smap: SourceMap):
+        self._starred_ok: set[int] = set()  # starred expressions where a value may be unpacked
         self.smap = smap
         self.problems: list[Problem] = []
         self.imports: dict[str, str] = {}
@@ -104,6 +132,80 @@ class _Policy:
         self._collect(tree)
         self._module_level(tree)
         self.visit(tree, fn_depth=0, in_fstring=False)
+        self._compiler_rules(tree)
+
+    # ---- what CPython's compiler (not its parser) refuses: said here, positioned, in our own
+    # words (identical on every interpreter), so such code is refused at deploy and never
+    # reaches compile() in the worker
+    def _compiler_rules(self, tree: ast.Module):
+        self._block_nesting(tree)
+        stack = [(tree, False)]  # (node, inside a loop body of the current function)
+        while stack:
+            node, in_loop = stack.pop()
+            if isinstance(node, (ast.Break, ast.Continue)) and not in_loop:
+                word = "break" if isinstance(node, ast.Break) else "continue"
+                self.report(node, f"'{word}' outside a loop: it must be inside the body of a "
+                                  "'for' or 'while' of the same function")
+            elif isinstance(node, (ast.FunctionDef, ast.Lambda)):
+                self._duplicate_params(node)
+            elif isinstance(node, (ast.Assign, ast.For, ast.comprehension)):
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                    self._starred_target(t, top=True)
+            elif isinstance(node, ast.Starred) and isinstance(node.ctx, ast.Load):
+                if id(node) not in self._starred_ok:
+                    self.report(node, "a starred expression can only appear in a call's "
+                                      "arguments or inside a list, tuple or set")
+            for child, loop in _children_in_loop(node, in_loop):
+                if isinstance(child, (ast.List, ast.Tuple, ast.Set)):
+                    self._starred_ok.update(id(e) for e in child.elts
+                                            if isinstance(e, ast.Starred))
+                elif isinstance(child, ast.Call):
+                    self._starred_ok.update(id(e) for e in child.args
+                                            if isinstance(e, ast.Starred))
+                stack.append((child, loop))
+
+    def _block_nesting(self, tree: ast.Module):
+        """At most MAX_BLOCK_NESTING nested loops / try parts in one function: CPython's
+        compiler has a limit of its own (20 blocks, counted differently by 3.11 and 3.13, and
+        the metered code adds a block per function), so ours sits well below it."""
+        stack = [(tree, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+                depth = 0
+            for child, extra in _block_children(node):
+                d = depth + extra
+                if extra and d > MAX_BLOCK_NESTING:
+                    self.report(child, f"more than {MAX_BLOCK_NESTING} nested loops and try "
+                                       "blocks in one function (a handler or finally counts "
+                                       "twice); move the inner part into a function of its own")
+                    continue  # one report per path
+                stack.append((child, d))
+
+    def _duplicate_params(self, fn):
+        a = fn.args
+        seen = set()
+        for arg in [*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg]:
+            if arg is None:
+                continue
+            if arg.arg in seen:
+                self.report(arg, f"parameter '{arg.arg}' is listed twice; give each parameter "
+                                 "its own name")
+            seen.add(arg.arg)
+
+    def _starred_target(self, target, *, top: bool):
+        if isinstance(target, ast.Starred):
+            if top:
+                self.report(target, "a starred assignment target must be inside a list or "
+                                    "tuple: write '*a, = ...'")
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            starred = [e for e in target.elts if isinstance(e, ast.Starred)]
+            if len(starred) > 1:
+                self.report(starred[1], "only one starred target per unpacking: CPython "
+                                        "cannot split the rest between two")
+            for e in target.elts:
+                self._starred_target(e.value if isinstance(e, ast.Starred) else e, top=False)
 
     def _collect(self, tree):
         for node in ast.walk(tree):

@@ -36,7 +36,7 @@ from pycontract.runtime.meter import RawRevert
 # imported before the sandbox closes the filesystem
 from pycontract import runtime as _runtime  # noqa: E402
 from pycontract.metering import compiler as _compiler  # noqa: E402
-from pycontract.metering.schedule import SCHEDULE  # noqa: E402
+from pycontract.metering.schedule import SCHEDULE, intrinsic_gas  # noqa: E402
 
 ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
 
@@ -136,6 +136,9 @@ class Executor:
     def __init__(self, ledger):
         self.ledger = ledger
         self.cache = {}
+        # (height, {contract: {key: value | None}}, {name: ContractRecord}) of the last block
+        # run: its own writes, which a block sent with ``parent_pending`` runs on top of
+        self.last_block = None
 
     def compiled(self, name: str, source: str, code_hash: str | None = None):
         key = (name, code_hash)
@@ -381,6 +384,14 @@ def _deploy(ov, cc, name, source, sender, meter):
     }
 
 
+def _intrinsic(args_blob, source) -> int:
+    """The intrinsic cost (schedule.intrinsic_gas) of the payload as the host sent it."""
+    payload = len(args_blob) if type(args_blob) is bytes else 0
+    if type(source) is str:
+        payload += len(source.encode("utf-8", "surrogatepass"))
+    return intrinsic_gas(payload)
+
+
 def run_tx(executor, ov, tx, height, time, budget=None):
     """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
     the block's output bytes so far (``{"used": n}``)."""
@@ -405,6 +416,7 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     deployed = None
     ov.begin_tx()
     try:
+        meter.charge(_intrinsic(tx.get("args"), tx.get("source") if kind == "deploy" else None))
         if kind == "deploy":
             deployed = _deploy(ov, cc, name, tx["source"], sender, meter)
         host._touch(name)
@@ -448,17 +460,42 @@ def run_block(executor, msg, send_part=None):
     results = []
     budget = {"used": 0}
     flushed = 0  # output bytes already sent in parts
+    last, executor.last_block = executor.last_block, None
+    own: dict = {}  # this block's own writes (not the parent's carried ones)
     try:
+        inherited = _carry_parent(ov, height, last) if msg.get("parent_pending") else ()
         for tx in msg["txs"]:
-            results.append(run_tx(executor, ov, tx, height, time, budget))
+            r = run_tx(executor, ov, tx, height, time, budget)
+            for c, k, v in r["writes"]:
+                own.setdefault(c, {})[k] = v
+            results.append(r)
             if send_part is not None and (len(results) >= BLOCK_PART_TXS
                                           or budget["used"] - flushed >= limits.PART_FLUSH_BYTES):
                 send_part({"op": "block_part", "results": results})
                 results = []
                 flushed = budget["used"]
+        contracts = {n: rec for n, rec in ov._block_contracts.items() if n not in inherited}
+        executor.last_block = (height, own, contracts)
     finally:
         ov.close()
     return {"op": "block", "results": results}
+
+
+def _carry_parent(ov, height, last):
+    """Make the writes of block ``height - 1`` visible in ``ov`` when the snapshot does not
+    hold them yet (the host is still committing it: pipelined blocks, Chain.execute_blocks).
+    Returns the names of the contracts carried. Any other state is a fault: the host then
+    commits nothing."""
+    if ov.base_height == height - 1:
+        return ()  # the parent is committed: the snapshot already holds it
+    if ov.base_height != height - 2 or last is None or last[0] != height - 1:
+        raise RuntimeError(f"block {height}: its parent is neither committed nor the block "
+                           "this worker ran last")
+    _h, writes, contracts = last
+    for c, d in writes.items():
+        ov._block[c] = dict(d)
+    ov._block_contracts.update(contracts)
+    return set(contracts)
 
 
 def run_query(executor, msg):
@@ -489,6 +526,7 @@ def _run_query(executor, ov, msg):
     )
     ov.begin_tx()
     try:
+        meter.charge(_intrinsic(msg.get("args"), None))
         value = host.run(cc, function, kwargs, frame)
         result = encode_result(value)
         status, error = "success", None

@@ -207,3 +207,33 @@ def test_reverts_works_in_plain_mode_too(tmp_path):
     with pytest.raises(AssertionError, match="expected a revert with 'other'"):
         with reverts("other"):
             vault.put(500)
+
+
+def test_entry_points_called_directly_inside_a_contract_are_plain_calls(tmp_path):
+    counter = api.load_contract(write(tmp_path, "counter", """\
+        from pycontract import Value, public, view, require
+
+        n = Value(default=0)
+
+
+        @view
+        def get() -> int:
+            return n.get()
+
+
+        @public
+        def bump() -> int:
+            n.set(get() + 1)  # a view called directly: no frame of its own, may not write
+            return twice()
+
+
+        @public
+        def twice() -> int:
+            n.set(n.get() * 2)
+            require(n.get() < 10, "too big")
+            return n.get()
+        """))
+    assert counter.bump() == 2 and counter.bump() == 6
+    with pytest.raises(Reverted, match=r"^counter:20: too big$"):
+        counter.bump()
+    assert counter.get() == 6  # the whole outer call was undone

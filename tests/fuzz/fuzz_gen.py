@@ -592,11 +592,12 @@ class Gen:
 
         return [concat, sl, conv, meth, split]
 
-    def keyfunc(self, env, d):
-        """An inner def used as a key / map / filter function (it may raise)."""
+    def keyfunc(self, env, d, exclude=None):
+        """An inner def used as a key / map / filter function (it may raise); ``exclude``: a
+        name it must not read."""
         self.n += 1
         name = f"k{self.n}"
-        inner = dict(env)
+        inner = {k: v for k, v in env.items() if k != exclude}
         inner["x"] = T_INT
         self._u("FunctionDef", "Return")
         body = self.expr(T_INT, inner, min(d, 2))
@@ -766,6 +767,11 @@ class Gen:
 
     def stmt(self, env, depth):
         s, E = self.s, self.expr
+        if "sort_list_in_key" not in self.avoid and self._var(env, T_LINT) and s.int(0, 5) == 0:
+            v = self._var(env, T_LINT)  # finder mode: a sort key that reads the sorted list
+            self.n += 1
+            self.pre.append(f"def k{self.n}(x):\n    return x * len({v})")
+            return [f"{v}.sort(key=k{self.n})"]
         k = s.int(0, 17 if depth < 2 else 11)
         d = 3
         ind = lambda lines: ["    " + ln for ln in lines]  # noqa: E731
@@ -802,7 +808,11 @@ class Gen:
                 if s.bool():
                     guard = (["if len(" + v + ") == 1:", f"    {v}.append(0)"]
                              if "sort_key_one_element" in self.avoid else [])
-                    return guard + [f"{v}.sort(key={self.keyfunc(env, d)}, "
+                    ex = v if "sort_list_in_key" in self.avoid else None
+                    kf = self.keyfunc(env, d, exclude=ex)
+                    if ex is None and s.bool():  # a key that reads the list being sorted
+                        self.pre[-1] = f"def {kf}(x):\n    return x * len({v})"
+                    return guard + [f"{v}.sort(key={kf}, "
                                     f"reverse={s.choice(['True', 'False'])})"]
                 return [f"{v}.sort()"]
             if m in ("reverse", "clear"):

@@ -180,7 +180,22 @@ class Mismatch:
                 f"{self.program}")
 
 
-def compare(functions: list[str], names: list[str], plain: list, eng: EngineRun) -> list[Mismatch]:
+#: known mismatches (fuzz_gen.KNOWN_BUGS keys) the generator cannot fully avoid, recognised by
+#: their outcomes instead: (plain outcome, engine outcome) -> True when it is that bug
+KNOWN_BUG_SIGNATURES = {
+    "unbound_local_class": lambda p, e: p == ("raise", "UnboundLocalError")
+    and e == ("raise", "NameError"),
+}
+
+
+def compare(functions: list[str], names: list[str], plain: list, eng: EngineRun,
+            tolerate=None) -> list[Mismatch]:
+    """Mismatches of one batch; ``tolerate``: KNOWN_BUGS keys whose signature is not reported
+    (default: every known bug that is still listed)."""
+    from fuzz_gen import KNOWN_BUGS
+
+    sigs = [KNOWN_BUG_SIGNATURES[k] for k in (KNOWN_BUGS if tolerate is None else tolerate)
+            if k in KNOWN_BUG_SIGNATURES and k in KNOWN_BUGS]
     if eng.deploy_status != "success":
         return [Mismatch("<deploy>", "\n\n".join(functions), ("deploy", "success"),
                          ("deploy", eng.deploy_status, eng.deploy_error))]
@@ -188,7 +203,7 @@ def compare(functions: list[str], names: list[str], plain: list, eng: EngineRun)
     for f, n, p, e in zip(functions, names, plain, eng.outcomes):
         if e[0][0] == "limit":
             continue
-        if p != e:
+        if p != e and not any(sig(p[0], e[0]) for sig in sigs):
             out.append(Mismatch(n, f, p, e))
     return out
 
@@ -211,14 +226,15 @@ def _names(functions):
     return [f.split("def ", 1)[1].split("(", 1)[0] for f in functions]
 
 
-def check_batch(chain, functions: list[str], module, stats: Stats | None = None) -> list[Mismatch]:
+def check_batch(chain, functions: list[str], module, stats: Stats | None = None,
+                tolerate=None) -> list[Mismatch]:
     """Run one batch both ways; return its mismatches (and count into ``stats``)."""
     t0 = time.perf_counter()
     names = _names(functions)
     source = module(functions)
     plain = [o for o in run_plain(source, names)]
     eng = run_engine(chain, source, names)
-    mism = compare(functions, names, plain, eng)
+    mism = compare(functions, names, plain, eng, tolerate)
     if stats is not None:
         stats.programs += len(functions)
         stats.seconds += time.perf_counter() - t0

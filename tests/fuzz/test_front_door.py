@@ -31,12 +31,8 @@ _VET = []
 
 #: front-door bugs found by this fuzzer, tolerated by the properties below while listed (the
 #: xfail(strict) regressions at the end of this file pin them): delete an entry when fixed
-FRONT_DOOR_KNOWN = {
-    # vetting accepts source that CPython's compiler (not its parser) rejects; the deploy then
-    # kills the sandbox worker: NodeFault, the block is not committed (a denial of service)
-    "compile_time_syntax_errors": re.compile(
-        r"'break' outside loop|'continue' not properly in loop|multiple starred expressions "
-        r"in assignment|duplicate argument '\w+' in function definition"),
+FRONT_DOOR_KNOWN: dict = {
+    # (empty: compile-time-only syntax errors are refused by vetting since the fix of find 8)
 }
 
 
@@ -131,9 +127,6 @@ def test_check_cli_on_garbage_files_is_one_clean_line(tmp_path):
             assert p.stderr.splitlines()[0].startswith(("error:", str(f))), out
 
 
-@pytest.mark.xfail(strict=True, reason="front door: " + "vetting accepts source that only "
-                   "CPython's compiler rejects; the deploy is a NodeFault (worker killed, block "
-                   "not committed) instead of a rejected receipt")
 @pytest.mark.parametrize("body", [
     "break", "continue", "if True:\n        break",
     "try:\n        pass\n    finally:\n        break",
@@ -150,4 +143,4 @@ def test_compile_time_syntax_errors_are_rejected_at_deploy(chain, body):
         r = chain.deploy(f"cts{len(body)}x{sum(map(ord, body))}", src, sender="alice")
     except NodeFault as e:
         pytest.fail(f"NodeFault: {e}")
-    assert r.status == "rejected" and re.match(r"cts\d+:\d+(:\d+)?: ", r.error), r
+    assert r.status == "rejected" and re.match(r"cts\d+x\d+:\d+:\d+: ", r.error), r

@@ -8,7 +8,9 @@ import pytest
 from engine_support import COUNTER, example, src
 
 from pycontract import Chain, QueryError, Tx
+from ledger_store import codec
 from pycontract.host import MAX_GAS_PER_TX
+from pycontract.metering.schedule import intrinsic_gas
 from pycontract.errors import InvalidTransaction
 
 
@@ -188,9 +190,10 @@ def test_constructor_and_deploy_rules(chain):
     r = chain.deploy("token3", token, sender="alice", args={"supply": -1})
     assert r.status == "reverted"
     assert chain.contract("token3") is None and chain.height == 2
-    # out of gas while paying for the source bytes
-    r = chain.deploy("token4", token, sender="alice", args={"supply": 1}, gas_limit=100)
-    assert r.status == "out_of_gas" and r.gas_used == 100
+    # out of gas while paying for the source bytes (after the intrinsic cost)
+    limit = intrinsic_gas(len(codec.encode_value({"supply": 1})) + len(token.encode())) + 100
+    r = chain.deploy("token4", token, sender="alice", args={"supply": 1}, gas_limit=limit)
+    assert r.status == "out_of_gas" and r.gas_used == limit
     assert chain.contract("token4") is None
 
 

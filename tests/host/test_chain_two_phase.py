@@ -185,3 +185,23 @@ def test_kill_9_with_a_pending_block_leaves_the_last_committed_block(tmp_path):
     with Chain(path) as c:
         assert c.query("counter", "get") == 0
         assert c.call("counter", "bump", {"by": 1}, sender="bob").height == 2
+
+
+def test_readonly_chain_queries_beside_a_writer(tmp_path):
+    """Chain(path, readonly=True) takes no writer lock: it queries the committed state while
+    another Chain holds the file, sees new commits, and refuses every write."""
+    path = tmp_path / "l.db"
+    with Chain(path, chain_id="ro-test") as writer:
+        assert writer.deploy("counter", COUNTER, sender="alice").status == "success"
+        with Chain(path, readonly=True) as reader:
+            assert reader.chain_id == "ro-test"
+            assert reader.query("counter", "get") == 0
+            writer.call("counter", "bump", {"by": 3}, sender="bob")
+            assert reader.query("counter", "get") == 3 and reader.height == writer.height
+            for write in (lambda: reader.execute_block([bump(1)]),
+                          lambda: reader.begin_block([]),
+                          lambda: reader.set_meta("x", 1)):
+                with pytest.raises(PycontractError, match="read-only"):
+                    write()
+    with pytest.raises(PycontractError, match="existing ledger"):
+        Chain(readonly=True)

@@ -73,8 +73,10 @@ def test_pinned_gas(name):
 
 def test_schedule_version_and_table():
     # v2: division repriced, - charged like +; v3: worker refusals name the line (no gas
-    # change); v4: values leaving a contract are charged per node before encoding
+    # change); v4: values leaving a contract are charged per node before encoding; v5: the
+    # intrinsic cost of every transaction and query (base + per byte of payload)
     assert GAS_SCHEDULE_VERSION == 5 == SCHEDULE.version
+    assert (SCHEDULE.tx_base, SCHEDULE.tx_payload_byte) == (1_000, 2)
     assert NODE_WEIGHTS["Call"] == 2 and NODE_WEIGHTS["Name"] == 1
     assert SCHEDULE.call_depth_limit == 200
 

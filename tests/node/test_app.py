@@ -242,10 +242,12 @@ def test_check_tx_refuses_bad_transactions(make_app):
                                    contract="counter", function="bump",
                                    args={"x": "y" * (1 << 20)}),
         "bad name": call(ALICE, 0, contract="Not-A-Name"),
+        "below the intrinsic cost": call(ALICE, 0, gas=500),
     }
     for what, raw in cases.items():
         r = check(app, raw)
         assert r.code == CODE_REJECTED and r.log, what
+    assert "below the intrinsic cost" in check(app, cases["below the intrinsic cost"]).log
     assert check(app, good).code == CODE_OK
     r = check(app, good)  # the same transaction again: its nonce is taken by the mempool
     assert r.code == CODE_REJECTED and "nonce 0 is already used" in r.log
@@ -259,6 +261,7 @@ def test_check_tx_refuses_bad_transactions(make_app):
 
 def test_proposals_respect_the_block_gas_limit(make_app):
     app = make_app("a", max_gas=500_000)
+    assert app.chain.block_gas_limit == 500_000  # InitChain's max_gas is the Chain's limit
     txs = [call(ALICE, 0, gas=200_000), call(ALICE, 1, gas=200_000),
            call(ALICE, 2, gas=200_000), b"junk", call(ALICE, 3, gas=100_000)]
     prep = app.prepare_proposal(abci.RequestPrepareProposal(txs=txs, max_tx_bytes=1 << 20,

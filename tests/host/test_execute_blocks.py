@@ -1,0 +1,192 @@
+"""Chain.execute_blocks: pipelined blocks (the worker runs block N+1 while the host commits N)
+give exactly what one execute_block call per block gives, and a kill -9 mid-pipeline leaves the
+ledger at a whole committed block. Real worker, real SQLite files, a real killed process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+from engine_support import COUNTER, example
+
+from ledger_store import Ledger
+from pycontract import Chain, Tx
+
+ALICE = "0x" + "a1" * 20
+
+
+def signed(nonce: int, by: int = 1) -> Tx:
+    return Tx(sender=ALICE, contract="counter", function="bump", args={"by": by},
+              gas_limit=100_000, nonce=nonce,
+              tx_hash=hashlib.sha256(b"n%d" % nonce).hexdigest())
+
+
+def history() -> list[list[Tx]]:
+    token = example("token.py")
+    return [
+        # the contracts deployed here are called in the next block, before this one commits
+        [Tx(sender="d", contract="counter", function="constructor", source=COUNTER,
+            gas_limit=5_000_000),
+         Tx(sender="alice", contract="token", function="constructor", source=token,
+            args={"supply": 1000}, gas_limit=5_000_000)],
+        [Tx(sender="alice", contract="token", function="transfer",
+            args={"to": f"u{i}", "amount": 10}, gas_limit=100_000) for i in range(60)]
+        + [signed(0), signed(1, by=5)],
+        # u1 spends what the block before gave it; nonces continue from the block before
+        [Tx(sender="u1", contract="token", function="transfer", args={"to": "u2", "amount": 7},
+            gas_limit=100_000), signed(2), signed(2),
+         Tx(sender="u3", contract="token", function="transfer", args={"to": "u2", "amount": 11},
+            gas_limit=100_000)],  # reverted: u3 has 10
+        [Tx(sender="x", contract="nothere", function="f", gas_limit=100_000)],  # no block
+        # "token" already exists (deployed two blocks ago); "alice" is a sender
+        [Tx(sender="e", contract="token", function="constructor", source=COUNTER,
+            gas_limit=5_000_000),
+         Tx(sender="e", contract="alice", function="constructor", source=COUNTER,
+            gas_limit=5_000_000),
+         Tx(sender="u2", contract="token", function="transfer", args={"to": "u9", "amount": 1},
+            gas_limit=100_000)],
+        [],  # nothing at all: no block
+        [signed(3, by=100)],
+    ]
+
+
+def summary(receipts):
+    return [(r.status, r.gas_used, r.result, r.error, r.tx_hash, r.height, r.index,
+             [(e.contract, e.name, e.fields) for e in r.events]) for r in receipts]
+
+
+def test_pipelined_blocks_match_one_call_per_block(tmp_path):
+    with Chain(tmp_path / "seq.db") as seq, Chain(tmp_path / "pipe.db") as pipe:
+        want = [seq.execute_block(b) for b in history()]
+        got = pipe.execute_blocks(history())
+        assert [summary(r) for r in got] == [summary(r) for r in want]
+        assert (pipe.height, pipe.state_root()) == (seq.height, seq.state_root()) == \
+            (pipe.height, seq.state_root())
+        assert pipe.height == 5
+        for h in range(1, pipe.height + 1):
+            assert pipe._ledger.block(h) == seq._ledger.block(h)
+        assert pipe.query("counter", "get") == 1 + 5 + 1 + 100
+        assert pipe.nonce(ALICE) == 4
+        assert [r.status for r in got[2]] == ["success", "success", "rejected", "reverted"]
+        assert "token" in got[4][0].error and "already exists" in got[4][0].error
+        assert "account" in got[4][1].error
+        pipe._ledger.verify_state()
+
+
+def test_pipelined_blocks_follow_explicit_times_and_a_later_block_call(tmp_path):
+    with Chain(tmp_path / "l.db") as chain:
+        chain.deploy("counter", COUNTER, sender="d", time=10)
+        bump = [Tx(sender="b", contract="counter", function="bump", args={"by": 1})]
+        chain.execute_blocks([bump, bump, bump], times=[10, None, 20])
+        assert [chain._ledger.block(h).time for h in (2, 3, 4)] == [10, 11, 20]
+        assert chain.execute_block(bump)[0].status == "success"  # the worker left in step
+        assert chain.query("counter", "get") == 4
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from pycontract import Chain, Tx
+    token = open(sys.argv[2]).read()
+    with Chain(sys.argv[1]) as chain:
+        chain.deploy("token", token, sender="alice", args={"supply": 10**9}, gas_limit=5_000_000)
+        blocks = [[Tx(sender="alice", contract="token", function="transfer",
+                      args={"to": f"u{b}_{i}", "amount": 1}, gas_limit=100_000)
+                   for i in range(200)] for b in range(400)]
+        print("ready", flush=True)
+        chain.execute_blocks(blocks)
+""")
+
+
+def test_kill_9_mid_pipeline_leaves_the_last_committed_block(tmp_path):
+    db = tmp_path / "killed.db"
+    token_path = tmp_path / "token.py"
+    token_path.write_text(example("token.py"))
+    p = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(token_path)],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # a few pipelined blocks committed, more running
+            with Ledger(db, readonly=True) as led:
+                if led.height >= 4:
+                    break
+            time.sleep(0.01)  # polling, bounded by the deadline
+        else:
+            raise AssertionError("the writer committed no pipelined block in time")
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    # the worker died with its parent's pipes; nothing else holds the ledger
+    with Chain(db) as chain:
+        h = chain.height
+        assert 4 <= h < 401  # killed mid-pipeline
+        chain._ledger.verify_state()
+        rs = chain.receipts(h)
+        assert len(rs) == 200 and all(r.status == "success" for r in rs)  # whole blocks only
+        assert chain.query("token", "balance_of", {"owner": "alice"}) == 10**9 - 200 * (h - 1)
+
+
+def test_worker_killed_mid_pipeline_keeps_every_block_before(tmp_path):
+    import threading
+
+    import pytest
+
+    from pycontract.errors import NodeFault
+
+    db = tmp_path / "w.db"
+    with Chain(db) as chain:
+        chain.deploy("token", example("token.py"), sender="alice", args={"supply": 10**9},
+                     gas_limit=5_000_000)
+        pid = chain.worker_pid
+        blocks = [[Tx(sender="alice", contract="token", function="transfer",
+                      args={"to": f"u{b}_{i}", "amount": 1}, gas_limit=100_000)
+                   for i in range(100)] for b in range(300)]
+
+        def killer():
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                with Ledger(db, readonly=True) as led:
+                    if led.height >= 4:
+                        break
+                time.sleep(0.01)  # polling, bounded by the deadline
+            os.kill(pid, signal.SIGKILL)
+
+        t = threading.Thread(target=killer)
+        t.start()
+        try:
+            with pytest.raises(NodeFault, match="sandbox worker"):
+                chain.execute_blocks(blocks)
+        finally:
+            t.join()
+        h = chain.height
+        assert 4 <= h < 301
+        chain._ledger.verify_state()
+        assert len(chain.receipts(h)) == 100
+        assert chain.query("token", "balance_of", {"owner": "alice"}) == 10**9 - 100 * (h - 1)
+        # a new worker takes over; the next blocks run from the committed state
+        assert chain.execute_blocks(blocks[:2])[1][0].status == "success"
+        assert chain.height == h + 2
+
+
+def test_a_read_only_chain_refuses_pipelined_blocks(tmp_path):
+    import pytest
+
+    from pycontract.errors import PycontractError
+
+    with Chain(tmp_path / "l.db") as writer:
+        writer.deploy("counter", COUNTER, sender="d")
+        with Chain(tmp_path / "l.db", readonly=True) as reader:
+            with pytest.raises(PycontractError, match="read-only"):
+                reader.execute_blocks([[Tx(sender="b", contract="counter", function="bump",
+                                           args={"by": 1})]])
+            with pytest.raises(PycontractError, match="read-only"):
+                reader.set_meta("block_max_gas", 5)
+        assert writer.height == 1
