@@ -69,7 +69,7 @@ import functools  # noqa: E402
 import linecache  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
-from pycontract.errors import ContractAbort, Reverted  # noqa: E402
+from pycontract.errors import ContractAbort, Reverted, builtin_detail  # noqa: E402
 
 __all__ = [
     "public", "view", "constructor", "Map", "Value", "ctx", "require", "revert", "emit",
@@ -143,6 +143,17 @@ def _copy_value(v, _depth=0):
         "stored values must be None, bool, int, str, bytes, or lists / dicts (str keys) of "
         f"these, not {type(v).__name__}"
     )
+
+
+def _result_form(v, _depth=0):
+    """A returned value as the engine hands it back: tuples (at any depth) become lists."""
+    if _depth > 64:
+        return v
+    if isinstance(v, (tuple, list)):
+        return [_result_form(x, _depth + 1) for x in v]
+    if isinstance(v, dict):
+        return {k: _result_form(x, _depth + 1) for k, x in v.items()}
+    return v
 
 
 def _canon(v):
@@ -304,8 +315,9 @@ class Event:
 events: list[Event] = []
 
 
-def emit(name, **fields) -> None:
-    """Record an event (appended to ``pycontract.api.events``)."""
+def emit(name, /, **fields) -> None:
+    """Record an event (appended to ``pycontract.api.events``). ``name`` is positional-only,
+    so a field may be called ``name`` too."""
     if not isinstance(name, str):
         raise TypeError("event names must be str")
     events.append(Event(ctx.this, name, _storable(fields, "event fields")))
@@ -336,8 +348,9 @@ def unregister_contract(name: str) -> None:
     _registry.pop(name, None)
 
 
-def call(contract, function, **kwargs):
-    """Call ``function`` of the registered ``contract`` with ``ctx.sender`` = this contract."""
+def call(contract, function, /, **kwargs):
+    """Call ``function`` of the registered ``contract`` with ``ctx.sender`` = this contract
+    (positional-only, so the callee's parameters may be called ``contract``/``function``)."""
     target = _registry.get(contract)
     where = f"call to {contract}.{function}"
     if _tx is not None and _loaded and (target is None or _entry_of(target, function) is None):
@@ -518,11 +531,8 @@ def _contract_line(tb, ns) -> int:
     return line
 
 
-def _describe(e: BaseException, ns=None) -> str:
-    """``Name: message`` when contract code raised it with a message, else ``Name`` (the
-    engine never shows an interpreter's own message: it differs between versions). ``ns``:
-    the contract's globals (None: any vetted contract file)."""
-    name = type(e).__name__
+def _own(e: BaseException, ns) -> bool:
+    """Whether contract code raised ``e`` itself (``raise``/``assert`` in a contract file)."""
     tb, last = e.__traceback__, None
     while tb is not None:
         last = tb
@@ -530,9 +540,20 @@ def _describe(e: BaseException, ns=None) -> str:
     in_contract = last is not None and (
         last.tb_frame.f_globals is ns if ns is not None
         else last.tb_frame.f_code.co_filename in _vetted)
-    own = in_contract and linecache.getline(
+    return in_contract and linecache.getline(
         last.tb_frame.f_code.co_filename, last.tb_lineno).lstrip().startswith(("raise", "assert"))
-    if not own or not e.args:
+
+
+def _describe(e: BaseException, ns=None) -> str:
+    """``Name: message`` when contract code raised it with a message, else ``Name`` (the
+    engine never shows an interpreter's own message: it differs between versions). ``ns``:
+    the contract's globals (None: any vetted contract file)."""
+    name = type(e).__name__
+    own = _own(e, ns)
+    if not own:
+        detail = builtin_detail(e)  # the missing key / attribute, as the engine writes it
+        return f"{name}: {detail}" if detail else name
+    if not e.args:
         return name
     msg = e.args[0] if len(e.args) == 1 else e.args
     return f"{name}: {msg}"
@@ -549,17 +570,26 @@ class _StrType(type):
 
     def __call__(cls, *args, **kwargs):
         if len(args) == 1 and not kwargs and isinstance(args[0], BaseException):
-            return _describe(args[0])
+            return _exc_str(args[0])
         return _builtin_str(*args, **kwargs)
+
+
+def _exc_str(e: BaseException) -> str:
+    """``str(e)`` as the engine gives it: CPython's text for an exception the contract raised
+    (its message), the key / attribute or else the type name for the interpreter's own."""
+    if _own(e, None):
+        return _builtin_str(e)
+    return builtin_detail(e) or type(e).__name__
 
 
 _builtin_str = str
 
 
 class _EngineStr(str, metaclass=_StrType):
-    """``str(e)`` of an exception reads as in the engine: ``"ValueError: custom message"``
-    for one the contract raised with a message, ``"ZeroDivisionError"`` for the interpreter's
-    own (whose text differs between Python versions)."""
+    """``str(e)`` of an exception reads as in the engine: ``"custom message"`` (CPython's
+    text) for one the contract raised, the key / attribute or else the type name
+    (``"ZeroDivisionError"``) for the interpreter's own (whose text differs between Python
+    versions)."""
 
 
 def _as_revert(e: BaseException, name: str, fn) -> BaseException:
@@ -595,7 +625,7 @@ def _entry(fn, kind):
             t.crossing = False
             t.readonly.append(t.readonly[-1] or kind == "view")
             try:
-                return _copy_value(fn(*args, **kwargs))
+                return _copy_value(_result_form(fn(*args, **kwargs)))
             finally:
                 t.readonly.pop()
         name = fn.__globals__.get("__pycontract_name__")
@@ -608,7 +638,7 @@ def _entry(fn, kind):
                 name = ctx.this
                 result = fn(*args, **kwargs)
             try:
-                return _copy_value(result)
+                return _copy_value(_result_form(result))
             except TypeError:
                 raise Reverted(f"{fn.__name__} returned a non-storable "
                                f"{type(result).__name__}") from None

@@ -294,11 +294,18 @@ def check(contract_file, as_json):
             n = len(e.problems)
             click.echo(f"{contract_file}: {n} problem{'s' if n != 1 else ''}", err=True)
         sys.exit(EXIT_CONTRACT)
+    from pycontract.vetting.deviations import deviation_warnings
+
+    warnings = deviation_warnings(source, contract_file)
     if as_json:
         _emit_json({"ok": True, "file": contract_file, "code_hash": cc.code_hash,
                     "entry_points": {ep.name: {"kind": ep.kind, "params": [
-                        [p.name, p.annotation] for p in ep.params]} for ep in cc.entry_points.values()}})
+                        [p.name, p.annotation] for p in ep.params]} for ep in cc.entry_points.values()},
+                    "warnings": [{"line": w.line, "col": w.col, "message": w.message}
+                                 for w in warnings]})
     else:
+        for w in warnings:  # where the contract depends on a documented deviation (exit 0)
+            click.echo(w.render(), err=True)
         click.echo(f"{contract_file}: ok: {_summary(cc)}")
 
 

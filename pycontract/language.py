@@ -94,11 +94,12 @@ FORBIDDEN_BUILTINS = {
 ALLOWED_METHODS = {
     "str": frozenset(
         {
-            "capitalize", "center", "count", "encode", "endswith", "find", "index", "isalnum",
-            "isalpha", "isascii", "isdecimal", "isdigit", "islower", "isspace", "isupper",
-            "join", "ljust", "lower", "lstrip", "partition", "removeprefix", "removesuffix",
-            "replace", "rfind", "rindex", "rjust", "rpartition", "rsplit", "rstrip", "split",
-            "startswith", "strip", "title", "upper", "zfill",
+            "capitalize", "casefold", "center", "count", "encode", "endswith", "expandtabs",
+            "find", "index", "isalnum", "isalpha", "isascii", "isdecimal", "isdigit", "islower",
+            "isspace", "isupper", "join", "ljust", "lower", "lstrip", "partition",
+            "removeprefix", "removesuffix", "replace", "rfind", "rindex", "rjust", "rpartition",
+            "rsplit", "rstrip", "split", "splitlines", "startswith", "strip", "swapcase",
+            "title", "upper", "zfill",
         }
     ),
     "bytes": frozenset(
@@ -125,7 +126,8 @@ ALLOWED_METHODS = {
 }
 
 #: class-level attributes reachable on the type objects above (e.g. ``int.from_bytes``)
-ALLOWED_TYPE_ATTRIBUTES = {"int": frozenset({"from_bytes"}), "bytes": frozenset({"fromhex"})}
+ALLOWED_TYPE_ATTRIBUTES = {"int": frozenset({"from_bytes"}), "bytes": frozenset({"fromhex"}),
+                           "dict": frozenset({"fromkeys"})}
 
 #: every attribute name that can ever be reached; vetting rejects any other at deploy
 ALLOWED_ATTRIBUTE_NAMES = frozenset().union(

@@ -20,8 +20,8 @@ RUNTIME_HELPERS: dict[str, str] = {
     "_unpack_sequence_": "unpack_sequence",
     "_apply_": "apply",
     "_pc_storage_": "storage_decl",
-    # the rewriter: call depth
-    "_pc_deep": "deep",
+    # the rewriter: call depth; lambdas (charged and counted per call)
+    "_pc_deep": "deep", "_pc_lam": "lam",
     # binary and unary operators, sized (BINOP_HELPERS / UNARY_HELPERS below)
     "_pc_add": "add", "_pc_sub": "sub", "_pc_mul": "mul", "_pc_pow": "pow",
     "_pc_lshift": "lshift", "_pc_floordiv": "floordiv", "_pc_mod": "mod", "_pc_or": "or_",
@@ -35,6 +35,7 @@ RUNTIME_HELPERS: dict[str, str] = {
     # augmented assignment and item writes
     "_pc_iop": "iop", "_pc_iadd": "iadd", "_pc_imul": "imul", "_pc_ior": "ior",
     "_pc_setitem": "setitem_v", "_pc_delitem": "delitem", "_pc_aug_item": "aug_item",
+    "_pc_aug_get": "getitem", "_pc_aug_put": "aug_put",
     # f-strings, star-arguments, displays, list.append fast path
     "_pc_fmt": "fmt", "_pc_star": "star", "_pc_kwstar": "kwstar", "_pc_dstar": "dstar",
     "_pc_append": "append", "_pc_hk": "sk",
@@ -57,8 +58,8 @@ CONSTANTS: dict[str, object] = {
 #: ``_pc_m.d`` the call depth) and its out-of-gas hook
 PER_EXECUTION = frozenset({"_pc_m", "_pc_oog"})
 
-#: temporaries the rewriter assigns (a local of the metered function, never a namespace entry)
-LOCALS = frozenset({"_pc_v", "_pc_t"})
+#: temporaries the rewriter assigns (locals of the metered function, never namespace entries)
+LOCALS = frozenset({"_pc_v", "_pc_t", "_pc_o", "_pc_k", "_pc_r"})
 
 #: operand temporaries of the inline int fast paths: ``_pc_t1``, ``_pc_t2``, ... (locals)
 TEMP_PREFIX = "_pc_t"

@@ -640,6 +640,14 @@ class ExprRewriter(ast.NodeTransformer):
     visit_List = _display
     visit_Tuple = _display
 
+    def visit_Lambda(self, node):
+        """``lambda a: e`` -> ``_pc_lam(lambda a: e', K)``: each call is charged ``call`` + the
+        weight of its body and counted in the call depth, like a ``def``; creating it is
+        weighed like a ``def`` statement (Lambda's weight)."""
+        k = SCHEDULE.call + weight(node.body)
+        self.generic_visit(node)
+        return _call("_pc_lam", node, _const(k))
+
     def visit_Dict(self, node):
         self.generic_visit(node)
         keys, values = [], []
@@ -830,7 +838,8 @@ class GasRewriter:
         return [new]
 
     def visit_AugAssign(self, st):
-        return [self.augassign(st)]
+        new = self.augassign(st)
+        return new if isinstance(new, list) else [new]
 
     def visit_Assign(self, st):
         if _flat_assign_unpack(st):
@@ -931,6 +940,19 @@ class GasRewriter:
                 obj = obj.args[0]
             obj = self.expr.visit(obj)
             key = self.expr.visit(tgt.slice)
+            if not isinstance(value, (ast.Constant, ast.Name)):
+                # Python's order: the object, the key, the item read, THEN the value (which
+                # may fail, or change the object); a constant or a name cannot tell the
+                # difference, so those keep the one-call form below
+                temps = [ast.Assign(targets=[_name("_pc_o", ast.Store())], value=obj),
+                         ast.Assign(targets=[_name("_pc_k", ast.Store())], value=key),
+                         ast.Assign(targets=[_name("_pc_r", ast.Store())],
+                                    value=_call("_pc_aug_get", _name("_pc_o"), _name("_pc_k"))),
+                         ast.Expr(value=_call("_pc_aug_put", _name("_pc_o"), _name("_pc_k"),
+                                              _const(_OPNAME[op]), _name("_pc_r"), value))]
+                for n in temps:
+                    _set_line(n, st.lineno)
+                return temps
             new = ast.Expr(value=ast.Call(
                 func=_name("_pc_aug_item"), args=[obj, key, _const(_OPNAME[op]), value],
                 keywords=[],

@@ -204,6 +204,7 @@ class BuiltinsMixin:
         if type(d) is not dict:
             raise TypeError()
         self.m.elems(2 * len(d), S.item_memory)
+        self.bulk_keys(d)
         return d
 
     def hk(self, k):
@@ -211,6 +212,16 @@ class BuiltinsMixin:
         if type(k) is tuple:
             self.m.charge(key_units(k, self.m))
         return k
+
+    def bulk_keys(self, d):
+        """Before the keys of dict ``d`` are inserted into another dict in bulk (``update``,
+        ``|``, ``copy``, ``{**d}``): once this transaction has stored a tuple key, each tuple
+        key pays for the colliding keys it may probe past, as a single store would."""
+        m = self.m
+        if m.tk is not None:
+            for k in d:
+                if type(k) is tuple:
+                    m.charge(key_units(k, m))
 
     def sk(self, k):
         """A key about to be inserted into a dict: refuse collision-prone keys."""
@@ -232,6 +243,26 @@ class BuiltinsMixin:
     def iter_unpack_sequence(self, it, spec, _getiter_=None):
         for ob in self.getiter(it):
             yield self.unpack_sequence(ob, spec)
+
+    def lam(self, f, k):
+        """A contract lambda, metered like a ``def``: every call charges ``k`` (``call`` + the
+        body's weight) and counts in the call depth (limit ``call_depth_limit``)."""
+        m = self.m
+        deep = self.deep
+
+        def lam(*a, **kw):
+            m.g -= k
+            if m.g < 0:
+                m.fail()
+            m.d += 1
+            try:
+                if m.d > _DEPTH_LIMIT:
+                    deep()
+                return f(*a, **kw)
+            finally:
+                m.d -= 1
+
+        return lam
 
     def apply(self, f, *a, **kw):
         return f(*a, **kw)
@@ -345,6 +376,7 @@ class BuiltinsMixin:
         if x is not None:
             if type(x) is dict:
                 self.m.elems(2 * len(x), S.item_memory)
+                self.bulk_keys(x)
                 d.update(x)
             else:
                 for pair in self.materialize(x):
@@ -378,8 +410,15 @@ class BuiltinsMixin:
         return bytes(items)
 
     def b_sum(self, it, start=0):
-        if type(start) not in INTS:
-            raise TypeError()  # documented: sum adds ints only
+        ts = type(start)
+        if ts is list or ts is tuple:
+            # sum(lists, []) concatenates, as in CPython: each step is a charged ``+``
+            acc = start
+            for x in self.materialize(it):
+                acc = self.add(acc, x)
+            return acc
+        if ts not in INTS:
+            raise TypeError()  # CPython refuses str/bytes starts; no other type adds
         m = self.m
         acc = start
         n = self.known_len(it)
@@ -453,6 +492,8 @@ class BuiltinsMixin:
     def _sort_list(self, items, key, reverse):
         n = len(items)
         if n < 2:
+            if n and key is not None:
+                key(items[0])  # CPython computes every key: its charges, effects and errors
             return items
         keys = items if key is None else [key(x) for x in items]
         _, mx = self._sizes_units(keys)
@@ -501,6 +542,12 @@ class BuiltinsMixin:
             msg = self.str_(args)
         e = cls()
         e._pc_msg = msg
+        # str(e) as CPython gives it for the contract's own arguments: the message ("" for
+        # none), the repr of a KeyError's key
+        if cls is KeyError and len(args) == 1:
+            e._pc_str = self.repr_(args[0])
+        else:
+            e._pc_str = msg or ""
         return e
 
     # ------------------------------------------------------------ str methods
@@ -519,6 +566,28 @@ class BuiltinsMixin:
     m_str_lower = _str_case("lower")
     m_str_upper = _str_case("upper")
     m_str_title = _str_case("title")
+    m_str_swapcase = _str_case("swapcase")
+    m_str_casefold = _str_case("casefold")  # = lower() on ASCII text
+
+    #: str.splitlines' line boundaries (a fixed list in CPython, not the Unicode database)
+    _LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
+                    "\u2029")
+
+    def m_str_splitlines(self, s, keepends=False):
+        """Charged before the work: a scan per boundary character, then the exact number of
+        lines (counted) and their text."""
+        brk = self._LINE_BREAKS if not s.isascii() else self._LINE_BREAKS[:7]
+        self.m.charge(1 + len(s) * len(brk) // BPG)
+        n = sum(s.count(c) for c in brk) - s.count("\r\n") + 1
+        self.m.charge(1 + len(s) // BPG + n * S.element)
+        self.m.alloc(len(s) + n * S.object_memory)
+        return s.splitlines(bool(keepends))
+
+    def m_str_expandtabs(self, s, tabsize=8):
+        tabsize = _int_arg(tabsize)
+        tabs = s.count("\t")
+        self.m.bytes(len(s) + tabs * max(tabsize - 1, 0))  # the longest result, before the work
+        return s.expandtabs(tabsize)
 
     def _str_is(name):  # noqa: N805
         def f(self, s):
@@ -745,6 +814,13 @@ class BuiltinsMixin:
         self.m.bytes(len(b))
         return int.from_bytes(b, byteorder, signed=bool(signed))
 
+    def t_dict_fromkeys(self, it, value=None):
+        keys = self.materialize(it)
+        self.m.elems(len(keys), S.item_memory)
+        for k in keys:
+            self.sk(k)  # the same key checks and charges as d[k] = value
+        return dict.fromkeys(keys, value)
+
     def t_bytes_fromhex(self, s):
         if type(s) is not str:
             raise TypeError()
@@ -825,7 +901,20 @@ class BuiltinsMixin:
         lst.reverse()
 
     def m_list_sort(self, lst, *, key=None, reverse=False):
-        lst[:] = self._sort_list(list(lst), key, reverse)
+        """As CPython: the list is empty while it is sorted (a key sees it empty); whatever a
+        key puts into it is dropped, and then ``ValueError`` (list modified during sort); a
+        failing key leaves the list as it was."""
+        items = list(lst)
+        lst.clear()
+        try:
+            result = self._sort_list(items, key, reverse)
+        except BaseException:
+            lst[:] = items
+            raise
+        modified = len(lst) != 0
+        lst[:] = result
+        if modified:
+            raise ValueError()
 
     # ------------------------------------------------------------ dict methods
     def m_dict_clear(self, d):
@@ -834,6 +923,7 @@ class BuiltinsMixin:
 
     def m_dict_copy(self, d):
         self.m.elems(2 * len(d), S.item_memory)
+        self.bulk_keys(d)
         return d.copy()
 
     def m_dict_get(self, d, k, default=None):
@@ -857,6 +947,8 @@ class BuiltinsMixin:
         return d.pop(k, *default)
 
     def m_dict_popitem(self, d):
+        if not d:
+            raise KeyError()  # not the interpreter's own text
         return d.popitem()
 
     def m_dict_setdefault(self, d, k, default=None):

@@ -16,7 +16,9 @@ from functools import partial
 
 from ledger_store import codec as _codec
 from ledger_store.errors import EncodingError
-from pycontract.errors import ContractAbort, OutOfGas, PycontractError, Reverted
+from pycontract.errors import (
+    ContractAbort, OutOfGas, PycontractError, Reverted, builtin_detail,
+)
 from pycontract.metering import helpers
 from pycontract.metering.schedule import SCHEDULE
 from pycontract.language import (
@@ -200,7 +202,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             impl = tbl.get(name)
             if impl is not None:
                 return partial(impl, self, obj)
-            raise AttributeError()
+            raise AttributeError(name=name, obj=obj)
         if t is Map:
             if name == "get":
                 return partial(self.map_get, obj)
@@ -219,7 +221,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
             ta = self.type_attrs.get(id(obj))
             if ta is not None and ta[0] is obj and name in ta[1]:
                 return ta[1][name]
-        raise AttributeError()
+        raise AttributeError(name=name, obj=obj)
 
     def getitem(self, obj, key):
         t = type(obj)
@@ -408,7 +410,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         self.m.charge(units * S.boundary_node)
         m.alloc(units * S.boundary_node_bytes)
 
-    def api_emit(self, name, **fields):
+    def api_emit(self, name, /, **fields):
         if type(name) is not str:
             raise TypeError()
         self.cross(fields)
@@ -420,7 +422,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         except (MemoryError, RecursionError) as e:  # never a catchable, node-dependent error
             self.m.revert(f"{type(e).__name__} while recording event {name!r}")
 
-    def api_call(self, contract, function, **kwargs):
+    def api_call(self, contract, function, /, **kwargs):
         if type(contract) is not str or type(function) is not str:
             raise TypeError()
         self.cross(kwargs)
@@ -468,9 +470,23 @@ def _contract_line(tb, ns):
     return line
 
 
+def _tuples_to_lists(v, depth=0):
+    """A result with its tuples (at any depth) turned into lists, as the docs promise: the
+    canonical encoding has no tuple. ``cross`` has already paid for every node and refused
+    nesting deeper than BOUNDARY_NEST, so the recursion is bounded."""
+    t = type(v)
+    if t is tuple or (t is list and depth <= BOUNDARY_NEST):
+        return [_tuples_to_lists(x, depth + 1) for x in v]
+    if t is dict and depth <= BOUNDARY_NEST:
+        return {k: _tuples_to_lists(x, depth + 1) for k, x in v.items()}
+    return v
+
+
 def _describe(e):
     name = type(e).__name__
     msg = getattr(e, "_pc_msg", None)
+    if msg is None:
+        msg = builtin_detail(e)  # the missing key / attribute, in engine-written text
     return f"{name}: {msg}" if msg else name
 
 
@@ -487,6 +503,9 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
     ns = rt.namespace()
     name = frame.contract
     entry_line = getattr(compiled.entry_points.get(function), "line", 0) or 0
+    # out of gas in the module code (its charge is part of the call's price) reports the
+    # entry point's line, not line 1 (issue #11)
+    loading = True
     try:
         if meter.abort is not None or meter.g < 0:
             meter.fail()
@@ -495,6 +514,7 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         except EncodingError as e:
             raise RawRevert(f"argument not storable: {e}") from None
         exec(compiled.code, ns)
+        loading = False
         fn = ns.get(function)
         if function not in compiled.entry_points or fn is None:
             raise RawRevert(f"no entry point {function!r}")
@@ -502,7 +522,8 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         if meter.abort is not None or meter.g < 0:
             meter.fail()  # an abort swallowed by ``finally: return`` still ends the call
         if result is not None:
-            rt.cross(result)
+            rt.cross(result)  # charged and nesting-checked: the copy below is bounded
+            result = _tuples_to_lists(result)
         try:
             rb = _codec.encode_value(result)
         except EncodingError:
@@ -512,7 +533,8 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         return result
     except ContractAbort as e:
         if getattr(e, "raw", False):
-            line = _contract_line(e.__traceback__, ns) or entry_line
+            oog_loading = loading and isinstance(e, OutOfGas)
+            line = (not oog_loading and _contract_line(e.__traceback__, ns)) or entry_line
             msg = f"{name}:{line}: {e.message}"
             cls = OutOfGas if isinstance(e, OutOfGas) else Reverted
             if cls is Reverted:

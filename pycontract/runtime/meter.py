@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from pycontract.errors import ContractAbort, OutOfGas, Reverted
 from pycontract.metering.schedule import SCHEDULE
 
@@ -36,7 +38,7 @@ class Meter:
     charge raises again, so no further contract code does work.
     """
 
-    __slots__ = ("limit", "g", "d", "mem", "abort", "saved")
+    __slots__ = ("limit", "g", "d", "mem", "abort", "saved", "tk")
 
     def __init__(self, gas_limit: int):
         if type(gas_limit) is not int or gas_limit < 0:
@@ -47,6 +49,7 @@ class Meter:
         self.mem = 0
         self.abort = None  # (class, message) of a sticky abort
         self.saved = None  # remaining gas when the abort was raised
+        self.tk = None  # {shadow hash: [distinct tuple dict keys]} (see tuple_key_probe)
 
     @property
     def used(self) -> int:
@@ -218,9 +221,10 @@ def check_store_key(k, meter: Meter):
     """Refuse, deterministically, a dict key whose hash a contract could have chosen to collide.
 
     Strings and bytes hash with the worker's secret random seed, so their collisions cannot be
-    precomputed; ints are refused outside the collision-free range, and tuples (whose hash
-    combines element hashes invertibly, so colliding tuples of ints are easy to solve for) are
-    refused as in-memory dict keys altogether; a Map (storage) takes tuple keys.
+    precomputed; ints are refused outside the collision-free range. A tuple's hash combines its
+    element hashes invertibly, so colliding tuples of ints can be solved for: tuple keys are
+    accepted, but every store and lookup pays for the colliding keys it may probe past (see
+    ``tuple_key_probe``), plus ``wide_int_key`` per store for partial (low-bit) collisions.
     """
     t = type(k)
     if t is int:
@@ -229,14 +233,82 @@ def check_store_key(k, meter: Meter):
                 meter.revert("dict keys that are ints must lie within +-(2**61 - 1)")
             meter.charge(S.wide_int_key)
     elif t is tuple:
-        meter.revert("tuples cannot be dict keys in memory (their hashes can be made to "
-                     "collide); use a str key, or a Map, which takes tuple keys")
+        if meter.tk is None:
+            meter.tk = {}
+        meter.charge(key_units(k, meter, True) + S.wide_int_key)
     return k
 
 
-def key_units(k, meter: Meter) -> int:
+#: hash(None) on CPython 3.12+ (a constant; on 3.11 it is the object's address, which a
+#: contract cannot know, so collisions through None cannot be planned there)
+_NONE_HASH = 4238894112
+_P61 = 2**61 - 1
+_PLAIN_TYPES = frozenset({int, bool})
+
+
+def _shadow(k):
+    """A deterministic stand-in for ``hash(k)`` of a tuple key, and the units of text walked:
+    exactly CPython's hash input when the tuple holds ints, bools, None (3.12+) and tuples of
+    these, whose hashes a contract can plan; str and bytes (seeded hashes, which no contract
+    can plan) are replaced by a CRC of their bytes (str and bytes alike: hash('a') ==
+    hash(b'a'))."""
+    if set(map(type, k)) <= _PLAIN_TYPES:  # ints and bools (C-speed test): k is its own stand-in
+        return k, len(k)
+    out = []
+    units = 4 * len(k)  # this loop runs in Python: ~4 units of work per element
+    for x in k:
+        t = type(x)
+        if t is int or t is bool:
+            out.append(x)
+        elif t is tuple:
+            h, u = _shadow(x)  # nesting already checked (key_units): at most 64 levels
+            out.append(h)
+            units += u
+        elif t is str:
+            b = x.encode("utf-8", "surrogatepass")
+            units += len(b) // BPG
+            out.append((zlib.crc32(b), len(b)))
+        elif t is bytes:
+            units += len(x) // BPG
+            out.append((zlib.crc32(x), len(x)))
+        elif x is None:
+            out.append(_NONE_HASH)
+        else:
+            out.append(-3)  # functions, ranges...: grouped together (over-charged), never random
+    return tuple(out), units
+
+
+def tuple_key_probe(k, meter: Meter, store: bool) -> int:
+    """Units of probing work for tuple key ``k`` in any dict of this transaction.
+
+    A dict probes past every key with the same full hash (comparing each), so ``n`` tuple keys
+    solved to collide make every insert and lookup O(n). The meter keeps, per transaction, the
+    distinct tuple keys stored into dicts, grouped by a deterministic stand-in of their hash
+    (``_shadow``): a key whose group already holds ``c`` others pays ``c`` x (2 + its length),
+    so a flood of ``n`` colliding keys costs O(n^2) gas, like the work it causes, while keys
+    that do not collide (the normal case) pay only for their text. The groups only grow within
+    a transaction (deterministic, and an upper bound of any one dict's chain)."""
+    tk = meter.tk
+    sh, units = _shadow(k)
+    h = hash(sh) % _P61  # ints below 2**61 - 1 hash to themselves: this table cannot collide
+    group = tk.get(h)
+    if group is None:
+        if store:
+            tk[h] = [k]
+            meter.alloc(S.item_memory)
+        return units
+    units += len(group) * (2 + len(k))
+    meter.charge(units)
+    if store and k not in group:
+        group.append(k)
+        meter.alloc(S.item_memory)
+    return 0
+
+
+def key_units(k, meter: Meter, store: bool = False) -> int:
     """Check a dict key before it is hashed: tuple nesting (tuplehash recurses in C without a
-    guard) and size. Returns the units of hashing work."""
+    guard) and size. Returns the units of hashing work (and, once this transaction has stored
+    a tuple key into a dict, of probing past colliding keys: ``tuple_key_probe``)."""
     t = type(k)
     if t is not tuple:
         return 1
@@ -254,11 +326,14 @@ def key_units(k, meter: Meter) -> int:
             elif tx is int:
                 total += (x.bit_length() + 63) >> 6
         if total > meter.g + 1:
-            break
+            return total
+    if meter.tk is not None:
+        total += tuple_key_probe(k, meter, store)
     return total
 
 
 __all__ = [
     "Meter", "RawRevert", "RawOutOfGas", "ContractAbort", "deep_units", "pair_units",
     "key_units", "int_words", "ceil_div", "scalar_units", "check_store_key", "HASH_SAFE_INT", "WIDE_INT_KEY",
+    "tuple_key_probe",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
+import sys
 
 from pycontract.runtime.meter import (
     WIDE_INT_KEY,
@@ -16,6 +17,7 @@ from pycontract.runtime.meter import (
     INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
 )
+from pycontract.errors import builtin_detail
 from pycontract.runtime.storage import Map
 
 SEQS = (str, bytes, list, tuple)
@@ -281,6 +283,8 @@ class OpsMixin:
             return a | b
         if ta is dict and type(b) is dict:
             self.m.elems(2 * (len(a) + len(b)), S.item_memory)
+            self.bulk_keys(a)
+            self.bulk_keys(b)
             return a | b
         raise TypeError()
 
@@ -330,6 +334,7 @@ class OpsMixin:
         if ta is dict and name == "or":
             if type(b) is dict:
                 self.m.elems(2 * len(b), S.item_memory)
+                self.bulk_keys(b)
                 a |= b
                 return a
             self.dict_update(a, b)
@@ -359,6 +364,27 @@ class OpsMixin:
             return
         old = self.getitem(obj, key)
         new = self.iop(name, old, value)
+        self.setitem(obj, key, new)
+
+    def aug_put(self, obj, key, name, old, value):
+        """The second half of ``o[k] op= v`` when ``v`` is evaluated after the read
+        (``_pc_aug_get`` = getitem did the read): the same operation and charges as
+        ``aug_item``."""
+        plain = type(obj) is dict and type(key) is str and key in obj  # v may have removed it
+        if plain and type(old) is int and type(value) is int and (name == "add" or name == "sub"):
+            lo = old.bit_length()
+            lv = value.bit_length()
+            w = (lo + lv) >> 10
+            if w:
+                self.m.charge(w)
+            if lo > 63 or lv > 63:
+                self.m.int_mem(max(lo, lv) + 1)
+            obj[key] = old + value if name == "add" else old - value
+            return
+        new = self.iop(name, old, value)
+        if plain:
+            obj[key] = new  # what aug_item does for an existing str key
+            return
         self.setitem(obj, key, new)
 
     # ------------------------------------------------------------ comparisons
@@ -444,7 +470,7 @@ class OpsMixin:
             return x in c
         if t is range:
             if type(x) not in INTS:
-                raise TypeError()
+                return False  # what CPython's scan finds: no range element equals a non-int
             return x in c
         if t is Map:
             return self.map_contains(c, x)
@@ -462,12 +488,34 @@ class OpsMixin:
     def chain(self, left, ops, *thunks):
         r = True
         for op, th in zip(ops, thunks):
-            right = th()
+            try:
+                right = th()
+            except NameError as e:
+                raise self._unbound(e, th) from None
             r = getattr(self, "cmp_" + op)(left, right)
             if not r:
                 return r
             left = right
         return r
+
+    @staticmethod
+    def _unbound(e, th):
+        """An operand of a chained comparison reads the enclosing function's variables through
+        the rewriter's closure (``lambda: b``), where an unbound one is a NameError; in the
+        source it is the function's own local, an UnboundLocalError (issue #13). A variable
+        the function itself reads from an outer function stays a NameError, as in CPython."""
+        tb = e.__traceback__  # chain's frame, then the operand's
+        if type(e) is not NameError or tb is None or tb.tb_next is None \
+                or tb.tb_next.tb_next is not None:
+            return e  # raised deeper than the operand itself
+        caller = sys._getframe(2).f_code  # the contract function holding the comparison
+        for name, cell in zip(th.__code__.co_freevars, th.__closure__ or ()):
+            try:
+                cell.cell_contents
+            except ValueError:
+                if name in caller.co_cellvars:
+                    return UnboundLocalError()
+        return e
 
     # ------------------------------------------------------------ text conversions
     def int_to_dec(self, x):
@@ -570,9 +618,12 @@ class OpsMixin:
         if x is None or t is bool:
             return str(x)
         if isinstance(x, BaseException):
-            msg = getattr(x, "_pc_msg", None)
-            name = type(x).__name__
-            return f"{name}: {msg}" if msg else name
+            own = getattr(x, "_pc_str", None)
+            if own is not None:
+                return own  # raised by the contract: CPython's str(e) of its arguments
+            # raised by the interpreter: its own text differs between versions; the engine
+            # gives the key / attribute where it has one, else the type name
+            return builtin_detail(x) or type(x).__name__
         return self.repr_(x)
 
     def str_call(self, x="", encoding=None, errors=None):
@@ -662,8 +713,10 @@ class OpsMixin:
             self.m.bytes(max(w, est))
             return format(value, spec)
         if t is str:
+            # the 0 flag pads text with '0' (left-aligned unless an alignment is given), as
+            # CPython 3.10+ does on every supported version; only '=' is refused for str
             if typ not in ("", "s") or mt.group("sign") or mt.group("alt") or mt.group("group") \
-                    or mt.group("align") == "=" or mt.group("zero"):
+                    or mt.group("align") == "=":
                 raise ValueError()
             n = len(value)
             if prec:

@@ -32,6 +32,8 @@ _PART = Kind(None, None, None)
 NODE_KINDS: dict[type, Kind] = {
     ast.Module: Kind(None, None, None),
     ast.FunctionDef: Kind("fn", 4, ("decorator_list", "args")),
+    # creating a lambda is weighed like a def; its body is charged at every call (_pc_lam)
+    ast.Lambda: Kind("lambda_", 4, ("args",)),
     ast.Return: Kind(None, 1, ("value",)),
     ast.Assign: Kind("assign", 1, ("targets", "value")),
     ast.AugAssign: Kind("augassign", 2, ("target", "value")),
@@ -104,7 +106,6 @@ CHILD_FIELDS = MappingProxyType(
 _REFUSED_NODES: dict[type, str] = {
     ast.Import: "only 'from pycontract import ...' is allowed; contracts cannot import modules",
     ast.ClassDef: "classes are not supported; use functions and dicts",
-    ast.Lambda: "lambda is not supported; use def",
     ast.Global: "'global' is not supported; keep state in Map or Value storage",
     ast.Nonlocal: "'nonlocal' is not supported; return values from functions instead",
     ast.Yield: "generators (yield) are not supported; build and return a list",

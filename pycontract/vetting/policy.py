@@ -115,6 +115,7 @@ class _Policy:
         self.handled: set[int] = set()  # Name nodes whose check a parent rule already did
         self.constructor_line: int | None = None
         self.module_names: dict[str, int] = {}
+        self.class_attrs: set[str] = set()  # attributes of refused classes (no follow-ups)
 
     # ---- reporting
     def report(self, node, message, *, byte_col=None, line=None):
@@ -212,6 +213,8 @@ class _Policy:
                 self.bound.add(node.id)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.bound.add(node.name)
+                if isinstance(node, ast.ClassDef):
+                    self._class_attributes(node)
             elif isinstance(node, ast.arg):
                 self.bound.add(node.arg)
             elif isinstance(node, ast.ExceptHandler) and node.name:
@@ -221,6 +224,18 @@ class _Policy:
                 for a in node.names:
                     if a.name in language.API_NAMES:
                         self.imports[a.asname or a.name] = a.name
+
+    def _class_attributes(self, cls: ast.ClassDef):
+        """The attribute names a (refused) class defines: its methods and the ``obj.NAME``
+        it assigns. Uses of them elsewhere (``p.x``) are follow-ups of the one class
+        refusal, not problems of their own."""
+        for n in ast.walk(cls):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n is not cls:
+                self.class_attrs.add(n.name)
+            elif isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load):
+                self.class_attrs.add(n.attr)
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                self.class_attrs.add(n.id)
 
     def api(self, name: str) -> str | None:
         """The API name a local name refers to (if it was imported)."""
@@ -351,6 +366,8 @@ class _Policy:
                 getattr(self, "rule_" + rule)(node, fn_depth=fn_depth, in_fstring=in_fstring)
         elif t in _REFUSED_NODES:
             self._refused(node, _REFUSED_NODES[t])
+            if t is ast.ClassDef:
+                return  # one problem for the class, none for what is inside it
         elif isinstance(node, (ast.pattern, ast.match_case)):
             pass  # inside a refused 'match'
         else:
@@ -503,7 +520,7 @@ class _Policy:
                 "use an f-string",
                 byte_col=col, line=line,
             )
-        elif attr not in language.ALLOWED_ATTRIBUTE_NAMES:
+        elif attr not in language.ALLOWED_ATTRIBUTE_NAMES and attr not in self.class_attrs:
             self.report(
                 node,
                 f"attribute '{attr}' is not available: contracts may use only the listed "
@@ -689,6 +706,19 @@ class _Policy:
             col = col + 4 if col is not None else None
             self._check_binding(node.name, node, byte_col=col)
 
+    def rule_lambda_(self, node: ast.Lambda, **_):
+        self._literal_defaults(node.args)
+
+    def _literal_defaults(self, args: ast.arguments):
+        for d in list(args.defaults) + [x for x in args.kw_defaults if x is not None]:
+            try:
+                _literal_value(d, mutable=False, allow_tuple=True)
+            except _BadConstant:
+                pass
+            except ValueError:
+                self.report(d, "default values must be literals (int, str, bytes, bool, None or "
+                               "a tuple of them); use None and set the value in the body")
+
     def rule_fn(self, node: ast.FunctionDef, *, fn_depth, **_):
         name_col = self._ident_col(node.lineno, node.col_offset + 4, node.name)
         self._check_binding(node.name, node, byte_col=name_col)
@@ -703,14 +733,7 @@ class _Policy:
                 self.report(d, "only the @public, @view and @constructor decorators "
                                "(imported from pycontract) are allowed")
         args = node.args
-        for d in list(args.defaults) + [x for x in args.kw_defaults if x is not None]:
-            try:
-                _literal_value(d, mutable=False, allow_tuple=True)
-            except _BadConstant:
-                pass
-            except ValueError:
-                self.report(d, "default values must be literals (int, str, bytes, bool, None or "
-                               "a tuple of them); use None and set the value in the body")
+        self._literal_defaults(args)
         if not kinds:
             return
         if len(kinds) > 1:

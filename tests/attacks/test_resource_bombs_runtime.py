@@ -19,8 +19,8 @@ def rev(msg):
 
 INT_CAP = "int too large (limit 65536 bits)"
 NEST = "containers nested more than 64 levels deep"
-TUPLE_KEY = ("tuples cannot be dict keys in memory (their hashes can be made to collide); use a "
-             "str key, or a Map, which takes tuple keys")
+KEY_NEST = "key tuples nested more than 64 levels deep"
+OK = ("success", None)
 LAZY = "iterator nesting depth limit of 64 exceeded"
 DEEP = "call depth limit of 200 exceeded"
 MEM = "memory limit exceeded (134217728 bytes per transaction)"
@@ -49,12 +49,13 @@ BOMBS = [
      rev("dict keys that are ints must lie within +-(2**61 - 1)")),
     ("dict_display_int_collisions", "k = 2**61 - 1\n    return len({k: 1})",
      rev("dict keys that are ints must lie within +-(2**61 - 1)")),
-    ("dictcomp_tuple_keys", "return len({(i, 0): i for i in range(10**4)})", rev(TUPLE_KEY)),
+    # tuple keys are accepted (issue #13); colliding ones pay for their probes (test below)
+    ("dictcomp_tuple_keys", "return len({(i, 0): i for i in range(10**4)})", OK),
     # schedule 2: a dict/list comprehension over a range is charged up front: stops at once
     ("dictcomp_range_upfront", "return len({i: i for i in range(10**6)})", OOG),
     ("listcomp_growing_list", "l = [1]\n    return len([l.append(x) for x in l])", OOG),
-    ("dict_tuple_key_store", "d = {}\n    d[1, 2] = 3\n    return 0", rev(TUPLE_KEY)),
-    ("setdefault_tuple_key", "d = {}\n    d.setdefault((1, 2), 3)\n    return 0", rev(TUPLE_KEY)),
+    ("dict_tuple_key_store", "d = {}\n    d[1, 2] = 3\n    return 0", OK),
+    ("setdefault_tuple_key", "d = {}\n    d.setdefault((1, 2), 3)\n    return 0", OK),
     ("dict_pairs_big_int", "return len(dict([(2**70, 1)]))",
      rev("dict keys that are ints must lie within +-(2**61 - 1)")),
     ("any_lazy", "return any(x > 10**13 for x in range(10**12))", OOG),
@@ -67,11 +68,11 @@ BOMBS = [
     ("int_of_long_text", "return int('9' * 100000)", rev(INT_CAP)),
     ("fstring_huge_int", "return len(f'{7 ** 20000}')", ("success", None)),
     ("tuple_nesting_key", "t = ()\n    for i in range(1000):\n        t = (t,)\n    d = {}\n    d[t] = 1\n    return 1",
-     rev(TUPLE_KEY)),
+     rev(KEY_NEST)),
     ("tuple_nesting_in", "t = ()\n    for i in range(1000):\n        t = (t,)\n    return t in {}",
      rev("key tuples nested more than 64 levels deep")),
     ("tuple_nesting_display", "t = ()\n    for i in range(1000):\n        t = (t,)\n    return len({t: 1})",
-     rev(TUPLE_KEY)),
+     rev(KEY_NEST)),
     ("list_nesting_compare", "a = []\n    b = []\n    for i in range(1000):\n        a = [a]\n        b = [b]\n    return a == b", rev(NEST)),
     ("list_nesting_str", "a = []\n    for i in range(1000):\n        a = [a]\n    return str(a)", rev(NEST)),
     ("self_reference_str", "a = []\n    a.append(a)\n    return str(a)", rev(NEST)),
@@ -258,3 +259,63 @@ def test_format_decimal_matches_cpython_on_small_ints():
                             assert got == format(v, spec), (spec, v)
                             n += 1
     assert n > 5000
+
+
+# ------------------------------------------------------------------ tuple dict keys (issue #13)
+
+_M64 = 2**64
+_P1, _P2, _P5 = 11400714785074694791, 14029467366897019727, 2870177450012600261
+
+
+def _colliding_pairs(n):
+    """``n`` distinct (a, b) int tuples sharing one hash: CPython's tuple hash (xxHash lanes,
+    the same on 3.11-3.13) is invertible in its last lane, so b is solved for each a."""
+    p61 = 2**61 - 1
+    inv2 = pow(_P2, -1, _M64)
+    out, a = [], 0
+    while len(out) < n:
+        x = (_P5 + (hash(a) % _M64) * _P2) % _M64
+        acc = ((x << 31) | (x >> 33)) % _M64 * _P1 % _M64
+        lb = (12345 - acc) * inv2 % _M64
+        b = lb if lb < p61 else (lb - _M64 if lb > _M64 - p61 else None)
+        if b is not None and hash(b) % _M64 == lb:
+            out.append([a, b])
+        a += 1
+    return out
+
+
+_TUPLE_KEYS_SRC = contract(
+    "@public\ndef main(pairs: list) -> int:\n    d = {}\n    for p in pairs:\n"
+    "        d[p[0], p[1]] = 1\n    n = 0\n    for p in pairs:\n        n += d[p[0], p[1]]\n"
+    "    return n\n")
+
+
+def test_tuple_keys_that_collide_pay_for_their_probes():
+    """Tuple dict keys are accepted (issue #13), but n keys solved to share a hash make each
+    insert and lookup probe O(n) keys: they pay O(n^2) gas, while as many ordinary keys pay
+    O(n). Same outcome on every run (the grouping is deterministic)."""
+    pairs = _colliding_pairs(400)
+    assert len({hash(tuple(p)) for p in pairs}) == 1
+    plain = [[i, i] for i in range(400)]
+    ok = run(_TUPLE_KEYS_SRC, gas=10**8, pairs=plain)
+    bad = run(_TUPLE_KEYS_SRC, gas=10**8, pairs=pairs)
+    assert ok.status == bad.status == "success" and ok.result == bad.result == 400
+    n = len(pairs)
+    assert bad.gas_used - ok.gas_used >= n * (n - 1) * 4 // 2  # a probe per colliding key
+    assert ok.gas_used < 100 * n
+    assert run(_TUPLE_KEYS_SRC, gas=10**8, pairs=pairs).gas_used == bad.gas_used
+    # a flood stops at the gas limit, long before the quadratic work piles up
+    flood = run(_TUPLE_KEYS_SRC, gas=GAS, pairs=_colliding_pairs(3000))
+    assert flood.status == "out_of_gas"
+
+
+def test_tuple_keys_copied_in_bulk_pay_for_collisions_too():
+    pairs = _colliding_pairs(300)
+    src = contract(
+        "@public\ndef main(pairs: list, k: int) -> int:\n    d = {}\n    for p in pairs:\n"
+        "        d[p[0], p[1]] = 1\n    for i in range(k):\n        e = {}\n        e.update(d)\n"
+        "    return len(e)\n")
+    one = run(src, gas=10**8, pairs=pairs, k=1)
+    two = run(src, gas=10**8, pairs=pairs, k=2)
+    assert one.result == two.result == 300
+    assert two.gas_used - one.gas_used >= 300 * 299 * 4 // 2

@@ -282,11 +282,11 @@ def f() -> None:
 class Token:
     pass
 """, [(2, 1, "classes are not supported")]),
-    ("lambda_", """\
+    ("lambda_default", """\
 def f():
-    g = lambda x: x
+    g = lambda x=[]: x
     return g
-""", [(3, 9, "lambda is not supported; use def")]),
+""", [(3, 18, "default values must be literals")]),
     ("generator_yield", """\
 def f():
     yield 1
