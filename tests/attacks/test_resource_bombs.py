@@ -136,7 +136,7 @@ def test_non_int_in_a_huge_range_is_false_without_a_scan(chain):
     r = attack(chain, "@public\ndef f():\n    return ['a' in range(10**18), (1,) not in range(10**18)]\n",
                gas=200_000)
     assert (r.status, r.result) == ("success", [False, True]), r.error
-    assert r.gas_used < 1_000
+    assert r.gas_used < 2_000  # the intrinsic cost (1,000 + payload) and a few blocks
 
 
 @pytest.mark.parametrize("what", ["memory", "nesting", "int_cap", "depth", "callee_revert"])
