@@ -40,6 +40,7 @@ OVERHEAD_CASES = {
     "sorting": (50_000, 5_000),
     "comprehensions": (100_000, 10_000),
     "strings": (50_000, 5_000),
+    "mixed": (20_000, 2_000),
 }
 
 

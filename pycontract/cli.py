@@ -8,6 +8,7 @@
     pycontract replay --db ledger.db
     pycontract blocks|tx|storage|events --db ledger.db ...     (read-only ledger inspection)
     pycontract deploy|call ... --dry-run                        (execute, commit nothing)
+    pycontract deploy|call|query ... --profile                  (gas per source line)
     pycontract deploy|call|query --node URL --key KEY.json ...   (a CometBFT node instead of --db)
     pycontract keys | localnet | node | status ...              (network commands: pycontract.node.cli)
 
@@ -194,32 +195,60 @@ def _open_reader(db: str):
 
 
 
-def _dry_run(chain, tx):
+def _dry_run(chain, tx, profile: bool = False):
     """Execute ``tx`` in a block that is never committed; its receipt (a gas estimate)."""
-    pending = chain.begin_block([tx])
+    pending = chain.begin_block([tx], profile=profile)
     try:
         return pending.receipts[0]
     finally:
         pending.drop()
 
 
-def _finish_dry_run(r, as_json: bool) -> None:
+def _print_profile(r, sources: dict | None) -> None:
+    """The receipt's gas per source line, heaviest first (``--profile``)."""
+    from pycontract.profiler import format_table
+
+    if sources is None or r.profile is None:
+        return
+    click.echo(f"gas per line (heaviest first; adds up to gas used {r.gas_used:,}):")
+    click.echo(format_table(r.profile, sources, r.gas_used))
+
+
+def _profile_sources(chain, r, own: dict | None = None) -> dict:
+    """Source text of every contract in ``r.profile`` (``own``: sources not in the ledger yet,
+    a deploy's)."""
+    out = dict(own or {})
+    for p in r.profile or ():
+        if p.contract not in out:
+            rec = chain.contract(p.contract)
+            out[p.contract] = rec.source if rec is not None else None
+    return out
+
+
+def _no_profile_over_node(profile: bool) -> None:
+    if profile:
+        raise CliError("--profile runs on a local ledger (--db), not over --node")
+
+
+def _finish_dry_run(r, as_json: bool, sources: dict | None = None) -> None:
     if as_json:
         _emit_json({**r.to_dict(), "dry_run": True})
     else:
         click.echo("dry run: executed, nothing committed")
         _print_receipt(r)
         click.echo(f"gas estimate: {r.gas_used:,} (this transaction on the current state)")
+        _print_profile(r, sources)
     if r.status != "success":
         first = (r.error or r.status).splitlines()[0]
         raise CliError(f"transaction {r.status} (dry run): {first}", EXIT_CONTRACT)
 
 
-def _finish_receipt(r, as_json: bool) -> None:
+def _finish_receipt(r, as_json: bool, sources: dict | None = None) -> None:
     if as_json:
         _emit_json(r.to_dict())
     else:
         _print_receipt(r)
+        _print_profile(r, sources)
     if r.status != "success":
         first = (r.error or r.status).splitlines()[0]
         raise CliError(f"transaction {r.status}: {first}", EXIT_CONTRACT)
@@ -280,6 +309,12 @@ def check(contract_file, as_json):
         click.echo(f"{contract_file}: ok: {_summary(cc)}")
 
 
+_profile_option = click.option(
+    "--profile", "profile", is_flag=True,
+    help="also show gas per source line (of every contract it ran), heaviest first; the "
+         "lines add up to the gas used")
+
+
 def _gas_option(default):
     return click.option("--gas", "gas", type=click.IntRange(min=1), default=default, show_default=True,
                         help="gas limit")
@@ -295,9 +330,11 @@ def _gas_option(default):
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
 @click.option("--dry-run", "dry_run", is_flag=True,
               help="execute without committing and print the receipt (a gas estimate)")
+@_profile_option
 @node_options
 @guard
-def deploy(db, name, contract_file, sender, args_json, gas, as_json, dry_run, node_url, key_path):
+def deploy(db, name, contract_file, sender, args_json, gas, as_json, dry_run, profile, node_url,
+           key_path):
     """Deploy CONTRACT.py as contract NAME (on --db FILE, or on --node URL signed by --key)."""
     from pycontract.metering.compiler import compile_contract
     from pycontract.errors import VetError
@@ -317,18 +354,24 @@ def deploy(db, name, contract_file, sender, args_json, gas, as_json, dry_run, no
     if client is not None:
         if dry_run:
             raise CliError("--dry-run runs on a local ledger (--db), not over --node")
+        _no_profile_over_node(profile)
         return _finish_receipt(client.deploy(name, source, args=args, gas_limit=gas), as_json)
+    sources = None
     if dry_run:
         from pycontract.host import Chain, Tx
 
         # a missing ledger is not created by a dry run: estimate on an empty temporary one
         with (_open_chain(db, must_exist=True) if os.path.exists(db) else Chain()) as chain:
             r = _dry_run(chain, Tx(sender=sender, contract=name, function="constructor",
-                                   args=args, gas_limit=gas, source=source))
-        return _finish_dry_run(r, as_json)
+                                   args=args, gas_limit=gas, source=source), profile)
+            if profile:
+                sources = _profile_sources(chain, r, {name: source})
+        return _finish_dry_run(r, as_json, sources)
     with _open_chain(db, must_exist=False) as chain:
-        r = chain.deploy(name, source, sender=sender, args=args, gas_limit=gas)
-    _finish_receipt(r, as_json)
+        r = chain.deploy(name, source, sender=sender, args=args, gas_limit=gas, profile=profile)
+        if profile:
+            sources = _profile_sources(chain, r, {name: source})
+    _finish_receipt(r, as_json, sources)
 
 
 @cli.command()
@@ -341,26 +384,34 @@ def deploy(db, name, contract_file, sender, args_json, gas, as_json, dry_run, no
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
 @click.option("--dry-run", "dry_run", is_flag=True,
               help="execute without committing and print the receipt (a gas estimate)")
+@_profile_option
 @node_options
 @guard
-def call(db, contract, function, json_args, sender, gas, as_json, dry_run, node_url, key_path):
+def call(db, contract, function, json_args, sender, gas, as_json, dry_run, profile, node_url,
+         key_path):
     """Call FUNCTION of CONTRACT in a transaction (on --db FILE, or --node URL with --key)."""
     args = _parse_json_args(json_args, "JSON_ARGS")
     client = _target(db, node_url, sender, key_path, signs=True)
     if client is not None:
         if dry_run:
             raise CliError("--dry-run runs on a local ledger (--db), not over --node")
+        _no_profile_over_node(profile)
         return _finish_receipt(client.call(contract, function, args, gas_limit=gas), as_json)
+    sources = None
     with _open_chain(db, must_exist=True) as chain:
         args = _hex_bytes(_params_of_record(chain.contract(contract), function), args, "JSON_ARGS")
         if dry_run:
             from pycontract.host import Tx
 
             r = _dry_run(chain, Tx(sender=sender, contract=contract, function=function,
-                                   args=args, gas_limit=gas))
-            return _finish_dry_run(r, as_json)
-        r = chain.call(contract, function, args, sender=sender, gas_limit=gas)
-    _finish_receipt(r, as_json)
+                                   args=args, gas_limit=gas), profile)
+            if profile:
+                sources = _profile_sources(chain, r)
+            return _finish_dry_run(r, as_json, sources)
+        r = chain.call(contract, function, args, sender=sender, gas_limit=gas, profile=profile)
+        if profile:
+            sources = _profile_sources(chain, r)
+    _finish_receipt(r, as_json, sources)
 
 
 @cli.command()
@@ -370,16 +421,20 @@ def call(db, contract, function, json_args, sender, gas, as_json, dry_run, node_
 @click.argument("json_args", required=False, metavar="[JSON_ARGS]")
 @_gas_option(10_000_000)
 @click.option("--json", "as_json", is_flag=True, help="print the value as JSON")
+@_profile_option
 @node_options
 @guard
-def query(db, contract, function, json_args, gas, as_json, node_url, key_path):
+def query(db, contract, function, json_args, gas, as_json, profile, node_url, key_path):
     """Run view FUNCTION of CONTRACT against the committed state and print its value."""
     from ledger_store import codec
 
     args = _parse_json_args(json_args, "JSON_ARGS")
     client = _target(db, node_url, None, key_path, signs=False)
     if client is not None:
+        _no_profile_over_node(profile)
         value = client.query(contract, function, args, gas_limit=gas)
+    elif profile:
+        return _profiled_query(db, contract, function, args, gas, as_json)
     else:
         # read-only: a query works while another process (a node, a script) writes the ledger
         with _open_reader(db) as chain:
@@ -390,6 +445,32 @@ def query(db, contract, function, json_args, gas, as_json, node_url, key_path):
         _emit_json({"result": codec.to_jsonable(value)})
     else:
         click.echo(_fmt_value(value))
+
+
+def _profiled_query(db, contract, function, args, gas, as_json) -> None:
+    """``query --profile``: the value (or the failure), gas used and gas per source line."""
+    from ledger_store import codec
+
+    with _open_reader(db) as chain:
+        args = _hex_bytes(_params_of_record(chain.contract(contract), function), args,
+                          "JSON_ARGS")
+        r = chain.query(contract, function, args, gas_limit=gas, profile=True)
+        sources = _profile_sources(chain, r)
+    if as_json:
+        _emit_json({"status": r.status, "gas_used": r.gas_used, "error": r.error,
+                    "result": codec.to_jsonable(r.result),
+                    "profile": [p.to_dict() for p in r.profile]})
+    else:
+        if r.status == "success":
+            click.echo(_fmt_value(r.result))
+        else:
+            click.echo(f"status:   {r.status}")
+            click.echo(f"error:    {(r.error or r.status).splitlines()[0]}")
+        click.echo(f"gas used: {r.gas_used:,}")
+        _print_profile(r, sources)
+    if r.status != "success":
+        first = (r.error or r.status).splitlines()[0]
+        raise CliError(f"query {r.status}: {first}", EXIT_CONTRACT)
 
 
 @cli.command()

@@ -340,11 +340,14 @@ class TestChain:
 
     def call(self, contract: str, function: str, args: dict | None = None, *,
              sender: str | None = None, gas_limit: int | None = None, check: bool = True,
-             time: int | None = None):
+             time: int | None = None, profile: bool = False):
         """Send one transaction in a block of its own; return its Receipt (raising
-        :class:`TransactionFailed` when it did not succeed, unless ``check=False``)."""
+        :class:`TransactionFailed` when it did not succeed, unless ``check=False``).
+        ``profile=True`` fills ``receipt.profile`` (gas per source line, pycontract.profiler)."""
         sender = sender if sender is not None else self.default_sender
         kw = {} if gas_limit is None else {"gas_limit": gas_limit}
+        if profile:
+            kw["profile"] = True
         r = self.chain.call(contract, function, args, sender=sender, time=time, **kw)
         self._check(r, _fmt_call(contract, function, args or {}, sender), check, contract)
         return r

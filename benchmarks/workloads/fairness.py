@@ -285,3 +285,34 @@ def int_mod_big() -> int:
     x = 7 ** 22000
     while True:
         r = x % 1000003
+
+
+@public
+def small_mulmod() -> int:
+    # schedule 5: * of ints below 2**31 and % below 2**64 are free and inline (proven ints)
+    x = 1
+    i = 0
+    while True:
+        x = x * 48271 % 2147483647
+        i = (i * 3 // 2 + x % 7 - i // 5) % 1000003
+
+
+@public
+def proven_int_adds() -> int:
+    # + and - of two proven ints inline (no helper call, no type test)
+    a = 0
+    b = 1
+    for i in range(10**12):
+        a += i
+        a -= i
+        b = a + b
+        b = b - a
+
+
+@public
+def temp_operands() -> list:
+    # operands through temporaries (type-tested inline): list items and call results
+    v = [3, 5]
+    while True:
+        v[0] = (v[0] * v[1] + len(v)) % 1000003
+        v[1] = v[0] // 7 + v[1] % 11

@@ -83,3 +83,32 @@ def strings(n: int) -> int:
         parts.append(str(i).zfill(6))
     text = ",".join(parts)
     return len(text.split(",")) + text.count("00")
+
+
+def collatz_len(x: int, depth: int) -> int:
+    if x == 1 or depth == 0:
+        return 0
+    if x % 2 == 0:
+        return 1 + collatz_len(x // 2, depth - 1)
+    return 1 + collatz_len(3 * x + 1, depth - 1)
+
+
+@view
+def mixed(n: int) -> int:
+    """Integer arithmetic, branches, dict updates and recursion together (issue 12)."""
+    counts = {}
+    acc = 0
+    for i in range(1, n):
+        steps = collatz_len(i, 40)
+        if steps > 20:
+            acc = (acc * 31 + steps) % 1000003
+        elif steps % 3 == 0:
+            acc = acc + i - steps
+        else:
+            acc -= 1
+        k = steps % 16
+        if k in counts:
+            counts[k] += 1
+        else:
+            counts[k] = 1
+    return acc + len(counts) + counts[0]

@@ -50,6 +50,7 @@ from pycontract.host.worker_client import (
     _Worker,
 )
 from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
+from pycontract.profiler import check_profile
 from pycontract.worker import protocol
 
 #: the ledger meta key of the block gas limit (shared with pycontract.node.app's InitChain)
@@ -212,6 +213,8 @@ class Chain:
         return self._reply(w, deadline, timeout, height)
 
     def _send(self, w: _Worker, msg: dict, height: int) -> None:
+        if self._profiling is not None and msg.get("op") == "block":
+            msg = {**msg, "profile": True}
         try:
             protocol.write_frame(w.req, msg)
         except (protocol.ProtocolError, OSError) as e:
@@ -275,11 +278,14 @@ class Chain:
     def _tx_hasher(self, height: int):
         return hashing.tx_hasher(self.chain_id, height)
 
-    def execute_block(self, txs, *, time: int | None = None) -> list[Receipt]:
+    def execute_block(self, txs, *, time: int | None = None,
+                      profile: bool = False) -> list[Receipt]:
         """Run ``txs`` as one block; commit it iff at least one transaction executed.
-        Returns one receipt per transaction, in order (rejected ones included, not committed)."""
+        Returns one receipt per transaction, in order (rejected ones included, not committed).
+        ``profile=True`` fills each receipt's ``profile`` (gas per source line); it changes no
+        gas, result or state."""
         with self._lock:
-            receipts, pending = self._run_block(list(txs), time, always=False)
+            receipts, pending = self._run_block(list(txs), time, always=False, profile=profile)
             return receipts if pending is None else pending.commit()
 
     def execute_blocks(self, blocks, *, times=None) -> list[list[Receipt]]:
@@ -367,16 +373,17 @@ class Chain:
         self._pending = PendingBlock(self, staged, time, receipts, records)
         return self._pending.commit()
 
-    def begin_block(self, txs, *, time: int | None = None) -> "PendingBlock":
+    def begin_block(self, txs, *, time: int | None = None,
+                    profile: bool = False) -> "PendingBlock":
         """Phase one of a block: execute every transaction through the worker and compute the
         new state root without committing. Always yields a block (height + 1), even when
         ``txs`` is empty or every transaction is rejected. ``commit()`` persists it atomically;
         ``drop()`` discards it. Until then no other block can begin, and nobody (queries, other
         processes, read-only ledgers) sees it; a kill -9 leaves the ledger at its last block."""
         with self._lock:
-            return self._run_block(list(txs), time, always=True)[1]
+            return self._run_block(list(txs), time, always=True, profile=profile)[1]
 
-    def _run_block(self, txs: list, time: int | None, *, always: bool):
+    def _run_block(self, txs: list, time: int | None, *, always: bool, profile: bool = False):
         """The block pipeline shared by execute_block and begin_block: admit, execute in the
         worker, validate and apply the replies, stage. Returns (receipts, PendingBlock), the
         block None when no transaction executed and ``always`` is false."""
@@ -389,19 +396,27 @@ class Chain:
         time = self._block_time(led, time)
         height = led.height + 1
         receipts, send, blobs, consumed = self._admit(led, txs)
+        if profile:  # refused here: no code ran, no gas, no rows (the worker's fill the rest)
+            for r in receipts:
+                if r is not None:
+                    r.profile = []
         if not send and not consumed and not always:
             self._assign_hashes(height, txs, receipts)
             return receipts, None  # nothing executed: no block
         ov = led.begin_block()
         done = False
+        self._profiling = [] if profile else None
         try:
             records = self._execute(led, ov, txs, receipts, send, blobs, consumed, height,
                                     time)
+            if profile:
+                self._attach_profiles(led, txs, receipts, send, self._profiling)
             if not records and not always:
                 return receipts, None  # only rejections: no block
             staged = led.stage_block(ov, time=time, txs=None)  # the records added to ov
             done = True
         finally:
+            self._profiling = None
             if not done:
                 ov.close()
         self._pending = PendingBlock(self, staged, time, receipts, records)
@@ -568,6 +583,30 @@ class Chain:
                             f"{led.height})") from None
         return c
 
+    #: profile mode (``_run_block(profile=True)``): the raw worker results of the block, in
+    #: order, kept by ``_block_results`` for ``_attach_profiles``; None otherwise
+    _profiling: list | None = None
+
+    def _attach_profiles(self, led, txs: list, receipts: list, send: dict, raw: list) -> None:
+        """Give each receipt of a profiled block its validated profile: the rows of contracts
+        in its call tree, summing exactly to its (already validated) gas_used; anything else
+        is a node fault. Receipts the host refused already hold []."""
+        try:
+            if len(raw) != len(send):
+                raise NodeFault("the sandbox worker sent an invalid profile: results missing")
+            for i, r in zip(send, raw):
+                rec = receipts[i]
+                if rec.status == "rejected" and "profile" not in r:
+                    rec.profile = []
+                    continue
+                touched = r.get("touched")  # validated: a list of names in the call tree
+                rec.profile = check_profile(r.get("profile"), rec.gas_used,
+                                            set(touched) | {txs[i].contract})
+        except NodeFault as e:
+            self._drop_worker()
+            raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
+                            f"{led.height})") from None
+
     @staticmethod
     def _apply(ov, tx: Tx, c, tx_hash: str, args_blob: bytes) -> TxRecord:
         """Replay one included transaction's validated writes onto the overlay; its record."""
@@ -613,6 +652,8 @@ class Chain:
                                 f"results; nothing was committed (the ledger stays at block "
                                 f"{height})")
             got += len(results)
+            if self._profiling is not None:
+                self._profiling.extend(results)
             yield from results
             if op == "block":
                 return
@@ -623,25 +664,35 @@ class Chain:
             self._worker = None
 
     def deploy(self, name: str, source: str, *, sender: str, args: dict | None = None,
-               gas_limit: int = DEFAULT_DEPLOY_GAS, time: int | None = None) -> Receipt:
-        """Deploy ``source`` as contract ``name`` in a block of its own."""
+               gas_limit: int = DEFAULT_DEPLOY_GAS, time: int | None = None,
+               profile: bool = False) -> Receipt:
+        """Deploy ``source`` as contract ``name`` in a block of its own (``profile``: see
+        ``call``)."""
         # a missing source must still be a deploy (rejected for it), not a call of ``name``
         return self.execute_block(
             [Tx(sender=sender, contract=name, function="constructor", args=args,
                 gas_limit=gas_limit, source=_NO_SOURCE if source is None else source)],
-            time=time)[0]
+            time=time, profile=profile)[0]
 
     def call(self, contract: str, function: str, args: dict | None = None, *, sender: str,
-             gas_limit: int = DEFAULT_CALL_GAS, time: int | None = None) -> Receipt:
-        """Call a public (or view) function in a transaction of its own block."""
+             gas_limit: int = DEFAULT_CALL_GAS, time: int | None = None,
+             profile: bool = False) -> Receipt:
+        """Call a public (or view) function in a transaction of its own block. ``profile=True``
+        also fills ``receipt.profile``: gas per source line of every contract it ran (line 0:
+        the transaction's own costs), summing exactly to ``gas_used``; nothing else changes."""
         return self.execute_block(
             [Tx(sender=sender, contract=contract, function=function, args=args,
-                gas_limit=gas_limit)], time=time)[0]
+                gas_limit=gas_limit)], time=time, profile=profile)[0]
 
     def query(self, contract: str, function: str, args: dict | None = None, *,
-              gas_limit: int = DEFAULT_QUERY_GAS, sender: str = "query") -> Any:
+              gas_limit: int = DEFAULT_QUERY_GAS, sender: str = "query",
+              profile: bool = False) -> Any:
         """Run a view against the committed state; return its value. Invalid queries raise
-        InvalidTransaction, a revert or out-of-gas raises QueryError."""
+        InvalidTransaction, a revert or out-of-gas raises QueryError.
+
+        ``profile=True`` returns a Receipt instead (never stored: no tx_hash, no height) whose
+        ``result`` is the value and whose ``profile`` is the gas per source line; a revert or
+        out of gas is its status then, not a QueryError (the profile shows where gas went)."""
         with self._lock:
             led = self._live()
             tx = Tx(sender=sender, contract=contract, function=function, args=args,
@@ -653,13 +704,14 @@ class Chain:
                 raise InvalidTransaction(why)
             head = led.head
             timeout = WORKER_TIMEOUT_BASE + gas_limit / WORKER_MIN_GAS_PER_SECOND
-            reply = self._request(
-                {"op": "query", "contract": contract, "function": function,
-                 "args": codec.encode_value(args if args is not None else {}),
-                 "gas_limit": gas_limit, "sender": sender, "height": led.height,
-                 "time": head.time if head is not None else 0, "cpu_seconds": int(timeout) + 1},
-                timeout,
-            )
+            request = {"op": "query", "contract": contract, "function": function,
+                       "args": codec.encode_value(args if args is not None else {}),
+                       "gas_limit": gas_limit, "sender": sender, "height": led.height,
+                       "time": head.time if head is not None else 0,
+                       "cpu_seconds": int(timeout) + 1}
+            if profile:
+                request["profile"] = True
+            reply = self._request(request, timeout)
             status, error, used, res = (reply.get("status"), reply.get("error"),
                                         reply.get("gas_used"), reply.get("result"))
             if reply.get("op") != "query" or status not in STATUSES or \
@@ -669,6 +721,8 @@ class Chain:
                 raise NodeFault("the sandbox worker sent an invalid query reply")
             if status == "rejected":
                 raise InvalidTransaction(error or "invalid query")
+            if profile:
+                return self._query_receipt(reply, status, used, error, res, contract)
             if status != "success":
                 raise QueryError(status, error or status)
             if res is None:
@@ -681,6 +735,30 @@ class Chain:
             except EncodingError as e:
                 self._drop_worker()
                 raise NodeFault(f"the sandbox worker sent an undecodable query result: {e}") from None
+
+    def _query_receipt(self, reply, status, used, error, res, contract) -> Receipt:
+        """A profiled query's reply as a Receipt (validated like the rest of the reply)."""
+        value = None
+        try:
+            if res is not None:
+                if type(res) is not bytes or status != "success":
+                    raise NodeFault("the sandbox worker sent an invalid query result")
+                try:
+                    value = codec.decode_value(res)
+                except EncodingError as e:
+                    raise NodeFault("the sandbox worker sent an undecodable query result: "
+                                    f"{e}") from None
+            # a view may call other contracts' views: any existing contract may have run
+            raw = reply.get("profile")
+            named = {r[0] for r in raw if type(r) is list and r and type(r[0]) is str} \
+                if type(raw) is list else set()
+            names = {c for c in named if self._ledger.contract(c) is not None} | {contract}
+            rows = check_profile(raw, used, names)
+        except NodeFault:
+            self._drop_worker()
+            raise
+        return Receipt(status, used, value, error if status != "success" else None,
+                       profile=rows)
 
     # ------------------------------------------------------------- reads
     def state_root(self) -> str:

@@ -41,10 +41,13 @@ class Receipt:
     tx_hash: str = ""
     height: int | None = None  # the block it is in (None when rejected)
     index: int | None = None  # its position in that block
+    #: gas per source line ([pycontract.profiler.ProfileLine], heaviest first) when run with
+    #: ``profile=True``; None otherwise. Not consensus data: never stored, not compared.
+    profile: list | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
-        """JSON-able form (bytes as "0x..." strings)."""
-        return {
+        """JSON-able form (bytes as "0x..." strings); ``profile`` only when there is one."""
+        d = {
             "status": self.status,
             "gas_used": self.gas_used,
             "result": codec.to_jsonable(self.result),
@@ -54,6 +57,9 @@ class Receipt:
             "height": self.height,
             "index": self.index,
         }
+        if self.profile is not None:
+            d["profile"] = [p.to_dict() for p in self.profile]
+        return d
 
     @classmethod
     def from_record(cls, rec: TxRecord) -> "Receipt":

@@ -59,7 +59,16 @@ CONSTANTS: dict[str, object] = {
 PER_EXECUTION = frozenset({"_pc_m", "_pc_oog"})
 
 #: temporaries the rewriter assigns (locals of the metered function, never namespace entries)
-LOCALS = frozenset({"_pc_v", "_pc_o", "_pc_k", "_pc_r"})
+LOCALS = frozenset({"_pc_v", "_pc_t", "_pc_o", "_pc_k", "_pc_r"})
+
+#: operand temporaries of the inline int fast paths: ``_pc_t1``, ``_pc_t2``, ... (locals)
+TEMP_PREFIX = "_pc_t"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is one of the rewriter's numbered operand temporaries."""
+    return name.startswith(TEMP_PREFIX) and name[len(TEMP_PREFIX):].isdigit()
+
 
 #: every name metered code may contain that is not the contract's own
 ALL = frozenset(RUNTIME_HELPERS) | frozenset(CONSTANTS) | PER_EXECUTION | LOCALS

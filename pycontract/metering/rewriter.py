@@ -96,12 +96,14 @@ def _const(v):
     return ast.Constant(value=v)
 
 
-def charge_stmts(k: int):
-    """``_pc_m.g -= k`` ; ``if _pc_m.g < 0: _pc_oog()``"""
+def charge_stmts(k: int, check: bool = True):
+    """``_pc_m.g -= k`` ; ``if _pc_m.g < 0: _pc_oog()`` (the test only when ``check``)"""
     sub = ast.AugAssign(
         target=ast.Attribute(value=_name("_pc_m"), attr="g", ctx=ast.Store()),
         op=ast.Sub(), value=_const(k),
     )
+    if not check:
+        return [sub]
     chk = ast.If(
         test=ast.Compare(
             left=ast.Attribute(value=_name("_pc_m"), attr="g", ctx=ast.Load()),
@@ -110,6 +112,14 @@ def charge_stmts(k: int):
         body=[ast.Expr(value=_call("_pc_oog"))], orelse=[],
     )
     return [sub, chk]
+
+
+def _is_charge_test(st) -> bool:
+    """``if _pc_m.g < 0: _pc_oog()`` as ``charge_stmts`` writes it."""
+    t = st.test
+    return (isinstance(t, ast.Compare) and isinstance(t.left, ast.Attribute)
+            and t.left.attr == "g" and isinstance(t.left.value, ast.Name)
+            and t.left.value.id == "_pc_m")
 
 
 def _is_small_const(n) -> bool:
@@ -191,9 +201,11 @@ def _type_is(n, tname):
     return ast.Compare(left=_call("_pc_T", n), ops=[ast.Is()], comparators=[_name(tname)])
 
 
-def _int_guard(*operands):
-    """Exact-int test of every operand that is not an int literal (None if all are)."""
-    tests = [_type_is(_name(o.id), "_pc_I") for o in operands if isinstance(o, ast.Name)]
+def _int_guard(*operands, ints=frozenset()):
+    """Exact-int test of every operand that is not an int literal or a name proven to hold an
+    int (None if all are)."""
+    tests = [_type_is(_name(o.id), "_pc_I") for o in operands
+             if isinstance(o, ast.Name) and o.id not in ints]
     if not tests:
         return None
     return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests)
@@ -222,25 +234,283 @@ def flat_unpack_units(target) -> int:
     return 1 + len(target.elts) * SCHEDULE.element
 
 
+# ---------------------------------------------------------------- int facts
+
+#: ints strictly inside +-_FREE_INT have at most 63 bits: ``+``/``-`` of two of them is free in
+#: the sizing helpers (``Runtime.add``/``sub``/``iadd``: no gas, no memory), so the rewriter may
+#: do it inline once it has PROVEN both operands are ints
+_FREE_INT = 1 << 63
+#: operator -> the open range +-R within which both int operands make the sizing helper charge
+#: nothing (schedule 5: also ``*`` of ints below 2**31 and ``%``/``//`` of ints below 2**64),
+#: so the rewriter may do the operation inline there
+FREE_INT_RANGE = {ast.Add: _FREE_INT, ast.Sub: _FREE_INT, ast.Mult: 1 << 31,
+                  ast.Mod: 1 << 64, ast.FloorDiv: 1 << 64}
+#: binary operators whose result is an int whenever both operands are (else they raise)
+_INT_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift,
+               ast.RShift, ast.BitAnd, ast.BitOr, ast.BitXor)
+_SCOPES = (ast.FunctionDef, ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp,
+           ast.SetComp)
+
+
+def _range_iter(it) -> bool:
+    """``_getiter_(range(...))`` as RestrictedPython writes ``for x in range(...)``."""
+    return (
+        isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "_getiter_"
+        and len(it.args) == 1 and not it.keywords and isinstance(it.args[0], ast.Call)
+        and isinstance(it.args[0].func, ast.Name) and it.args[0].func.id == "range"
+    )
+
+
+def binds_range(module) -> bool:
+    """Whether the module binds the name ``range`` anywhere (then ``range(...)`` proves nothing)."""
+    for n in ast.walk(module):
+        if isinstance(n, ast.Name) and n.id == "range" and not isinstance(n.ctx, ast.Load):
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "range":
+            return True
+        if isinstance(n, ast.arg) and n.arg == "range":
+            return True
+        if isinstance(n, ast.ExceptHandler) and n.name == "range":
+            return True
+        if isinstance(n, ast.alias) and (n.asname or n.name) == "range":
+            return True
+    return False
+
+
+def _is_int_expr(n, ints) -> bool:
+    """An expression that, if it evaluates at all, gives an int (or bool): int literals, names
+    proven int, and arithmetic of those (the sizing helpers return ints for ints or raise)."""
+    if isinstance(n, ast.Constant):
+        return type(n.value) in (int, bool)
+    if isinstance(n, ast.Name):
+        return n.id in ints
+    if isinstance(n, ast.BinOp):
+        return (isinstance(n.op, _INT_BINOPS) and _is_int_expr(n.left, ints)
+                and _is_int_expr(n.right, ints))
+    if isinstance(n, ast.UnaryOp):
+        return isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert)) and _is_int_expr(n.operand, ints)
+    return False
+
+
+def int_locals(fn, range_ok: bool) -> frozenset:
+    """Local names of ``fn`` that can only ever hold an int (or bool): every binding of the name
+    in the function's own scope is ``x = E``, ``x: T = E`` or ``x op= E`` with ``E`` an int
+    expression (given the other such names: a fixpoint), or ``for x in range(...)``.
+    Parameters, unpacking targets, except-as names, nested defs and anything else disqualify
+    the name. A proof, not a guess: the rewriter drops type tests for these names."""
+    good = {}  # name -> list of (kind, value)
+    bad = set()
+    seen_targets = set()
+    stack = list(fn.body)
+    for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
+        bad.add(a.arg)
+    for a in (fn.args.vararg, fn.args.kwarg):
+        if a is not None:
+            bad.add(a.arg)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            good.setdefault(n.targets[0].id, []).append(("=", n.value))
+            seen_targets.add(id(n.targets[0]))
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
+            good.setdefault(n.target.id, []).append(("=", n.value))
+            seen_targets.add(id(n.target))
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            good.setdefault(n.target.id, []).append((type(n.op), n.value))
+            seen_targets.add(id(n.target))
+        elif isinstance(n, ast.For) and isinstance(n.target, ast.Name):
+            if range_ok and _range_iter(n.iter):
+                good.setdefault(n.target.id, [])
+                seen_targets.add(id(n.target))
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            if id(n) not in seen_targets:
+                bad.add(n.id)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bad.add(n.name)
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            bad.update(n.names)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bad.add(n.name)
+        if isinstance(n, _SCOPES):
+            # another scope: only a walrus there could bind one of our names
+            for m in ast.walk(n):
+                if isinstance(m, ast.NamedExpr) and isinstance(m.target, ast.Name):
+                    bad.add(m.target.id)
+                elif isinstance(m, (ast.Global, ast.Nonlocal)):
+                    bad.update(m.names)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    ints = {k for k in good if k not in bad}
+    changed = True
+    while changed:
+        changed = False
+        for k in list(ints):
+            for op, value in good[k]:
+                ok = _is_int_expr(value, ints) and (op == "=" or op in _INT_BINOPS)
+                if not ok:
+                    ints.discard(k)
+                    changed = True
+                    break
+    return frozenset(ints)
+
+
+#: operands that are never ints (non-int literals, displays, f-strings)
+_NOT_INT = (ast.List, ast.Tuple, ast.Dict, ast.JoinedStr, ast.ListComp, ast.DictComp,
+            ast.GeneratorExp)
+
+
+def _free_int_test(*operands):
+    """``-2**63 < x < 2**63 [and ...]`` for the names among ``operands`` (proven ints)."""
+    tests = [ast.Compare(left=_const(-_FREE_INT), ops=[ast.Lt(), ast.Lt()],
+                         comparators=[o, _const(_FREE_INT)]) for o in operands]
+    return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests)
+
+
 class ExprRewriter(ast.NodeTransformer):
     """Routes size-dependent expression operations to runtime helpers (recursion is bounded by
     the nesting limit vetting enforces)."""
 
+    #: local names proven to hold ints in the function being rewritten (``int_locals``)
+    ints = frozenset()
+
+    def _proven(self, n) -> bool:
+        """A name proven to hold an int, or an int literal."""
+        return _is_int_const(n) or (isinstance(n, ast.Name) and n.id in self.ints)
+
+    #: inside a function body (temporaries may be assigned), inside a comprehension (not)
+    in_fn = False
+    comp_depth = 0
+    range_ok = False
+    ntemp = 0
+
+    def _shadowed(self, node, names, comp=False):
+        """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
+        saved = self.ints
+        self.ints = saved - set(names)
+        self.comp_depth += comp
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.ints = saved
+            self.comp_depth -= comp
+
+    def visit_Lambda(self, node):
+        a = node.args
+        names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+        names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+        return self._shadowed(node, names)
+
+    def _bounded(self, node):
+        """M such that -M < result < M when ``node`` is ``x & c`` (c >= 0) or ``x % c`` (c > 0)
+        of a proven int expression ``x`` and an int literal ``c`` (whatever x's size), else
+        None."""
+        r = node.right
+        if not (_is_int_const(r) and _is_int_expr(node.left, self.ints)):
+            return None
+        if isinstance(node.op, ast.BitAnd) and r.value >= 0:
+            return r.value + 1
+        if isinstance(node.op, ast.Mod) and r.value > 0:
+            return r.value
+        return None
+
     def visit_BinOp(self, node):
+        bounded = self._bounded(node)
+        out = self._binop(node)
+        if bounded is not None:
+            out.int_bound = bounded  # read by int_inline: needs no range test
+        return out
+
+    def _binop(self, node):
         self.generic_visit(node)
         op = type(node.op)
-        if op is ast.Sub and not (_is_int_const(node.left) or _is_int_const(node.right)):
-            # x - (0 - x) doubles x just as x + x does: charged (and sized) like +
-            return ast.Call(func=_name("_pc_sub"), args=[node.left, node.right], keywords=[])
-        if op in _INLINE_CHEAP or (
-                op in (ast.Add, ast.Sub) and (_is_int_const(node.left) or _is_int_const(node.right))
-        ) or (op is ast.FloorDiv and _is_int_const(node.right) and node.right.value != 0):
+        left, right = node.left, node.right
+        if _simple(left) and _simple(right) and (op in _INLINE_CHEAP or (
+                op in (ast.Add, ast.Sub) and (_is_int_const(left) or _is_int_const(right))
+        ) or (op is ast.FloorDiv and _is_int_const(right) and right.value != 0)):
             # linear int ops whose result is no bigger than an operand: inline when every
             # operand is a name or int literal known (by an inline range test) to fit in 64
             # bits; otherwise the helper, which charges and accounts the memory of big results
-            return _small_int_or(node, [node.left, node.right],
-                                 _call(_BINOP_HELPER[op], node.left, node.right))
-        return ast.Call(func=_name(_BINOP_HELPER[op]), args=[node.left, node.right], keywords=[])
+            return _small_int_or(node, [left, right], _call(_BINOP_HELPER[op], left, right))
+        # x - (0 - x) doubles x just as x + x does: - is charged (and sized) like +
+        fast = self.int_inline(node, _BINOP_HELPER[op], [left, right])
+        if fast is not None:
+            return fast
+        return ast.Call(func=_name(_BINOP_HELPER[op]), args=[left, right], keywords=[])
+
+    def int_inline(self, node, helper, operands):
+        """``L op R if <both exact ints within the op's free range> else helper(L, R)``: the
+        operation inline where the helper would charge nothing (``FREE_INT_RANGE``), else the
+        helper. Names proven int (``int_locals``) and int literals need no type test; other
+        operands are tested with ``type(x) is int`` (bools and everything else take the
+        helper). An operand that is not a name or literal is evaluated once, in order, into a
+        fresh temporary ``_pc_tN`` (only in function bodies outside comprehensions, where an
+        assignment expression is allowed); the tests of such operands are joined with ``&`` so
+        both operands are always evaluated before the helper would be called. None when the
+        operation has no free range or an operand cannot be handled."""
+        bound = FREE_INT_RANGE.get(type(node.op))
+        if bound is None:
+            return None
+        tests, uses, temps = [], [], False
+        if any(isinstance(o, _NOT_INT) or (isinstance(o, ast.Constant) and not _is_int_const(o))
+               or (isinstance(o, ast.Call) and isinstance(o.func, ast.Name)
+                                           and o.func.id in ("str", "bytes"))
+               for o in operands):
+            return None  # not an int: straight to the helper (a heuristic; both paths agree)
+        for i, o in enumerate(operands):
+            m = getattr(o, "int_bound", None)
+            if m is not None and m <= bound and (i == len(operands) - 1 or all(
+                    isinstance(x, ast.Name) or _is_int_const(x) for x in operands[i + 1:])):
+                # a proven int within the free range whatever its operands' sizes (x & 7,
+                # x % 10): no test and no temporary; it is evaluated in the branch taken,
+                # after the other operand's test, which keeps the helper's order because the
+                # other operands after it are names or literals
+                uses.append(o)
+                continue
+            if isinstance(o, ast.Name) and uses and uses[0] == o.id:
+                uses.append(o.id)  # x op x: tested once
+                continue
+            if _is_int_const(o):
+                if not -bound < o.value < bound:
+                    return None
+                uses.append(o.value)
+                continue
+            if isinstance(o, ast.Name):
+                ref, first, proven = o.id, _name(o.id), o.id in self.ints
+            elif self.in_fn and not self.comp_depth:
+                self.ntemp += 1
+                ref = f"_pc_t{self.ntemp}"
+                first = ast.NamedExpr(target=_name(ref, ast.Store()), value=o)
+                proven, temps = False, True
+            else:
+                return None
+            in_range = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
+                                   comparators=[first if proven else _name(ref), _const(bound)])
+            if proven:
+                tests.append(in_range)
+            else:
+                is_int = ast.Compare(left=_call("_pc_T", first), ops=[ast.Is()],
+                                     comparators=[_name("_pc_I")])
+                tests.append(ast.BoolOp(op=ast.And(), values=[is_int, in_range]))
+            uses.append(ref)
+        exprs = [u for u in uses if isinstance(u, ast.AST)]
+
+        def use(u, again=False):
+            if isinstance(u, ast.AST):
+                return copy.deepcopy(u) if again else u
+            return _name(u) if isinstance(u, str) else _const(u)
+        if not tests:
+            if not exprs:
+                return None  # two literals: the helper (as before)
+            return ast.BinOp(left=use(uses[0]), op=node.op, right=use(uses[1]))
+        if len(tests) == 1:
+            test = tests[0]
+        elif temps:
+            test = ast.BinOp(left=tests[0], op=ast.BitAnd(), right=tests[1])
+        else:
+            test = ast.BoolOp(op=ast.And(), values=tests)
+        body = ast.BinOp(left=use(uses[0]), op=node.op, right=use(uses[1]))
+        return ast.IfExp(test=test, body=body,
+                         orelse=_call(helper, *[use(u, again=True) for u in uses]))
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
@@ -284,7 +554,9 @@ class ExprRewriter(ast.NodeTransformer):
         call = ast.Call(func=_name("_pc_cmp_" + _CMPNAME[t]), args=[left, right], keywords=[])
         if t not in (ast.In, ast.NotIn, ast.Is, ast.IsNot) and _simple(left) and _simple(right):
             # int vs int compares are free: test the exact types inline, no helper call
-            guard = _int_guard(left, right)
+            guard = _int_guard(left, right, ints=self.ints)
+            if guard is None:  # both proven ints: the compare is free
+                return node
             return ast.IfExp(test=guard, body=copy.deepcopy(node), orelse=call)
         return call
 
@@ -326,7 +598,7 @@ class ExprRewriter(ast.NodeTransformer):
             o, k = node.args
             test = ast.Compare(left=_call("_pc_T", _name(o.id)), ops=[ast.In()],
                                comparators=[_name("_pc_IDX")])
-            if isinstance(k, ast.Name):
+            if isinstance(k, ast.Name) and k.id not in self.ints:
                 test = ast.BoolOp(op=ast.And(), values=[
                     ast.Compare(left=_call("_pc_T", _name(k.id)), ops=[ast.In()],
                                 comparators=[_name("_pc_KEYS")]), test])
@@ -402,7 +674,16 @@ class ExprRewriter(ast.NodeTransformer):
                 w += flat_unpack_units(g.target)
                 g.iter = _call("_getiter_", g.iter.args[0])
             per_item.append(w)
-        self.generic_visit(node)
+        # the comprehension's own names hide ours; a plain name drawn from range() is an int
+        own = [n.id for g in gens for n in ast.walk(g.target) if isinstance(n, ast.Name)]
+        ranged = {g.target.id for g in gens if isinstance(g.target, ast.Name)
+                  and self.range_ok and _range_iter(g.iter) and own.count(g.target.id) == 1}
+        saved = self.ints
+        try:
+            self.ints = (saved - set(own)) | ranged
+            self._shadowed(node, (), comp=True)
+        finally:
+            self.ints = saved
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -443,15 +724,25 @@ class GasRewriter:
         self.expr = ExprRewriter()
 
     # -- entry point
+    range_ok = False  # ``range`` is the builtin (never rebound in the module)
+
     def rewrite(self, module: ast.Module) -> ast.Module:
+        self.range_ok = self.expr.range_ok = not binds_range(module)
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)
         return module
 
     # -- statement lists
-    def body(self, stmts, extra: int, line: int):
-        """Rewrite a statement list; ``extra`` is added to the charge of its first block."""
+    #: schedule 5: the gas counter is TESTED only where unbounded work can begin: at function
+    #: entry, at the top of every loop body and at module level; other blocks only decrement
+    #: it (straight-line code between two tests is bounded by the code's length, and every
+    #: size-charged helper tests the counter itself)
+    LAZY = True
+
+    def body(self, stmts, extra: int, line: int, head: bool = False):
+        """Rewrite a statement list; ``extra`` is added to the charge of its first block, which
+        tests the counter when ``head`` (a loop body's top)."""
         out = []
         run = []
         run_weight = extra
@@ -462,17 +753,17 @@ class GasRewriter:
             run_weight += w
             run.extend(new)
             if not isinstance(st, SIMPLE):
-                out.extend(self._flush(run, run_weight, first, line))
+                out.extend(self._flush(run, run_weight, first, line, head and first))
                 run, run_weight, first = [], 0, False
         if run or first:
-            out.extend(self._flush(run, run_weight, first, line))
+            out.extend(self._flush(run, run_weight, first, line, head and first))
         return out
 
-    def _flush(self, run, k, first, line):
+    def _flush(self, run, k, first, line, head=False):
         if not run and k == 0:
             return []
         ln = run[0].lineno if run else line
-        ch = charge_stmts(k)
+        ch = charge_stmts(k, head or not self.LAZY or not self.expr.in_fn)
         for c in ch:
             _set_line(c, ln)
         return ch + run
@@ -501,7 +792,7 @@ class GasRewriter:
     def visit_While(self, st):
         per = self.s.loop_iteration + weight(st.test)
         st.test = self.expr.visit(st.test)
-        st.body = self.body(st.body, per, st.lineno)
+        st.body = self.body(st.body, per, st.lineno, head=True)
         self._orelse(st)
         return [st]
 
@@ -512,7 +803,7 @@ class GasRewriter:
             st.iter = _call("_getiter_", st.iter.args[0])
         st.iter = self.expr.visit(st.iter)
         st.target = self.expr.visit(st.target)
-        st.body = self.body(st.body, per, st.lineno)
+        st.body = self.body(st.body, per, st.lineno, head=True)
         self._orelse(st)
         return [st]
 
@@ -569,7 +860,7 @@ class GasRewriter:
                 out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
                 value = _name("_pc_v")
             tests = [_type_is(_name(obj.id), "_pc_L")]
-            if isinstance(key, ast.Name):
+            if isinstance(key, ast.Name) and key.id not in self.expr.ints:
                 tests.append(_type_is(_name(key.id), "_pc_I"))
             direct = ast.Assign(
                 targets=[ast.Subscript(value=_name(obj.id), slice=copy.deepcopy(key),
@@ -595,8 +886,28 @@ class GasRewriter:
 
     def augassign(self, st):
         op = type(st.op)
-        value = self.expr.visit(st.value)
+        ints = self.expr.ints
         tgt = st.target
+        int_value = isinstance(tgt, ast.Name) and tgt.id in ints and _is_int_expr(st.value, ints)
+        value = self.expr.visit(st.value)
+        if (int_value and op in (ast.Add, ast.Sub) and not _is_int_const(value)
+                and getattr(value, "int_bound", None) is None):
+            # x += e with x and e proven ints: free in the helper while both have at most 63
+            # bits, so done inline then. x is loaded (and tested) before e is evaluated, as in
+            # the helper call, and ``&`` evaluates both tests (no short circuit)
+            if isinstance(value, ast.Name):
+                v, test = value, _free_int_test(_name(tgt.id), _name(value.id))
+            else:
+                v = _name("_pc_t")
+                test = ast.BinOp(
+                    left=_free_int_test(_name(tgt.id)), op=ast.BitAnd(),
+                    right=_free_int_test(ast.NamedExpr(target=_name("_pc_t", ast.Store()),
+                                                       value=value)))
+            expr = ast.IfExp(test=test,
+                             body=ast.BinOp(left=_name(tgt.id), op=st.op, right=_name(v.id)),
+                             orelse=_call(_BINOP_HELPER[op], _name(tgt.id), _name(v.id)))
+            new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
+            return ast.copy_location(new, st)
         if isinstance(tgt, ast.Name):
             if op in _INLINE_CHEAP or (op in (ast.Add, ast.Sub) and _is_int_const(value)):
                 # x op= v as x = x op v: inline for small ints, else the sizing helper
@@ -607,6 +918,12 @@ class GasRewriter:
                 new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
                 return ast.copy_location(new, st)
             helper = _IOP_HELPER.get(op)
+            fast = None if helper is None else self.expr.int_inline(
+                ast.BinOp(left=_name(tgt.id), op=st.op, right=value), helper,
+                [_name(tgt.id), value])
+            if fast is not None:
+                new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=fast)
+                return ast.copy_location(new, st)
             if helper is not None:
                 call = _call(helper, ast.Name(id=tgt.id, ctx=ast.Load()), value)
             else:
@@ -647,15 +964,21 @@ class GasRewriter:
         s = self.s
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
-        inner = self.body(fn.body, 0, fn.lineno)
+        outer = self.expr.ints, self.expr.in_fn
+        self.expr.ints, self.expr.in_fn = int_locals(fn, self.range_ok), True
+        try:
+            inner = self.body(fn.body, 0, fn.lineno)
+        finally:
+            self.expr.ints, self.expr.in_fn = outer
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
-            len(inner) >= 2 and isinstance(inner[0], ast.AugAssign)
+            inner and isinstance(inner[0], ast.AugAssign)
             and isinstance(inner[0].target, ast.Attribute) and inner[0].target.attr == "g"
         ):
             first_k = inner[0].value.value
-            inner = inner[2:]
+            checked = len(inner) >= 2 and isinstance(inner[1], ast.If) and _is_charge_test(inner[1])
+            inner = inner[2:] if checked else inner[1:]
         entry = charge_stmts(s.call + first_k)
         m_d = lambda ctx: ast.Attribute(value=_name("_pc_m"), attr="d", ctx=ctx)  # noqa: E731
         inc = ast.AugAssign(target=m_d(ast.Store()), op=ast.Add(), value=_const(1))

@@ -12,6 +12,7 @@ import re
 import sys
 
 from pycontract.runtime.meter import (
+    WIDE_INT_KEY,
     ASCII_WS,
     INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
@@ -182,6 +183,8 @@ class OpsMixin:
         tb = type(b)
         if ta in INTS and tb in INTS:
             la, lb = a.bit_length(), b.bit_length()
+            if la <= 31 and lb <= 31:
+                return a * b  # one-word product: free (schedule 5), as the rewriter's inline
             if la + lb > MAX_INT_BITS + 1:
                 self._int_too_big()
             wa, wb = (la + 63) >> 6, (lb + 63) >> 6
@@ -246,13 +249,11 @@ class OpsMixin:
 
     def floordiv(self, a, b):
         if type(a) is int and type(b) is int and a.bit_length() <= 64 and b.bit_length() <= 64:
-            m = self.m  # one word each: _div_cost is exactly 1
-            m.g -= 1
-            if m.g < 0:
-                m.fail()
-            return a // b
+            return a // b  # one word each: free (schedule 5), as the rewriter's inline
         if type(a) not in INTS or type(b) not in INTS:
             raise TypeError()
+        if a.bit_length() <= 64 and b.bit_length() <= 64:
+            return a // b
         self._div_cost(a, b)
         return a // b
 
@@ -265,15 +266,13 @@ class OpsMixin:
     def mod(self, a, b):
         ta = type(a)
         if ta is int and type(b) is int and a.bit_length() <= 64 and b.bit_length() <= 64:
-            m = self.m  # one word each: _div_cost is exactly 1
-            m.g -= 1
-            if m.g < 0:
-                m.fail()
-            return a % b
+            return a % b  # one word each: free (schedule 5), as the rewriter's inline
         if ta is str:
             return self.percent_format(a, b)
         if ta not in INTS or type(b) not in INTS:
             raise TypeError()
+        if a.bit_length() <= 64 and b.bit_length() <= 64:
+            return a % b
         self._div_cost(a, b)
         return a % b
 
@@ -343,9 +342,15 @@ class OpsMixin:
         return self.binop(name, a, b)
 
     def aug_item(self, obj, key, name, value):
-        if type(obj) is dict and type(key) is str and (name == "add" or name == "sub"):
-            old = obj[key]  # what getitem does for a str key; the key exists afterwards
-            if type(old) is int and type(value) is int:
+        to = type(obj)
+        tk = type(key)
+        if (to is dict and (tk is str or (tk is int and -WIDE_INT_KEY < key < WIDE_INT_KEY))) or (
+                to is list and tk is int):
+            # what getitem does for these keys (no charge); the key exists afterwards, so the
+            # store allocates nothing and its key check (a str, or an int within +-2**32)
+            # charges nothing either
+            old = obj[key]
+            if (name == "add" or name == "sub") and type(old) is int and type(value) is int:
                 lo = old.bit_length()
                 lv = value.bit_length()
                 w = (lo + lv) >> 10

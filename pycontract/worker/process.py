@@ -31,6 +31,7 @@ from ledger_store.records import ContractRecord
 from pycontract.host import limits
 from pycontract.worker import protocol, sandbox
 from pycontract.errors import ContractAbort, OutOfGas, Reverted, VetError
+from pycontract import profiler as _profiler
 from pycontract.runtime.meter import RawRevert
 
 # imported before the sandbox closes the filesystem
@@ -308,6 +309,13 @@ def _result(status, gas_used=0, result=None, error=None, events=(), writes=(), d
     }
 
 
+def _profiled(prof, res):
+    """Attach the per-line gas rows to a result map (profile mode only)."""
+    if prof is not None:
+        res["profile"] = prof.rows(res["gas_used"])
+    return res
+
+
 def _check_output(name, result, events, ov, budget):
     """Enforce the output limits as deterministic reverts (the host would refuse the reply and
     fault the node otherwise); charge the transaction's output to the block's budget."""
@@ -413,6 +421,10 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     meter = _runtime.Meter(gas_limit)
     host = TxHost(executor, ov, height, time, sender)
     host.meter = meter
+    # a profiled block (``executor.profile``, set by run_block) adds ``profile`` rows: gas per
+    # contract line (pycontract.profiler); it only reads the meter, so nothing else changes
+    prof = (_profiler.LineProfiler(meter, name, host.touched).start()
+            if getattr(executor, "profile", False) else None)
     deployed = None
     ov.begin_tx()
     try:
@@ -436,14 +448,18 @@ def run_tx(executor, ov, tx, height, time, budget=None):
         ov.revert_tx()
         status = e.status if e.status in ("reverted", "out_of_gas") else "reverted"
         used = gas_limit if isinstance(e, OutOfGas) or status == "out_of_gas" else min(meter.used, gas_limit)
-        return _result(status, used, error=str(getattr(e, "message", e)), touched=host.touched)
+        return _profiled(prof, _result(status, used, error=str(getattr(e, "message", e)),
+                                       touched=host.touched))
+    finally:
+        if prof is not None:
+            prof.stop()
     budget["used"] += output
     writes = ov.keep_tx()
     write_list = [[c, k, v] for (c, k), v in sorted(writes.items(), key=lambda kv: kv[0])]
-    return _result(
+    return _profiled(prof, _result(
         "success", min(meter.used, gas_limit), result=result, events=host.events,
         writes=write_list, deployed=deployed, touched=host.touched,
-    )
+    ))
 
 
 #: results per ``block_part`` frame: the host validates and applies each part while the worker
@@ -456,6 +472,7 @@ def run_block(executor, msg, send_part=None):
     ``{"op": "block_part", "results": [...]}`` frames of BLOCK_PART_TXS as they are ready;
     the returned ``{"op": "block", "results": [...]}`` carries the rest (possibly none)."""
     ov = executor.ledger.begin_block()
+    executor.profile = msg.get("profile") is True  # read by run_tx (pycontract.profiler)
     height, time = msg["height"], msg["time"]
     results = []
     budget = {"used": 0}
@@ -524,6 +541,8 @@ def _run_query(executor, ov, msg):
         contract=name, sender=sender, origin=sender, block_height=msg["height"],
         block_time=msg["time"], readonly=True, depth=0,
     )
+    prof = (_profiler.LineProfiler(meter, name, host.touched).start()
+            if msg.get("profile") is True else None)
     ov.begin_tx()
     try:
         meter.charge(_intrinsic(msg.get("args"), None))
@@ -535,9 +554,12 @@ def _run_query(executor, ov, msg):
     except EncodingError as e:
         status, error, result = "reverted", f"{name}: return value of {function} cannot be returned: {e}", None
     finally:
+        if prof is not None:
+            prof.stop()
         ov.revert_tx()
     used = msg["gas_limit"] if status == "out_of_gas" else min(meter.used, msg["gas_limit"])
-    return {"op": "query", "status": status, "gas_used": used, "result": result, "error": error}
+    return _profiled(prof, {"op": "query", "status": status, "gas_used": used, "result": result,
+                            "error": error})
 
 
 # ------------------------------------------------------------------------------- main loop

@@ -42,11 +42,13 @@ PROGRAMS = {
 PINNED = {
     "straight": 57,
     "for_loop": 760,
-    "while_continue": 984,
+    # v5: * of ints below 2**31 and % and // of ints below 2**64 are free (no helper charge):
+    # while_continue 984 -> 934, comprehension 1364 -> 1264, try_except 510 -> 490
+    "while_continue": 934,
     "recursion": 43456,
-    "comprehension": 1364,
+    "comprehension": 1264,
     "strings": 199,
-    "try_except": 510,
+    "try_except": 490,
     "storage": 18079,
     "events": 2981,
     # v2: big-int // and % cost 8x more per word product (was 10325); then 10381 -> 10506:
@@ -74,7 +76,9 @@ def test_pinned_gas(name):
 def test_schedule_version_and_table():
     # v2: division repriced, - charged like +; v3: worker refusals name the line (no gas
     # change); v4: values leaving a contract are charged per node before encoding; v5: the
-    # intrinsic cost of every transaction and query (base + per byte of payload)
+    # intrinsic cost of every transaction and query (base + per byte of payload), small int
+    # *, %, // free (inline), the gas counter tested at function entry and loop tops, lambda,
+    # one-element sorts call their key, tuple dict keys priced by collision group
     assert GAS_SCHEDULE_VERSION == 5 == SCHEDULE.version
     assert (SCHEDULE.tx_base, SCHEDULE.tx_payload_byte) == (1_000, 2)
     assert NODE_WEIGHTS["Call"] == 2 and NODE_WEIGHTS["Name"] == 1
