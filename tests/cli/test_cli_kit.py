@@ -12,7 +12,7 @@ import pytest
 
 from pycontract import Chain
 
-from tests.cli.test_cli import one_error_line, run
+from test_cli import one_error_line, run
 
 
 @pytest.fixture
