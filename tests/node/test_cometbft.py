@@ -10,32 +10,17 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from pycontract.node import cometbft
 from pycontract.node.client import NodeClient, NodeError, NodeUnavailable
+from node_support import height as node_height, poll
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _poll(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-def _height(url):
-    try:
-        return NodeClient(url, timeout=2).status()["height"]
-    except NodeError:
-        return None
 
 
 def _children_of(pid):
@@ -198,7 +183,7 @@ def test_node_init_then_start_and_sigterm_stops_both(tmp_path, node_cli, cometbf
     proc = _start_node(home)
     try:
         url = f"http://127.0.0.1:{rpc}"
-        _poll(lambda: (_height(url) or 0) >= 2, 60, "blocks")
+        poll(lambda: (node_height(url) or 0) >= 2, 60, "blocks")
         assert cometbft.read_pid(home / "node.pid") == proc.pid
         kids = _children_of(proc.pid)
         assert len(kids) == 1
@@ -208,7 +193,7 @@ def test_node_init_then_start_and_sigterm_stops_both(tmp_path, node_cli, cometbf
         assert r.returncode == 3 and "already running" in r.stderr and r.stderr.count("\n") == 1
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-        _poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
+        poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
         assert not (home / "node.pid").exists()
     finally:
         _kill_group(proc)
@@ -220,7 +205,7 @@ def test_node_exits_nonzero_when_cometbft_dies(tmp_path, cometbft_bin):
                               rpc_port=cometbft.free_port(), p2p_port=cometbft.free_port())
     proc = _start_node(home)
     try:
-        kids = _poll(lambda: _children_of(proc.pid), 30, "cometbft child")
+        kids = poll(lambda: _children_of(proc.pid), 30, "cometbft child")
         os.kill(kids[0], signal.SIGKILL)
         assert proc.wait(timeout=30) == 3
         err = proc.stderr.read()
@@ -236,10 +221,10 @@ def test_cometbft_dies_with_a_killed_node(tmp_path, cometbft_bin):
                               rpc_port=cometbft.free_port(), p2p_port=cometbft.free_port())
     proc = _start_node(home)
     try:
-        kids = _poll(lambda: _children_of(proc.pid), 30, "cometbft child")
+        kids = poll(lambda: _children_of(proc.pid), 30, "cometbft child")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        _poll(lambda: not _alive(kids[0]), 30, "the orphaned cometbft to exit")
+        poll(lambda: not _alive(kids[0]), 30, "the orphaned cometbft to exit")
     finally:
         _kill_group(proc)
 
@@ -264,7 +249,7 @@ def kv_node(tmp_path, cometbft_bin):
     proc = _start_node(home)
     url = f"http://127.0.0.1:{rpc}"
     try:
-        _poll(lambda: (_height(url) or 0) >= 1, 60, "the node")
+        poll(lambda: (node_height(url) or 0) >= 1, 60, "the node")
         yield url
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -284,7 +269,7 @@ def test_client_broadcast_wait_and_status(kv_node, node_cli):
     assert c.wait_for("0x" + h.upper())["height"] == res["height"]
     q = c.abci_query("/store", b"alpha")
     assert q["value"] == b"1"
-    _poll(lambda: c.status()["height"] > res["height"], 30, "the next block")
+    poll(lambda: c.status()["height"] > res["height"], 30, "the next block")
     st = c.status()
     assert st["app_hash"] == c.block(st["height"])["app_hash"] and st["app_hash"] != "0" * 16
     r = node_cli("status", "--node", kv_node, "--json")
@@ -498,7 +483,7 @@ def protocol_node(tmp_path, cometbft_bin):
     gen = _run_py_node(tmp_path, cometbft_bin, "create_protocol_app")
     url, _home, _proc = next(gen)
     try:
-        _poll(lambda: (_height(url) or 0) >= 1, 60, "the node")
+        poll(lambda: (node_height(url) or 0) >= 1, 60, "the node")
         yield url
     finally:
         gen.close()
@@ -507,33 +492,33 @@ def protocol_node(tmp_path, cometbft_bin):
 @pytest.mark.network
 def test_node_serves_a_python_app_and_stops_cleanly(py_node):
     url, home, proc = py_node
-    _poll(lambda: (_height(url) or 0) >= 2, 60, "blocks")
+    poll(lambda: (node_height(url) or 0) >= 2, 60, "blocks")
     assert (home / "app" / "ledger.db").read_text() == "opened by the test app\n"
     assert (home / "app.sock").exists()
     c = NodeClient(url)
     for i in range(3):
         c.wait_for(c.broadcast(b"tx%d" % i))
-    _poll(lambda: c.status()["app_hash"] == "0000000000000003", 30, "the app hash to count 3 txs")
+    poll(lambda: c.status()["app_hash"] == "0000000000000003", 30, "the app hash to count 3 txs")
     assert c.abci_query("/count", b"")["value"] == (3).to_bytes(8, "big")
     assert "ABCI server listening" in (home / "app.log").read_text()
     kids = _children_of(proc.pid)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0, proc.stderr.read()
-    _poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
+    poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
     assert not (home / "app.sock").exists() and not (home / "node.pid").exists()
 
 
 @pytest.mark.network
 def test_node_stops_cometbft_when_the_app_fails(py_node):
     url, home, proc = py_node
-    _poll(lambda: (_height(url) or 0) >= 1, 60, "blocks")
+    poll(lambda: (node_height(url) or 0) >= 1, 60, "blocks")
     kids = _children_of(proc.pid)
     NodeClient(url).broadcast(b"crash")
     assert proc.wait(timeout=60) == 3
     err = proc.stderr.read()
     assert err.startswith("error: the application stopped: ABCI finalize_block failed:") and err.count("\n") == 1, err
     assert "the test app was told to crash" in err
-    _poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
+    poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
 
 
 # ----------------------------------------------------------------------------- NodeClient end to end
@@ -615,9 +600,9 @@ def test_ctrl_c_to_the_whole_group_is_a_clean_stop(tmp_path, cometbft_bin):
                               rpc_port=cometbft.free_port(), p2p_port=cometbft.free_port())
     proc = _start_node(home)
     try:
-        kids = _poll(lambda: _children_of(proc.pid), 30, "cometbft child")
+        kids = poll(lambda: _children_of(proc.pid), 30, "cometbft child")
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=30) == 0, proc.stderr.read()
-        _poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
+        poll(lambda: not any(_alive(k) for k in kids), 10, "cometbft to exit")
     finally:
         _kill_group(proc)

@@ -7,33 +7,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import pytest
 
 from pycontract.node import localnet
-from pycontract.node.client import NodeClient, NodeError
+from pycontract.node.client import NodeClient
+from node_support import height as node_height, poll
 
 pytestmark = pytest.mark.network
 
 N = 4
 
 
-def _poll(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-def _height(url):
-    try:
-        return NodeClient(url, timeout=2).status()["height"]
-    except NodeError:
-        return None
 
 
 def _all_groups(manifest):
@@ -90,7 +75,7 @@ def test_all_nodes_produce_blocks_with_the_same_app_hash(net, node_app):
     committed = [first.wait_for(app_tx(NodeClient(urls[i % N]), i))["height"] for i in range(4)]
     # the app hash of the last tx's block is in the next header: wait for every node to pass it
     target = max(committed) + 1
-    _poll(lambda: all((_height(u) or 0) >= target for u in urls), 60, f"every node at height {target}")
+    poll(lambda: all((node_height(u) or 0) >= target for u in urls), 60, f"every node at height {target}")
     b = _same_block_everywhere(urls, target)
     assert b["app_hash"] != before, "the transactions changed the app hash"
     for h in range(1, target + 1):
@@ -105,12 +90,12 @@ def test_kill9_one_node_then_restart_catches_up(net, node_cli, node_app):
     e = m["nodes"][victim]
     pgid = e["pgid"]
     os.killpg(pgid, signal.SIGKILL)
-    _poll(lambda: not localnet._group_members(pgid), 10, "the killed node to vanish")
+    poll(lambda: not localnet._group_members(pgid), 10, "the killed node to vanish")
     others = [o["rpc_url"] for o in m["nodes"] if o["index"] != victim]
     # 3 of 4 validators keep the chain going while the victim is down
-    h0 = max(_height(u) or 0 for u in others)
+    h0 = max(node_height(u) or 0 for u in others)
     tx = app_tx(NodeClient(others[0]), 100)
-    _poll(lambda: all((_height(u) or 0) >= h0 + 3 for u in others), 60, "the network to go on")
+    poll(lambda: all((node_height(u) or 0) >= h0 + 3 for u in others), 60, "the network to go on")
     r = node_cli("localnet", "start", "--dir", d, "--node", victim, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"node{victim} {e['rpc_url']}"
@@ -121,7 +106,7 @@ def test_kill9_one_node_then_restart_catches_up(net, node_cli, node_app):
     assert st["height"] >= h0 + 3 and not st["catching_up"]
     assert restarted.wait_for(tx, timeout=5)["height"] > 0  # it has the block it missed
     urls = [o["rpc_url"] for o in m2["nodes"]]
-    common = min(_height(u) for u in urls)
+    common = min(node_height(u) for u in urls)
     _same_block_everywhere(urls, common)
     # restarting a running node is refused in one line
     r = node_cli("localnet", "start", "--dir", d, "--node", victim)
@@ -154,7 +139,7 @@ def test_stop_leaves_no_process(tmp_path, node_cli, node_app):
         assert len(groups) == 2 and all(localnet._group_members(g) for g in groups)
         members = [p for g in groups for p in localnet._group_members(g)]
         assert len(members) == 4  # each node: the node process and its CometBFT
-        last = max(_height(e["rpc_url"]) for e in m["nodes"])
+        last = max(node_height(e["rpc_url"]) for e in m["nodes"])
         r = node_cli("localnet", "stop", "--dir", d)
         assert r.returncode == 0 and r.stdout.strip() == "stopped 2 node(s): node0, node1", r.stdout
         assert not any(localnet._group_members(g) for g in groups)
@@ -166,7 +151,7 @@ def test_stop_leaves_no_process(tmp_path, node_cli, node_app):
         # height it had before the stop
         r = node_cli("localnet", "start", "--dir", d, timeout=300)
         assert r.returncode == 0, r.stderr
-        _poll(lambda: all((_height(e["rpc_url"]) or 0) > last for e in m["nodes"]), 60, "new blocks")
+        poll(lambda: all((node_height(e["rpc_url"]) or 0) > last for e in m["nodes"]), 60, "new blocks")
     finally:
         if (d / localnet.MANIFEST).exists():
             localnet.stop(d)
@@ -222,13 +207,13 @@ def test_localnet_of_python_apps_restarts_from_a_stale_socket(tmp_path, node_cli
             c.wait_for(c.broadcast(b"t%d" % i))
         victim = m["nodes"][1]  # 3 of 4 validators (> 2/3 of the power) go on without it
         os.killpg(victim["pgid"], signal.SIGKILL)
-        _poll(lambda: not localnet._group_members(victim["pgid"]), 10, "the killed node to vanish")
+        poll(lambda: not localnet._group_members(victim["pgid"]), 10, "the killed node to vanish")
         assert (d / "node1" / "app.sock").exists(), "kill -9 leaves the socket file behind"
         c.wait_for(c.broadcast(b"while node1 is down"))
         r = node_cli("localnet", "start", "--dir", d, "--node", 1, timeout=300, env=env)
         assert r.returncode == 0, r.stderr
-        target = max(_height(u) for u in urls) + 1
-        _poll(lambda: all((_height(u) or 0) >= target for u in urls), 60, f"every node at {target}")
+        target = max(node_height(u) for u in urls) + 1
+        poll(lambda: all((node_height(u) or 0) >= target for u in urls), 60, f"every node at {target}")
         b = _same_block_everywhere(urls, target)
         assert b["app_hash"] == "0000000000000004"
     finally:

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ import pytest
 from pycontract.node import envelope, localnet
 from pycontract.node.client import NodeClient, NodeError, TxRejected
 from pycontract.node.keys import Key
+from node_support import height as node_height, poll
 
 pytestmark = pytest.mark.network
 
@@ -35,25 +35,10 @@ TRANSFER_GAS = 100_000
 # --------------------------------------------------------------------------- helpers
 
 
-def _poll(pred, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(interval)
-
-
-def _height(url):
-    try:
-        return NodeClient(url, timeout=2).status()["height"]
-    except NodeError:
-        return None
 
 
 def _wait_heights(urls, target, timeout=90):
-    _poll(lambda: all((_height(u) or 0) >= target for u in urls), timeout,
+    poll(lambda: all((node_height(u) or 0) >= target for u in urls), timeout,
           f"nodes {urls} at height {target}", interval=0.2)
 
 
@@ -82,7 +67,7 @@ def _receipt_on(url, h, timeout=30):
     """The receipt of a committed tx as node ``url``'s app reports it (its Commit may trail the
     block by a moment)."""
     c = NodeClient(url)
-    return _poll(lambda: c.receipt(h), timeout, f"receipt 0x{h} on {url}")
+    return poll(lambda: c.receipt(h), timeout, f"receipt 0x{h} on {url}")
 
 
 def _same_chain(urls, upto):
@@ -230,7 +215,7 @@ def test_bad_transactions_over_rpc_are_refused_and_write_nothing(net):
     # nonce too high
     refuse(_transfer(alice, net.chain_id, nonce + 5, victim, 5), "too high")
     assert state() == before, "a refused transaction changed the state"
-    _wait_heights(net.urls, (_height(net.urls[1]) or 0) + 1)
+    _wait_heights(net.urls, (node_height(net.urls[1]) or 0) + 1)
     assert c1.status()["app_hash"] == root_before, "a refused transaction changed the app hash"
     for h in refused:
         assert c2.receipt(h) is None
@@ -239,7 +224,7 @@ def test_bad_transactions_over_rpc_are_refused_and_write_nothing(net):
     height = c1.wait_for(h)["height"]
     _wait_heights(net.urls, height + 1)
     after = (nonce + 1, before[1] + 5, before[2] - 5)
-    _poll(lambda: state() == after, 30, "the good transfer on node2")
+    poll(lambda: state() == after, 30, "the good transfer on node2")
     net.balances[victim] = after[1]
     net.balances[alice.address] = after[2]
     for client in (c1, c2):  # c1 saw it in its mempool, c2 only in a block
@@ -247,7 +232,7 @@ def test_bad_transactions_over_rpc_are_refused_and_write_nothing(net):
     resigned = _transfer(alice, net.chain_id, nonce, victim, 6)
     e = refuse(resigned, f"nonce {nonce} is already used")
     assert isinstance(e, TxRejected)
-    _wait_heights(net.urls, (_height(net.urls[0]) or 0) + 1)
+    _wait_heights(net.urls, (node_height(net.urls[0]) or 0) + 1)
     assert state() == after
 
 
@@ -307,7 +292,7 @@ def test_kill9_a_node_while_transactions_flow_then_it_catches_up(net):
     flying = [c0.broadcast(r) for r in raws[10:20]]
     victim = net.manifest["nodes"][2]
     os.killpg(victim["pgid"], signal.SIGKILL)
-    _poll(lambda: not localnet._group_members(victim["pgid"]), 10, "node 2 to vanish")
+    poll(lambda: not localnet._group_members(victim["pgid"]), 10, "node 2 to vanish")
     _commit_all(c0, flying)
     during = [c0.broadcast(r) for r in raws[20:]]
     heights = _commit_all(c0, during)
@@ -331,20 +316,20 @@ def test_a_diverging_node_halts_and_never_forks_the_chain(net):
     validators go on. Runs last: node 3 stays halted until teardown."""
     localnet.stop_node(net.dir, 3)
     others = net.urls[:3]
-    h_now = max(_height(u) or 0 for u in others)
+    h_now = max(node_height(u) or 0 for u in others)
     fault_at = h_now + 12  # past the height the restarted node catches up to
     localnet.start(net.dir, node=3, env={"PYCONTRACT_TEST_FAULT": f"app_hash@{fault_at}"},
                    timeout=180)
     log = net.dir / "node3" / "cometbft.log"
-    _poll(lambda: "wrong Block.Header.AppHash" in log.read_text(errors="replace"), 120,
+    poll(lambda: "wrong Block.Header.AppHash" in log.read_text(errors="replace"), 120,
           "node 3's app-hash error")
     # the others go on well past the fault height
     _wait_heights(others, fault_at + 4)
-    bad_height = _height(net.urls[3])
+    bad_height = node_height(net.urls[3])
     if bad_height is not None:  # its RPC may still answer: it is stuck at the fault height
         assert bad_height <= fault_at
-        _wait_heights(others, max(_height(u) for u in others) + 2)
-        assert (_height(net.urls[3]) or 0) <= fault_at
+        _wait_heights(others, max(node_height(u) for u in others) + 2)
+        assert (node_height(net.urls[3]) or 0) <= fault_at
         # whatever it committed is the others' chain: no fork
         good, bad = NodeClient(others[0]), NodeClient(net.urls[3])
         for h in range(max(1, bad_height - 3), bad_height + 1):
