@@ -14,7 +14,7 @@ from pycontract.runtime import executor as runtime
 from pycontract.metering import rewriter as gas_rewriter
 from pycontract.metering.compiler import CompiledContract, compile_contract
 from pycontract.errors import VetError
-from pycontract.runtime import CallFrame, Meter, execute
+from pycontract.runtime import CallFrame, Meter
 
 # Vetting only lets immutable literals reach module level (constants and parameter defaults must
 # be int/str/bytes/bool/None or tuples of them, no ``global``), so a vetted contract has no
@@ -106,7 +106,7 @@ def call(h, contract_name, function, sender="alice", gas=1_000_000, **kwargs):
     m = Meter(gas)
     h.meter = m
     f = CallFrame(contract_name, sender, sender, 7, 1_700_000_000, False, 0)
-    return execute(h.contracts[contract_name], function, kwargs, meter=m, host=h, frame=f), m.used
+    return h.run(h.contracts[contract_name], function, kwargs, f), m.used
 
 
 ORIGINAL = [[1, 2, 3], {"a": 1}, [0], 1]
@@ -159,7 +159,7 @@ def test_each_execution_charges_its_own_meter_and_sees_its_own_frame():
         m = Meter(1_000_000)
         h.meter = m
         f = CallFrame("c", sender, sender, 10 + i, 1_700_000_000, False, 0)
-        assert execute(cc, "main", {"k": 16}, meter=m, host=h, frame=f) == [
+        assert h.run(cc, "main", {"k": 16}, f) == [
             sender, 10 + i, 0, 16]
         used.append(m.used)
     assert used[0] == used[1] == used[2] > 0

@@ -1,4 +1,4 @@
-"""Helpers for runtime-level tests: a tiny in-memory host and a one-call runner.
+"""Helpers for runtime-level tests: the worker's own host over plain dicts, and a one-call runner.
 
 Imported by name (``from language_harness import run``): pytest's default import mode puts a
 test file's directory on ``sys.path``. ``conftest.py`` re-exports it for fixtures."""
@@ -7,45 +7,51 @@ from __future__ import annotations
 
 from ledger_store import codec
 from pycontract.metering.compiler import compile_contract
-from pycontract.errors import ContractAbort, Reverted
-from pycontract.runtime import CallFrame, Meter, execute
-from pycontract.worker.process import encode_result
+from pycontract.errors import ContractAbort
+from pycontract.runtime import CallFrame, Meter
+from pycontract.worker.process import TxHost
 
 
-class DictHost:
-    """storage_get/put, emit and call_contract over plain dicts (no ledger, no worker)."""
+class _DictOverlay:
+    """The part of a ledger overlay the worker's host uses, over plain dicts."""
+
+    def __init__(self, storage: dict, contracts: dict):
+        self.storage, self.contracts = storage, contracts
+
+    def get(self, contract, key):
+        return self.storage.get((contract, key))
+
+    def put(self, contract, key, value):
+        self.storage[(contract, key)] = value
+
+    def delete(self, contract, key):
+        self.storage.pop((contract, key), None)
+
+    def contract(self, name):
+        return self.contracts.get(name)  # a CompiledContract stands in for its record
+
+
+class _DictExecutor:
+    def compiled_record(self, cc):
+        return cc
+
+
+class DictHost(TxHost):
+    """The worker's own host (``pycontract.worker.process.TxHost``: every check it makes on
+    storage, events and cross-contract calls) over plain dicts instead of a ledger overlay, so
+    runtime tests run without a worker process but never with a laxer host than the real one.
+    ``events`` hold decoded fields for the tests' convenience."""
 
     def __init__(self):
         self.storage = {}  # (contract, key bytes) -> value bytes
-        self.events = []
         self.contracts = {}  # name -> CompiledContract
-        self.meter = None
-
-    def storage_get(self, contract, key):
-        return self.storage.get((contract, key))
-
-    def storage_put(self, contract, key, value):
-        if value is None:
-            self.storage.pop((contract, key), None)
-        else:
-            self.storage[(contract, key)] = value
+        super().__init__(_DictExecutor(), _DictOverlay(self.storage, self.contracts),
+                         block_height=7, block_time=1_700_000_000, origin=None)
 
     def emit(self, contract, name, fields):
-        # the runtime hands over the canonical bytes of the fields (encoded once)
-        self.events.append((contract, name, codec.decode_value(fields)))
-
-    def call_contract(self, frame, contract, function, kwargs):
-        """Arguments arrive and the result leaves as canonical bytes, as with the real host."""
-        kwargs = codec.decode_value(kwargs)
-        cc = self.contracts.get(contract)
-        if cc is None:
-            raise Reverted(f"{frame.contract}: call to {contract}.{function}: no such contract")
-        ep = cc.entry_points.get(function)
-        callee = CallFrame(contract, frame.contract, frame.origin, frame.block_height,
-                           frame.block_time, bool(frame.readonly or ep.kind == "view"),
-                           frame.depth + 1)
-        return encode_result(execute(cc, function, kwargs, meter=self.meter, host=self,
-                                     frame=callee))
+        super().emit(contract, name, fields)  # the real checks, then decode for the tests
+        c, n, f = self.events[-1]
+        self.events[-1] = (c, n, codec.decode_value(f))
 
     def value(self, contract, *key):
         raw = self.storage.get((contract, codec.encode_key(tuple(key))))
@@ -74,7 +80,7 @@ def run(source, function="main", gas=1_000_000, host=None, name="c", readonly=Fa
     host.meter = meter
     frame = CallFrame(name, sender, sender, 7, 1_700_000_000, readonly, 0)
     try:
-        result = execute(cc, function, kwargs, meter=meter, host=host, frame=frame)
+        result = host.run(cc, function, kwargs, frame)
     except ContractAbort as e:
         return Outcome(e.status, meter.used, None, e.message, meter)
     return Outcome("success", meter.used, result, None, meter)
