@@ -254,16 +254,6 @@ def _finish_receipt(r, as_json: bool, sources: dict | None = None) -> None:
         raise CliError(f"transaction {r.status}: {first}", EXIT_CONTRACT)
 
 
-def _summary(cc) -> str:
-    parts = []
-    order = {"constructor": 0, "public": 1, "view": 2}
-    eps = sorted(cc.entry_points.values(), key=lambda ep: (order.get(ep.kind, 3), ep.name))
-    for ep in eps:
-        params = ", ".join(f"{p.name}: {p.annotation}" if p.annotation else p.name for p in ep.params)
-        parts.append(f"{ep.kind} {ep.name}({params})")
-    return "; ".join(parts) if parts else "no entry points"
-
-
 # ------------------------------------------------------------------------------- commands
 
 
@@ -295,6 +285,7 @@ def check(contract_file, as_json):
             click.echo(f"{contract_file}: {n} problem{'s' if n != 1 else ''}", err=True)
         sys.exit(EXIT_CONTRACT)
     from pycontract.vetting.deviations import deviation_warnings
+    from pycontract.vetting.entry_points import summary
 
     warnings = deviation_warnings(source, contract_file)
     if as_json:
@@ -306,7 +297,7 @@ def check(contract_file, as_json):
     else:
         for w in warnings:  # where the contract depends on a documented deviation (exit 0)
             click.echo(w.render(), err=True)
-        click.echo(f"{contract_file}: ok: {_summary(cc)}")
+        click.echo(f"{contract_file}: ok: {summary(cc)}")
 
 
 _profile_option = click.option(
