@@ -42,6 +42,7 @@ __all__ = [
     "check_key_bytes",
     "to_jsonable",
     "to_json",
+    "to_text",
     "key_text",
     "array_head",
     "nests_within",
@@ -514,6 +515,12 @@ def to_json(obj: Any) -> str:
             else:
                 return "{" + ",".join(parts) + "}"
     return json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def to_text(obj: Any) -> str:
+    """A str as itself, anything else as its :func:`to_json` text: one label for a map key or
+    an event attribute (e.g. 'alice', '["alice","bob"]', '5')."""
+    return obj if type(obj) is str else to_json(obj)
 
 
 def key_text(key_bytes: bytes) -> str:

@@ -117,6 +117,8 @@ def _params_of_record(rec, function: str) -> dict:
 
 
 def _fmt_value(v) -> str:
+    """A value as the CLI shows it: codec.to_jsonable spaced and in insertion order (public
+    text, so not codec.to_json, which is compact and sorted for the ledger's columns)."""
     from ledger_store import codec
 
     return json.dumps(codec.to_jsonable(v), ensure_ascii=False)
@@ -568,8 +570,7 @@ def tx(db, tx_hash, as_json):
     if t["events"]:
         click.echo("events:")
         for e in t["events"]:
-            fields = " ".join(f"{k}={_fmt_value(v)}" for k, v in e["fields"].items())
-            click.echo(f"  {e['contract']}.{e['name']} {fields}".rstrip())
+            click.echo(f"  {e['contract']}.{e['name']} {_fmt_fields(e['fields'])}".rstrip())
 
 
 @cli.command()
@@ -610,7 +611,7 @@ def events(db, contract, name, last, as_json):
         return _emit_json({"events": rows})
     for r in rows:
         r["where"] = f"{r['height']}:{r['tx_index']}"
-        r["fields_text"] = " ".join(f"{k}={_fmt_value(v)}" for k, v in r["fields"].items())
+        r["fields_text"] = _fmt_fields(r["fields"])
     _table(rows, [("where", "block:tx"), ("contract", "contract"), ("name", "event"),
                   ("fields_text", "fields")])
 
