@@ -42,8 +42,11 @@ __all__ = [
     "check_key_bytes",
     "to_jsonable",
     "to_json",
+    "to_text",
     "key_text",
     "array_head",
+    "Encoded",
+    "encode_array",
     "nests_within",
 ]
 
@@ -287,6 +290,39 @@ def array_head(n: int) -> bytes:
     return b"\x9b" + n.to_bytes(8, "big")
 
 
+class Encoded:
+    """An array item given by its canonical bytes (made earlier, e.g. the arguments the host
+    encoded while checking a transaction), for :func:`encode_array`."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+
+def encode_array(items) -> bytes:
+    """Canonical bytes of the array ``items`` built from its parts: :func:`array_head` then
+    each item's encoding (an :class:`Encoded` item as given; a str or int from the
+    :func:`encode_small` memo; anything else by :func:`encode_any`). Equal to
+    ``encode_any(items)`` (the items unwrapped) when every item fits the depth bound one level
+    down (:func:`nests_within`), which the caller checks for its Encoded and nested items.
+
+    One builder for the fast hash paths (tx hash, receipt digest), which pass the same item
+    list as the definitions they must equal."""
+    parts = [array_head(len(items))]
+    for x in items:
+        t = type(x)
+        if t is Encoded:
+            parts.append(x.data)
+        elif t is str or t is int:
+            parts.append(encode_small(x))
+        elif x is None or t is bool or t is bytes:
+            parts.append(encode_value(x))
+        else:
+            parts.append(encode_any(x))
+    return b"".join(parts)
+
+
 def nests_within(obj: Any, encoded: bytes, depth: int) -> bool:
     """Whether ``obj`` (already accepted by :func:`encode_any`, ``encoded`` being its bytes)
     is still accepted when it sits ``depth`` containers deep inside a larger object. Each
@@ -514,6 +550,12 @@ def to_json(obj: Any) -> str:
             else:
                 return "{" + ",".join(parts) + "}"
     return json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def to_text(obj: Any) -> str:
+    """A str as itself, anything else as its :func:`to_json` text: one label for a map key or
+    an event attribute (e.g. 'alice', '["alice","bob"]', '5')."""
+    return obj if type(obj) is str else to_json(obj)
 
 
 def key_text(key_bytes: bytes) -> str:

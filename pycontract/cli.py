@@ -117,6 +117,8 @@ def _params_of_record(rec, function: str) -> dict:
 
 
 def _fmt_value(v) -> str:
+    """A value as the CLI shows it: codec.to_jsonable spaced and in insertion order (public
+    text, so not codec.to_json, which is compact and sorted for the ledger's columns)."""
     from ledger_store import codec
 
     return json.dumps(codec.to_jsonable(v), ensure_ascii=False)
@@ -254,16 +256,6 @@ def _finish_receipt(r, as_json: bool, sources: dict | None = None) -> None:
         raise CliError(f"transaction {r.status}: {first}", EXIT_CONTRACT)
 
 
-def _summary(cc) -> str:
-    parts = []
-    order = {"constructor": 0, "public": 1, "view": 2}
-    eps = sorted(cc.entry_points.values(), key=lambda ep: (order.get(ep.kind, 3), ep.name))
-    for ep in eps:
-        params = ", ".join(f"{p.name}: {p.annotation}" if p.annotation else p.name for p in ep.params)
-        parts.append(f"{ep.kind} {ep.name}({params})")
-    return "; ".join(parts) if parts else "no entry points"
-
-
 # ------------------------------------------------------------------------------- commands
 
 
@@ -295,6 +287,7 @@ def check(contract_file, as_json):
             click.echo(f"{contract_file}: {n} problem{'s' if n != 1 else ''}", err=True)
         sys.exit(EXIT_CONTRACT)
     from pycontract.vetting.deviations import deviation_warnings
+    from pycontract.vetting.entry_points import summary
 
     warnings = deviation_warnings(source, contract_file)
     if as_json:
@@ -306,7 +299,7 @@ def check(contract_file, as_json):
     else:
         for w in warnings:  # where the contract depends on a documented deviation (exit 0)
             click.echo(w.render(), err=True)
-        click.echo(f"{contract_file}: ok: {_summary(cc)}")
+        click.echo(f"{contract_file}: ok: {summary(cc)}")
 
 
 _profile_option = click.option(
@@ -577,8 +570,7 @@ def tx(db, tx_hash, as_json):
     if t["events"]:
         click.echo("events:")
         for e in t["events"]:
-            fields = " ".join(f"{k}={_fmt_value(v)}" for k, v in e["fields"].items())
-            click.echo(f"  {e['contract']}.{e['name']} {fields}".rstrip())
+            click.echo(f"  {e['contract']}.{e['name']} {_fmt_fields(e['fields'])}".rstrip())
 
 
 @cli.command()
@@ -619,7 +611,7 @@ def events(db, contract, name, last, as_json):
         return _emit_json({"events": rows})
     for r in rows:
         r["where"] = f"{r['height']}:{r['tx_index']}"
-        r["fields_text"] = " ".join(f"{k}={_fmt_value(v)}" for k, v in r["fields"].items())
+        r["fields_text"] = _fmt_fields(r["fields"])
     _table(rows, [("where", "block:tx"), ("contract", "contract"), ("name", "event"),
                   ("fields_text", "fields")])
 

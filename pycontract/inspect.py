@@ -91,10 +91,6 @@ def storage_items(led, contract: str) -> list[tuple[str, Any, Any]]:
     return out
 
 
-def _key_json(key) -> str:
-    return key if isinstance(key, str) else codec.to_json(key)
-
-
 def storage(led, contract: str) -> dict:
     """``{"balances": {"alice": 95, ...}, "total_supply": 100}``: Maps as objects keyed by
     the key (non-str keys as their JSON text, e.g. '["alice","bob"]'), Values as their value.
@@ -106,7 +102,7 @@ def storage(led, contract: str) -> dict:
         if key is None:
             out[slot] = codec.to_jsonable(value)
         else:
-            out.setdefault(slot, {})[_key_json(key)] = codec.to_jsonable(value)
+            out.setdefault(slot, {})[codec.to_text(key)] = codec.to_jsonable(value)
     return out
 
 

@@ -58,15 +58,11 @@ def receipt_digest(receipt) -> bytes:
     ]))
 
 
-def _event_value(v) -> str:
-    return v if type(v) is str else codec.to_json(v)
-
-
 def _abci_events(receipt) -> list:
     out = []
     for e in receipt.events:
         attrs = [abci.EventAttribute(key="contract", value=e.contract, index=True)]
-        attrs += [abci.EventAttribute(key=k, value=_event_value(v), index=True)
+        attrs += [abci.EventAttribute(key=k, value=codec.to_text(v), index=True)
                   for k, v in sorted(e.fields.items())]
         out.append(abci.Event(type=e.name, attributes=attrs))
     return out

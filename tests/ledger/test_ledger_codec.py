@@ -337,3 +337,14 @@ def test_to_json_fast_paths_render_like_json_dumps():
         slow = _json.dumps(codec.to_jsonable(o), sort_keys=True, separators=(",", ":"),
                            ensure_ascii=False)
         assert codec.to_json(o) == slow, o
+
+
+def test_to_text_labels_keys_and_event_attributes():
+    """The one label the node (ABCI event attributes) and inspect (map keys) use: a str stays
+    itself, not quoted; anything else is its compact sorted to_json text."""
+    assert codec.to_text("alice") == "alice"
+    assert codec.to_text('"q"') == '"q"'
+    assert codec.to_text(("alice", "bob")) == '["alice","bob"]'
+    assert codec.to_text(5) == "5" and codec.to_text(True) == "true"
+    assert codec.to_text(b"\x01") == '"0x01"'
+    assert codec.to_text({"b": 1, "a": None}) == '{"a":null,"b":1}'

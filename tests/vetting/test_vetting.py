@@ -235,9 +235,9 @@ def test_spec_token_metadata():
     }
     assert list(v.entry_points) == ["init", "transfer", "balance_of"]
     assert v.functions == frozenset({"init", "transfer", "balance_of"})
-    assert summary(v) == (
-        "token: 3 entry points: constructor init(supply: int); public transfer(to: str, "
-        "amount: int) -> bool; view balance_of(owner: str) -> int"
+    assert summary(v) == (  # the `pycontract check` text: kinds in a fixed order, then names
+        "constructor init(supply: int); public transfer(to: str, amount: int); "
+        "view balance_of(owner: str)"
     )
 
 
@@ -315,8 +315,9 @@ def test_allowances_contract_metadata_and_shape():
     assert "del _write_(data)['a']" in code
     assert "NAME = 'Token'" in code and "LIMITS = (1, -2, (b'x', None, True))" in code
     compile(v.tree, "allow.py", "exec")
-    assert summary(v).startswith("allow: 3 entry points: constructor init(supply: int, "
-                                 "name: str = 'T'); public approve(")
+    assert summary(v) == ("constructor init(supply: int, name: str); public approve(spender: "
+                          "str, amount: int); public transfer_from(owner: str, to: str, "
+                          "amount: int)")
 
 
 def test_slices_are_slice_nodes_inside_getitem():
@@ -334,7 +335,7 @@ def test_keyword_only_entry_point_params():
     assert v.entry_points["get"].params == (Param("key", "str", False, None),
                                             Param("fallback", "bytes", True, b""))
     assert v.entry_points["get"].returns == "None"
-    assert summary(v) == "v: 1 entry point: view get(key: str, fallback: bytes = b'')"
+    assert summary(v) == "view get(key: str, fallback: bytes)"
 
 
 def test_star_calls_use_apply():
@@ -537,3 +538,17 @@ def test_accepted_constructs():
     assert "_getattr_(int, 'from_bytes')" in code
     assert "first, *others = _unpack_sequence_(xs, " in code
     compile(v.tree, "votes.py", "exec")
+
+
+def test_summary_is_the_check_text_and_orders_kinds_then_names():
+    """One summary serves `pycontract check`: view/public/constructor declared in reverse order
+    still print constructor, public, view; none at all prints 'no entry points'."""
+    src = HEADER + (
+        "@view\ndef b_get() -> int:\n    return 1\n\n"
+        "@view\ndef a_get() -> int:\n    return 2\n\n"
+        "@public\ndef z_set(x: int, y):\n    pass\n\n"
+        "@constructor\ndef init() -> None:\n    pass\n"
+    )
+    assert summary(vet(src, "o.py")) == (
+        "constructor init(); public z_set(x: int, y); view a_get(); view b_get()")
+    assert summary(vet(HEADER + "X = 1\n", "e.py")) == "no entry points"
