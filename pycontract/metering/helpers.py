@@ -1,48 +1,53 @@
 """Every name that vetting's transform and the gas rewriter emit into contract code, in one place.
 
-Metered code calls these names; the runtime binds each to its implementation when it builds a
-contract's namespace (:meth:`pycontract.runtime.executor.Runtime._static_namespace` reads
-``RUNTIME_HELPERS``). ``tests/metering/test_helpers.py`` checks that every name the rewriter can
+Metered code calls these names; the runtime binds each to the bound method of the component that
+implements it (the ``Runtime`` itself, its ``Ops`` or its ``Builtins``) once per pooled runtime
+(:meth:`pycontract.runtime.executor.Runtime._static_namespace` reads ``RUNTIME_HELPERS``). ``tests/metering/test_helpers.py`` checks that every name the rewriter can
 emit is listed here and resolves in a runtime namespace, so the two sides cannot drift apart.
 Contract code can never name them itself: vetting refuses names beginning with ``_``.
 """
 
 from __future__ import annotations
 
-#: emitted name -> the Runtime method that implements it (bound once per pooled runtime)
+#: emitted name -> "COMPONENT.method" that implements it: ``runtime`` (the ``Runtime``: guards,
+#: storage, call depth), ``ops`` (its ``Ops``) or ``builtins`` (its ``Builtins``); bound once per
+#: pooled runtime
 RUNTIME_HELPERS: dict[str, str] = {
     # RestrictedPython's guards (emitted by vetting.transform) and the storage factory
-    "_getattr_": "getattr_",
-    "_getitem_": "getitem",
-    "_write_": "write",
-    "_getiter_": "getiter",
-    "_iter_unpack_sequence_": "iter_unpack_sequence",
-    "_unpack_sequence_": "unpack_sequence",
-    "_apply_": "apply",
-    "_pc_storage_": "storage_decl",
+    "_getattr_": "runtime.getattr_",
+    "_getitem_": "runtime.getitem",
+    "_write_": "runtime.write",
+    "_getiter_": "builtins.getiter",
+    "_iter_unpack_sequence_": "builtins.iter_unpack_sequence",
+    "_unpack_sequence_": "builtins.unpack_sequence",
+    "_apply_": "builtins.apply",
+    "_pc_storage_": "runtime.storage_decl",
     # the rewriter: call depth; lambdas (charged and counted per call)
-    "_pc_deep": "deep", "_pc_lam": "lam",
+    "_pc_deep": "runtime.deep", "_pc_lam": "builtins.lam",
     # binary and unary operators, sized (BINOP_HELPERS / UNARY_HELPERS below)
-    "_pc_add": "add", "_pc_sub": "sub", "_pc_mul": "mul", "_pc_pow": "pow",
-    "_pc_lshift": "lshift", "_pc_floordiv": "floordiv", "_pc_mod": "mod", "_pc_or": "or_",
-    "_pc_and": "and_", "_pc_xor": "xor", "_pc_rshift": "rshift",
-    "_pc_neg": "neg", "_pc_pos": "pos", "_pc_inv": "inv",
+    "_pc_add": "ops.add", "_pc_sub": "ops.sub", "_pc_mul": "ops.mul", "_pc_pow": "ops.pow",
+    "_pc_lshift": "ops.lshift", "_pc_floordiv": "ops.floordiv", "_pc_mod": "ops.mod",
+    "_pc_or": "ops.or_",
+    "_pc_and": "ops.and_", "_pc_xor": "ops.xor", "_pc_rshift": "ops.rshift",
+    "_pc_neg": "ops.neg", "_pc_pos": "ops.pos", "_pc_inv": "ops.inv",
     # comparisons and chains
-    "_pc_cmp_eq": "cmp_eq", "_pc_cmp_ne": "cmp_ne", "_pc_cmp_lt": "cmp_lt",
-    "_pc_cmp_le": "cmp_le", "_pc_cmp_gt": "cmp_gt", "_pc_cmp_ge": "cmp_ge",
-    "_pc_cmp_in": "cmp_in", "_pc_cmp_notin": "cmp_notin", "_pc_cmp_is": "cmp_is",
-    "_pc_cmp_isnot": "cmp_isnot", "_pc_chain": "chain",
+    "_pc_cmp_eq": "ops.cmp_eq", "_pc_cmp_ne": "ops.cmp_ne", "_pc_cmp_lt": "ops.cmp_lt",
+    "_pc_cmp_le": "ops.cmp_le", "_pc_cmp_gt": "ops.cmp_gt", "_pc_cmp_ge": "ops.cmp_ge",
+    "_pc_cmp_in": "ops.cmp_in", "_pc_cmp_notin": "ops.cmp_notin", "_pc_cmp_is": "ops.cmp_is",
+    "_pc_cmp_isnot": "ops.cmp_isnot", "_pc_chain": "ops.chain",
     # augmented assignment and item writes
-    "_pc_iop": "iop", "_pc_iadd": "iadd", "_pc_imul": "imul", "_pc_ior": "ior",
-    "_pc_setitem": "setitem_v", "_pc_delitem": "delitem", "_pc_aug_item": "aug_item",
-    "_pc_aug_get": "getitem", "_pc_aug_put": "aug_put",
+    "_pc_iop": "ops.iop", "_pc_iadd": "ops.iadd", "_pc_imul": "ops.imul", "_pc_ior": "ops.ior",
+    "_pc_setitem": "runtime.setitem_v", "_pc_delitem": "runtime.delitem",
+    "_pc_aug_item": "ops.aug_item",
+    "_pc_aug_get": "runtime.getitem", "_pc_aug_put": "ops.aug_put",
     # f-strings, star-arguments, displays, list.append fast path
-    "_pc_fmt": "fmt", "_pc_star": "star", "_pc_kwstar": "kwstar", "_pc_dstar": "dstar",
-    "_pc_append": "append", "_pc_hk": "sk",
+    "_pc_fmt": "ops.fmt", "_pc_star": "builtins.star", "_pc_kwstar": "builtins.kwstar",
+    "_pc_dstar": "builtins.dstar",
+    "_pc_append": "builtins.append", "_pc_hk": "builtins.sk",
     # loops, comprehensions, generator expressions
-    "_pc_citer": "citer", "_pc_gxiter": "gxiter", "_pc_gx": "gx",
+    "_pc_citer": "builtins.citer", "_pc_gxiter": "builtins.gxiter", "_pc_gx": "builtins.gx",
     # exceptions: raise/assert, handlers that must not catch the engine's aborts
-    "_pc_exc": "exc", "_pc_uncatch": "uncatch",
+    "_pc_exc": "builtins.exc", "_pc_uncatch": "runtime.uncatch",
 }
 
 #: exact-type tests of the rewriter's inline fast paths (plain values, the same every execution):

@@ -237,7 +237,7 @@ def flat_unpack_units(target) -> int:
 # ---------------------------------------------------------------- int facts
 
 #: ints strictly inside +-_FREE_INT have at most 63 bits: ``+``/``-`` of two of them is free in
-#: the sizing helpers (``Runtime.add``/``sub``/``iadd``: no gas, no memory), so the rewriter may
+#: the sizing helpers (``Ops.add``/``sub``/``iadd``: no gas, no memory), so the rewriter may
 #: do it inline once it has PROVEN both operands are ints
 _FREE_INT = 1 << 63
 #: operator -> the open range +-R within which both int operands make the sizing helper charge

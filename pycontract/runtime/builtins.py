@@ -1,15 +1,24 @@
-"""Safe builtins and per-type method wrappers (a Runtime mixin), each charging by size."""
+"""Safe builtins and per-type method wrappers, each charging by size: :class:`Builtins`, one
+object per pooled runtime, composed into ``executor.Runtime`` (not a mixin: its references to
+the meter, the operators and the guards are explicit attributes)."""
 
 from __future__ import annotations
 
 from functools import partial
 
+from pycontract.language import ALLOWED_EXCEPTIONS
 from pycontract.runtime.meter import (
     ASCII_WS,
     INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, check_store_key, deep_units, key_units,
 )
+from pycontract.runtime.storage import Context, Map, Value
 
+#: the exception classes contract code may name, raise and catch (the real builtins)
+EXCEPTIONS = {name: getattr(__import__("builtins"), name) for name in sorted(ALLOWED_EXCEPTIONS)}
+EXCEPTION_TYPES = frozenset(EXCEPTIONS.values())
+#: the storage proxies: never iterated, copied or measured as plain values
+PROXY_TYPES = frozenset({Map, Value, Context})
 _ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "ascii": "ascii"}
 _LAZY = (
     map, filter, zip, enumerate, reversed, type(iter([])), type(iter(())), type(iter("")),
@@ -75,8 +84,24 @@ def _log2ceil(n):
     return max((n - 1).bit_length(), 1)
 
 
-class BuiltinsMixin:
+class Builtins:
+    """The builtins and per-type methods of one pooled runtime. Holds explicit references to
+    what they use: ``m`` (the bound execution's meter), ``o`` (the
+    :class:`~pycontract.runtime.ops.Ops`: sized arithmetic, ``str``/``repr``), ``g`` (the
+    ``Runtime``: the attribute guard, call depth) and ``type_map`` (the contract-visible type
+    builtins -> real types, built by the Runtime from its builtins dict). ``gx_s`` is the one
+    piece of per-execution state kept here (depth of the generator expression being built),
+    reset by ``Runtime.bind``/``unbind``."""
+
+    __slots__ = ("m", "o", "g", "type_map", "gx_s")
     LAZY_TYPES = frozenset(_LAZY + (Lazy,))
+
+    def __init__(self):
+        self.m = None
+        self.o = None
+        self.g = None
+        self.type_map = {}
+        self.gx_s = 1
 
     # ------------------------------------------------------------ lazy objects
     def lazy_args(self, its):
@@ -106,7 +131,7 @@ class BuiltinsMixin:
                 self.m.revert(f"iterator nesting depth limit of {MAX_NEST} exceeded")
             src = it.it
         else:
-            if type(it) in self.PROXY_TYPES:
+            if type(it) in PROXY_TYPES:
                 raise TypeError()
             s = 1
             src = it
@@ -133,7 +158,7 @@ class BuiltinsMixin:
         if n is not None:
             self.m.elems(n)
             return list(it)
-        if type(it) in self.PROXY_TYPES:
+        if type(it) in PROXY_TYPES:
             raise TypeError()
         out = []
         append = out.append
@@ -167,7 +192,7 @@ class BuiltinsMixin:
                 if m.mem > S.memory_limit:
                     m.alloc(0)
             return it
-        if t in self.PROXY_TYPES:
+        if t in PROXY_TYPES:
             raise TypeError()
         return self._citer(it, k, mem)
 
@@ -228,7 +253,7 @@ class BuiltinsMixin:
         return check_store_key(k, self.m)
 
     def getiter(self, it):
-        if type(it) in self.PROXY_TYPES:
+        if type(it) in PROXY_TYPES:
             raise TypeError()
         return it
 
@@ -248,7 +273,7 @@ class BuiltinsMixin:
         """A contract lambda, metered like a ``def``: every call charges ``k`` (``call`` + the
         body's weight) and counts in the call depth (limit ``call_depth_limit``)."""
         m = self.m
-        deep = self.deep
+        deep = self.g.deep
 
         def lam(*a, **kw):
             m.g -= k
@@ -302,7 +327,7 @@ class BuiltinsMixin:
         return abs(x)
 
     def b_bool(self, x=False):
-        if type(x) in self.PROXY_TYPES:
+        if type(x) in PROXY_TYPES:
             raise TypeError()
         return bool(x)
 
@@ -335,10 +360,10 @@ class BuiltinsMixin:
         return range(*[_int_arg(a) for a in args])
 
     def b_divmod(self, a, b):
-        return self.divmod_(a, b)
+        return self.o.divmod_(a, b)
 
     def b_pow(self, base, exp, mod=None):
-        return self.pow(base, exp, mod)
+        return self.o.pow(base, exp, mod)
 
     def b_isinstance(self, obj, types):
         if type(types) is tuple:
@@ -351,7 +376,7 @@ class BuiltinsMixin:
         r = self.type_map.get(id(t))
         if r is not None and r[0] is t:
             return r[1]
-        if isinstance(t, type) and t in self.exception_types:
+        if isinstance(t, type) and t in EXCEPTION_TYPES:
             return t
         raise TypeError()
 
@@ -415,7 +440,7 @@ class BuiltinsMixin:
             # sum(lists, []) concatenates, as in CPython: each step is a charged ``+``
             acc = start
             for x in self.materialize(it):
-                acc = self.add(acc, x)
+                acc = self.o.add(acc, x)
             return acc
         if ts not in INTS:
             raise TypeError()  # CPython refuses str/bytes starts; no other type adds
@@ -532,20 +557,20 @@ class BuiltinsMixin:
 
     def exc(self, cls, *args):
         """Construct an exception; a contract-given message is kept for str(e) and receipts."""
-        if not (isinstance(cls, type) and cls in self.exception_types):
+        if not (isinstance(cls, type) and cls in EXCEPTION_TYPES):
             return cls(*args)
         if len(args) == 0:
             msg = None
         elif len(args) == 1:
-            msg = self.str_(args[0])
+            msg = self.o.str_(args[0])
         else:
-            msg = self.str_(args)
+            msg = self.o.str_(args)
         e = cls()
         e._pc_msg = msg
         # str(e) as CPython gives it for the contract's own arguments: the message ("" for
         # none), the repr of a KeyError's key
         if cls is KeyError and len(args) == 1:
-            e._pc_str = self.repr_(args[0])
+            e._pc_str = self.o.repr_(args[0])
         else:
             e._pc_str = msg or ""
         return e
@@ -634,7 +659,7 @@ class BuiltinsMixin:
                 if v is not None:
                     _int_arg(v)
             m = len(sub) if type(sub) is not int else 1
-            self.m.charge(self._search_cost(len(s), m))
+            self.m.charge(self.o._search_cost(len(s), m))
             return getattr(s, name)(sub, *se)
         return f
 
@@ -704,7 +729,7 @@ class BuiltinsMixin:
         def f(self, s, sep):
             if type(sep) is not type(s):
                 raise TypeError()
-            self.m.charge(self._search_cost(len(s), len(sep)))
+            self.m.charge(self.o._search_cost(len(s), len(sep)))
             self.m.bytes(len(s))
             return getattr(s, name)(sep)
         return f
@@ -728,7 +753,7 @@ class BuiltinsMixin:
             raise TypeError()
         count = _int_arg(count)
         if old:
-            self.m.charge(self._search_cost(len(s), len(old)))
+            self.m.charge(self.o._search_cost(len(s), len(old)))
             n = s.count(old)
         else:
             n = len(s) + 1
@@ -751,7 +776,7 @@ class BuiltinsMixin:
                     raise TypeError()
                 if not sep:
                     raise ValueError()
-                self.m.charge(self._search_cost(len(s), len(sep)))
+                self.m.charge(self.o._search_cost(len(s), len(sep)))
                 n = s.count(sep) + 1
             if maxsplit >= 0:
                 n = min(n, maxsplit + 1)
@@ -840,7 +865,7 @@ class BuiltinsMixin:
                 m.alloc(0)
             obj.append(x)
             return None
-        return self.getattr_(obj, "append")(x)
+        return self.g.getattr_(obj, "append")(x)
 
     def m_list_append(self, lst, x):
         m = self.m
@@ -965,9 +990,9 @@ _METHOD_TABLES = {}
 
 
 def method_table(cls):
-    """{type: {name: plain function}} for the attribute guard, built once per Runtime class from
-    language.ALLOWED_METHODS; the guard binds the runtime and the object with
-    ``partial(impl, rt, obj)``."""
+    """{type: {name: plain function}} for the attribute guard, built once per Builtins class from
+    language.ALLOWED_METHODS; the guard binds the runtime's Builtins and the object with
+    ``partial(impl, builtins, obj)``."""
     table = _METHOD_TABLES.get(cls)
     if table is None:
         from pycontract.language import ALLOWED_METHODS

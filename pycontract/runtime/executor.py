@@ -4,8 +4,11 @@
 holds only the safe builtins (language.ALLOWED_BUILTINS / ALLOWED_EXCEPTIONS, each wrapped to
 charge by size), the guards RestrictedPython's transform calls (``_getattr_`` ...), the
 helpers the gas rewriter calls (``_pc_*``), and the authoring API bound per ``imports``.
-Nothing persists between transactions. Helpers live in :mod:`.meter` (meter, size measures),
-:mod:`.ops` (operators, conversions, formatting) and :mod:`.builtins` (builtins and methods).
+Nothing persists between transactions. ``Runtime`` is composed, not mixed in: it holds the
+execution's state and the guards, storage and API, and owns one :class:`.ops.Ops` (operators,
+conversions, formatting) and one :class:`.builtins.Builtins` (builtins and methods), each with
+explicit references to the meter and to each other; :mod:`.meter` has the meter and size
+measures.
 """
 
 from __future__ import annotations
@@ -23,24 +26,23 @@ from pycontract.metering import helpers
 from pycontract.metering.schedule import SCHEDULE
 from pycontract.language import (
     ALLOWED_BUILTINS,
-    ALLOWED_EXCEPTIONS,
     ALLOWED_METHODS,
     ALLOWED_TYPE_ATTRIBUTES,
 )
-from pycontract.runtime.builtins import BuiltinsMixin, method_table
+from pycontract.runtime.builtins import EXCEPTIONS, Builtins, method_table
 from pycontract.runtime.meter import (
     WIDE_INT_KEY, Meter, RawRevert, deep_units, key_units,
 )
-from pycontract.runtime.ops import OpsMixin
+from pycontract.runtime.ops import Ops
 from pycontract.runtime.storage import Context, Map, Value
 
 S = SCHEDULE
 
 __all__ = ["Meter", "CallFrame", "execute", "Runtime"]
 
-_EXCEPTIONS = {name: getattr(__import__("builtins"), name) for name in ALLOWED_EXCEPTIONS}
-#: builtins whose implementation is not ``b_NAME`` (they are also the conversions ``str(x)``/
-#: ``int(x)`` the rest of the runtime uses)
+_EXCEPTIONS = EXCEPTIONS
+#: builtins implemented by ``Ops`` rather than ``Builtins.b_NAME`` (they are also the
+#: conversions ``str(x)``/``int(x)`` the rest of the runtime uses)
 BUILTIN_IMPLS = {"int": "to_int", "str": "str_call"}
 _BUILTIN_CONSTANTS = {"True": True, "False": False, "None": None}
 #: the interpreter recursion limit while a contract runs (set exactly, every call). The engine's
@@ -89,9 +91,10 @@ def _identity_decorator(f):
 # ---------------------------------------------------------------- the runtime
 
 
-class Runtime(OpsMixin, BuiltinsMixin):
-    """The guards, builtins and helpers one contract execution calls, bound to its meter, host,
-    frame and compiled contract.
+class Runtime:
+    """One contract execution's state (compiled contract, meter, host, frame, ``ctx``) with the
+    guards, storage and API it calls, composed with an ``Ops`` (``self.ops``) and a
+    ``Builtins`` (``self.b``) that hold explicit references to the meter and to each other.
 
     Building the bound-method tables is the expensive part (~85 bound methods), so ``execute``
     does not build a Runtime per call: it takes an idle one from ``_POOL``, ``bind``s the
@@ -100,12 +103,13 @@ class Runtime(OpsMixin, BuiltinsMixin):
     everything a contract can see or change is created per execution: the namespace, a copy of
     the builtins dict, ``ctx``, storage objects, iterators (see ``namespace``)."""
 
-    PROXY_TYPES = frozenset({Map, Value, Context})
-    exception_types = frozenset(_EXCEPTIONS.values())
-
     def __init__(self, compiled=None, meter: Meter | None = None, host=None,
                  frame: CallFrame | None = None):
-        self.methods = method_table(type(self))
+        ops = self.ops = Ops()
+        b = self.b = Builtins()
+        ops.b, ops.g = b, self
+        b.o, b.g = ops, self
+        self.methods = method_table(Builtins)
         self.builtins = self._builtins()
         self.type_map = {}
         for name, real in (("int", int), ("str", str), ("bytes", bytes), ("bool", bool),
@@ -113,11 +117,12 @@ class Runtime(OpsMixin, BuiltinsMixin):
                            ("range", range)):
             fn = self.builtins[name]
             self.type_map[id(fn)] = (fn, real)
+        b.type_map = self.type_map
         # ``int.from_bytes`` ...: generated from language.ALLOWED_TYPE_ATTRIBUTES (``t_TYPE_NAME``)
         self.type_attrs = {}
         for tname, names in ALLOWED_TYPE_ATTRIBUTES.items():
             fn = self.builtins[tname]
-            self.type_attrs[id(fn)] = (fn, {n: getattr(self, f"t_{tname}_{n}") for n in names})
+            self.type_attrs[id(fn)] = (fn, {n: getattr(b, f"t_{tname}_{n}") for n in names})
         self.ns_static = self._static_namespace()
         self.api = {
             "public": _identity_decorator, "view": _identity_decorator,
@@ -132,38 +137,46 @@ class Runtime(OpsMixin, BuiltinsMixin):
     def bind(self, compiled, meter: Meter, host, frame: CallFrame):
         """Attach one execution's state (the runtime must be idle)."""
         self.cc = compiled
-        self.m = meter
+        self.m = self.ops.m = self.b.m = meter
         self.host = host
         self.frame = frame
         self.ctx = Context(frame)
-        self.gx_s = 1  # depth of the generator expression being built (see gxiter)
+        self.b.gx_s = 1  # depth of the generator expression being built (see gxiter)
 
     def unbind(self):
         """Drop every reference to the finished execution's state."""
         self.cc = None
-        self.m = None
+        self.m = self.ops.m = self.b.m = None
         self.host = None
         self.frame = None
         self.ctx = None
-        self.gx_s = 1
+        self.b.gx_s = 1
 
     # ------------------------------------------------------------ namespace
     def _builtins(self):
         """The contract's ``__builtins__``, generated from language.ALLOWED_BUILTINS: each name
-        bound to its size-charging implementation (``b_NAME`` unless BUILTIN_IMPLS says other)."""
+        bound to its size-charging implementation (``Builtins.b_NAME``, or the ``Ops`` method
+        BUILTIN_IMPLS names)."""
         b = {}
         for name in sorted(ALLOWED_BUILTINS):
             if name in _BUILTIN_CONSTANTS:
                 b[name] = _BUILTIN_CONSTANTS[name]
+            elif name in BUILTIN_IMPLS:
+                b[name] = getattr(self.ops, BUILTIN_IMPLS[name])
             else:
-                b[name] = getattr(self, BUILTIN_IMPLS.get(name, "b_" + name))
+                b[name] = getattr(self.b, "b_" + name)
         b.update(_EXCEPTIONS)
         return b
 
     def _static_namespace(self):
         """The namespace entries that do not depend on the execution (copied per execution):
-        every helper the metered code calls, from the one table in metering.helpers."""
-        ns = {name: getattr(self, attr) for name, attr in helpers.RUNTIME_HELPERS.items()}
+        every helper the metered code calls, from the one table in metering.helpers, bound to
+        the method of the component (``runtime``, ``ops``, ``builtins``) the table names."""
+        owners = {"runtime": self, "ops": self.ops, "builtins": self.b}
+        ns = {}
+        for name, path in helpers.RUNTIME_HELPERS.items():
+            owner, attr = path.split(".")
+            ns[name] = getattr(owners[owner], attr)
         ns.update(helpers.CONSTANTS)
         ns["__name__"] = "contract"
         return ns
@@ -201,7 +214,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         if tbl is not None:
             impl = tbl.get(name)
             if impl is not None:
-                return partial(impl, self, obj)
+                return partial(impl, self.b, obj)
             raise AttributeError(name=name, obj=obj)
         if t is Map:
             if name == "get":
@@ -272,13 +285,13 @@ class Runtime(OpsMixin, BuiltinsMixin):
     def setitem(self, obj, key, value):
         t = type(obj)
         if t is dict:
-            self.sk(key)
+            self.b.sk(key)
             if key not in obj:
                 self.m.alloc(S.item_memory)
             obj[key] = value
         elif t is list:
             if type(key) is slice:
-                items = self.materialize(value)
+                items = self.b.materialize(value)
                 self.m.elems(len(items) + len(obj) // 8, S.item_memory)
                 obj[key] = items
             else:
@@ -291,7 +304,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
     def delitem(self, obj, key):
         t = type(obj)
         if t is dict:
-            self.hk(key)
+            self.b.hk(key)
             del obj[key]
         elif t is list:
             self.m.charge(1 + len(obj) // 32)
@@ -391,7 +404,7 @@ class Runtime(OpsMixin, BuiltinsMixin):
         if type(msg) is str:
             self.m.charge(1 + len(msg) // 16)
             return msg
-        return self.str_(msg)
+        return self.ops.str_(msg)
 
     def api_require(self, cond, message="requirement failed"):
         if not cond:

@@ -1,4 +1,5 @@
-"""Size-charged operators, comparisons, text conversions and formatting (a Runtime mixin).
+"""Size-charged operators, comparisons, text conversions and formatting: :class:`Ops`, one object
+per pooled runtime, composed into ``executor.Runtime`` (explicit references, no mixin).
 
 Every helper here charges BEFORE doing work whose cost grows with its operands, and accounts
 the bytes it allocates in ``meter.mem``. Exceptions raised here carry no CPython message text:
@@ -75,8 +76,18 @@ def _format_decimal(digits, neg, mt, width):
     return fill * pad + sign + body
 
 
-class OpsMixin:
-    # self.m: Meter
+class Ops:
+    """The operators, comparisons, conversions and formatting of one pooled runtime. Holds
+    explicit references to what they use: ``m`` (the bound execution's meter, set by
+    ``Runtime.bind``), ``b`` (the :class:`~pycontract.runtime.builtins.Builtins`: materializing
+    iterables, dict keys) and ``g`` (the ``Runtime``: item guards and storage)."""
+
+    __slots__ = ("m", "b", "g")
+
+    def __init__(self):
+        self.m = None
+        self.b = None
+        self.g = None
 
     def _int_too_big(self):
         self.m.revert(f"int too large (limit {MAX_INT_BITS} bits)")
@@ -283,8 +294,8 @@ class OpsMixin:
             return a | b
         if ta is dict and type(b) is dict:
             self.m.elems(2 * (len(a) + len(b)), S.item_memory)
-            self.bulk_keys(a)
-            self.bulk_keys(b)
+            self.b.bulk_keys(a)
+            self.b.bulk_keys(b)
             return a | b
         raise TypeError()
 
@@ -321,7 +332,7 @@ class OpsMixin:
         ta = type(a)
         if ta is list:
             if name == "add":
-                items = self.materialize(b)
+                items = self.b.materialize(b)
                 self.m.elems(len(items))
                 a.extend(items)
                 return a
@@ -334,10 +345,10 @@ class OpsMixin:
         if ta is dict and name == "or":
             if type(b) is dict:
                 self.m.elems(2 * len(b), S.item_memory)
-                self.bulk_keys(b)
+                self.b.bulk_keys(b)
                 a |= b
                 return a
-            self.dict_update(a, b)
+            self.b.dict_update(a, b)
             return a
         return self.binop(name, a, b)
 
@@ -362,9 +373,9 @@ class OpsMixin:
                 return
             obj[key] = self.iop(name, old, value)
             return
-        old = self.getitem(obj, key)
+        old = self.g.getitem(obj, key)
         new = self.iop(name, old, value)
-        self.setitem(obj, key, new)
+        self.g.setitem(obj, key, new)
 
     def aug_put(self, obj, key, name, old, value):
         """The second half of ``o[k] op= v`` when ``v`` is evaluated after the read
@@ -385,7 +396,7 @@ class OpsMixin:
         if plain:
             obj[key] = new  # what aug_item does for an existing str key
             return
-        self.setitem(obj, key, new)
+        self.g.setitem(obj, key, new)
 
     # ------------------------------------------------------------ comparisons
     def _cmp_charge(self, a, b):
@@ -473,8 +484,8 @@ class OpsMixin:
                 return False  # what CPython's scan finds: no range element equals a non-int
             return x in c
         if t is Map:
-            return self.map_contains(c, x)
-        if t in self.LAZY_TYPES:
+            return self.g.map_contains(c, x)
+        if t in self.b.LAZY_TYPES:
             for e in c:
                 self.m.charge(1 + S.element)
                 if self.cmp_eq(x, e):
@@ -633,7 +644,7 @@ class OpsMixin:
             return self.str_(x)
         if type(x) is not bytes:
             raise TypeError()
-        return self.m_bytes_decode(x, encoding or "utf-8", errors or "strict")
+        return self.b.m_bytes_decode(x, encoding or "utf-8", errors or "strict")
 
     def repr_(self, x, _depth=0):
         t = type(x)

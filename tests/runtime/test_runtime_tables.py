@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from pycontract import language
-from pycontract.runtime.builtins import method_table
+from pycontract.runtime.builtins import Builtins, method_table
 from pycontract.runtime.executor import Runtime
 
 TYPES = {"str": str, "bytes": bytes, "int": int, "list": list, "tuple": tuple, "dict": dict}
@@ -21,11 +21,11 @@ def test_builtins_are_exactly_the_whitelist():
 
 
 def test_methods_are_exactly_the_whitelist():
-    table = method_table(Runtime)
+    table = method_table(Builtins)
     assert set(table) == set(TYPES.values())
     for tname, typ in TYPES.items():
         assert set(table[typ]) == language.ALLOWED_METHODS[tname], tname
-    implemented = {(m.group(1), m.group(2)) for name in dir(Runtime)
+    implemented = {(m.group(1), m.group(2)) for name in dir(Builtins)
                    if (m := re.fullmatch(r"m_([a-z]+)_(\w+)", name))}
     allowed = {(t, n) for t in TYPES for n in language.ALLOWED_METHODS[t]}
     assert implemented == allowed, (sorted(implemented - allowed), sorted(allowed - implemented))
@@ -38,7 +38,7 @@ def test_type_attributes_are_exactly_the_whitelist():
         tname = next(t for t in TYPES if rt.builtins[t] is fn)
         got[tname] = set(attrs)
     assert got == {t: set(n) for t, n in language.ALLOWED_TYPE_ATTRIBUTES.items()}
-    implemented = {name for name in dir(Runtime) if re.fullmatch(r"t_[a-z]+_\w+", name)}
+    implemented = {name for name in dir(Builtins) if re.fullmatch(r"t_[a-z]+_\w+", name)}
     assert implemented == {f"t_{t}_{n}" for t, ns in language.ALLOWED_TYPE_ATTRIBUTES.items()
                            for n in ns}
 
