@@ -45,8 +45,6 @@ __all__ = [
     "to_text",
     "key_text",
     "array_head",
-    "Encoded",
-    "encode_array",
     "nests_within",
 ]
 
@@ -288,39 +286,6 @@ def array_head(n: int) -> bytes:
     if n < 0x100000000:
         return b"\x9a" + n.to_bytes(4, "big")
     return b"\x9b" + n.to_bytes(8, "big")
-
-
-class Encoded:
-    """An array item given by its canonical bytes (made earlier, e.g. the arguments the host
-    encoded while checking a transaction), for :func:`encode_array`."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes):
-        self.data = data
-
-
-def encode_array(items) -> bytes:
-    """Canonical bytes of the array ``items`` built from its parts: :func:`array_head` then
-    each item's encoding (an :class:`Encoded` item as given; a str or int from the
-    :func:`encode_small` memo; anything else by :func:`encode_any`). Equal to
-    ``encode_any(items)`` (the items unwrapped) when every item fits the depth bound one level
-    down (:func:`nests_within`), which the caller checks for its Encoded and nested items.
-
-    One builder for the fast hash paths (tx hash, receipt digest), which pass the same item
-    list as the definitions they must equal."""
-    parts = [array_head(len(items))]
-    for x in items:
-        t = type(x)
-        if t is Encoded:
-            parts.append(x.data)
-        elif t is str or t is int:
-            parts.append(encode_small(x))
-        elif x is None or t is bool or t is bytes:
-            parts.append(encode_value(x))
-        else:
-            parts.append(encode_any(x))
-    return b"".join(parts)
 
 
 def nests_within(obj: Any, encoded: bytes, depth: int) -> bool:

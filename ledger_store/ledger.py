@@ -134,14 +134,22 @@ class _PreparedTx:
         self.receipt_digest = receipt_digest
 
 
+def _enc_scalar(x) -> bytes:
+    t = type(x)
+    if t is str or t is int:
+        return codec.encode_small(x)
+    if x is None or t is bool or t is bytes:
+        return codec.encode_value(x)
+    return codec.encode_any(x)
+
+
 def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
     """Validate one TxRecord and build its transaction row, event rows and receipt digest.
 
     The receipt digest is ``TxRecord.receipt_digest()`` assembled from the encodings made for
-    the rows: the same ``receipt_items`` list, with the encoded args, result and event fields
-    as ``codec.Encoded``, through ``codec.encode_array``; whenever a piece might not fit the
-    depth bound inside the receipt array, or an event's contract or name is not a plain str,
-    it falls back to ``receipt_digest()`` itself (same result or same error)."""
+    the rows (a CBOR array is its head followed by its items' canonical encodings); whenever a
+    piece might not fit the depth bound inside the receipt array, or an event field is not a
+    plain str, it falls back to ``receipt_digest()`` itself (same result or same error)."""
     if not isinstance(tx, TxRecord):
         raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
     if tx.kind not in _TX_KINDS:
@@ -162,7 +170,7 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
                 else codec.encode_any(tx.result))
     events = tx.events
     fast = codec.nests_within(tx.args, args_b, 1) and codec.nests_within(tx.result, result_b, 1)
-    ev_items = []
+    ev_parts = [codec.array_head(len(events))]
     event_rows = []
     for j, ev in enumerate(events):
         if not isinstance(ev, EventRecord):
@@ -174,14 +182,16 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
         if fast:
             if type(ev.contract) is str and type(ev.name) is str \
                     and codec.nests_within(ev.fields, fields_b, 3):
-                ev_b = codec.encode_array(ev.items(codec.Encoded(fields_b)))
-                ev_items.append(codec.Encoded(ev_b))
+                ev_parts += (b"\x83", _enc_scalar(ev.contract), _enc_scalar(ev.name), fields_b)
             else:
                 fast = False
     if fast:
-        digest = hashlib.sha256(codec.encode_array(tx.receipt_items(
-            codec.Encoded(args_b), codec.Encoded(result_b),
-            codec.Encoded(codec.encode_array(ev_items))))).hexdigest()
+        digest = hashlib.sha256(b"".join((
+            b"\x8c", _enc_scalar(tx.tx_hash), _enc_scalar(tx.kind), _enc_scalar(tx.sender),
+            _enc_scalar(tx.contract), _enc_scalar(tx.function), args_b, _enc_scalar(tx.gas_limit),
+            _enc_scalar(tx.status), _enc_scalar(tx.gas_used), result_b, _enc_scalar(tx.error),
+            *ev_parts,
+        ))).hexdigest()
     else:
         digest = tx.receipt_digest()
     tx_row = (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function,

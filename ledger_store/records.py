@@ -39,12 +39,7 @@ class EventRecord:
         return cls(contract, name, codec.decode_value(data), data)
 
     def as_list(self) -> list:
-        return self.items(self.fields)
-
-    def items(self, fields) -> list:
-        """The event's array in the receipt digest, with ``fields`` given (the fields
-        themselves, or their encoding as a codec.Encoded)."""
-        return [self.contract, self.name, fields]
+        return [self.contract, self.name, self.fields]
 
 
 @dataclass
@@ -77,15 +72,22 @@ class TxRecord:
         [tx_hash, kind, sender, contract, function, args, gas_limit, status, gas_used, result,
          error, [[event.contract, event.name, event.fields], ...]].
         Height and index are not included: they are implied by the block and position."""
-        return codec.digest(self.receipt_items(self.args, self.result,
-                                               [e.as_list() for e in self.events]))
-
-    def receipt_items(self, args, result, events) -> list:
-        """The array receipt_digest hashes, with ``args``, ``result`` and ``events`` given:
-        the values (the definition) or their encodings as codec.Encoded (commit_block's fast
-        path, codec.encode_array), so the field order is written once."""
-        return [self.tx_hash, self.kind, self.sender, self.contract, self.function, args,
-                self.gas_limit, self.status, self.gas_used, result, self.error, events]
+        return codec.digest(
+            [
+                self.tx_hash,
+                self.kind,
+                self.sender,
+                self.contract,
+                self.function,
+                self.args,
+                self.gas_limit,
+                self.status,
+                self.gas_used,
+                self.result,
+                self.error,
+                [e.as_list() for e in self.events],
+            ]
+        )
 
 
 @dataclass(frozen=True)

@@ -40,22 +40,3 @@ def test_args_nested_to_the_bound_use_the_repr_fallback_as_before(tmp_path):
         tx = Tx("alice", "tok", "f", {"x": nested(63)}, 10)
         blob = codec.encode_value(tx.args)
         assert chain._tx_hasher(2)(0, tx, blob) == chain._tx_hash(2, 0, tx)
-
-
-@pytest.mark.parametrize("sender", ["\ud800", ["alice"], nested(63, "a"), 7, None])
-def test_odd_fields_hash_as_the_definition_says(tmp_path, sender):
-    # a sender that does not encode, or is not a plain str: the assembled hash defers to
-    # the definition (which hashes reprs when the array does not encode)
-    with Chain(tmp_path / "l.db") as chain:
-        tx = Tx(sender, "tok", "f", {"a": 1}, 10)
-        blob = codec.encode_value(tx.args)
-        assert chain._tx_hasher(2)(0, tx, blob) == chain._tx_hash(2, 0, tx)
-
-
-def test_encode_array_is_the_canonical_array_of_its_parts():
-    items = ["s", "é" * 70, 0, -(2**70), None, True, b"\x00", [1, [2]], {"k": (1, 2)}]
-    assert codec.encode_array(items) == codec.encode_any(items)
-    pre = [codec.Encoded(codec.encode_any(x)) for x in items]
-    assert codec.encode_array(pre) == codec.encode_any(items)
-    assert codec.encode_array([0] * 300) == codec.encode_any([0] * 300)
-    assert codec.encode_array([]) == codec.encode_any([])
