@@ -394,12 +394,6 @@ class ExprRewriter(ast.NodeTransformer):
             self.ints = saved
             self.comp_depth -= comp
 
-    def visit_Lambda(self, node):
-        a = node.args
-        names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
-        names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
-        return self._shadowed(node, names)
-
     def _bounded(self, node):
         """M such that -M < result < M when ``node`` is ``x & c`` (c >= 0) or ``x % c`` (c > 0)
         of a proven int expression ``x`` and an int literal ``c`` (whatever x's size), else
@@ -645,7 +639,10 @@ class ExprRewriter(ast.NodeTransformer):
         weight of its body and counted in the call depth, like a ``def``; creating it is
         weighed like a ``def`` statement (Lambda's weight)."""
         k = SCHEDULE.call + weight(node.body)
-        self.generic_visit(node)
+        a = node.args
+        names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+        names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+        self._shadowed(node, names)  # its parameters hide the function's proven-int names
         return _call("_pc_lam", node, _const(k))
 
     def visit_Dict(self, node):

@@ -46,6 +46,17 @@ def test_comprehension_variables_shadow_proven_names():
     assert run(contract(src)).result == ["aa", "bb", 2]
 
 
+def test_lambda_parameters_shadow_proven_names():
+    """A lambda's parameters hide the function's proven ints (found in review: two
+    ``visit_Lambda`` methods met in one class after a merge, and the one that hid the names was
+    overridden, so ``i + j`` of two str arguments took the int fast path and reverted)."""
+    src = ("@public\ndef main() -> int:\n    s = 'x' * 10\n    i = 0\n    j = 1\n"
+           "    k = lambda i, j: i + j\n    return len(k(s, s)) + i + j\n")
+    assert facts(src, "main") == {"i", "j"}
+    out = run(contract(src))
+    assert (out.status, out.result) == ("success", 21), out.error
+
+
 def test_inline_int_add_matches_the_helper_in_gas_and_result():
     # the same arithmetic with proven ints (inline) and through a parameter (helper)
     proven = ("@public\ndef main(n: int) -> int:\n    t = 0\n    k = 0\n    for i in range(n):\n"
