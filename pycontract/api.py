@@ -69,7 +69,7 @@ import functools  # noqa: E402
 import linecache  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
-from pycontract.errors import ContractAbort, Reverted, builtin_detail  # noqa: E402
+from pycontract.errors import ContractAbort, Reverted, builtin_detail, contract_line  # noqa: E402
 
 __all__ = [
     "public", "view", "constructor", "Map", "Value", "ctx", "require", "revert", "emit",
@@ -522,15 +522,6 @@ def _def_line(fn) -> int:
     return line
 
 
-def _contract_line(tb, ns) -> int:
-    line = 0
-    while tb is not None:
-        if tb.tb_frame.f_globals is ns:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
 def _own(e: BaseException, ns) -> bool:
     """Whether contract code raised ``e`` itself (``raise``/``assert`` in a contract file)."""
     tb, last = e.__traceback__, None
@@ -599,7 +590,7 @@ def _as_revert(e: BaseException, name: str, fn) -> BaseException:
     if isinstance(e, (KeyboardInterrupt, SystemExit, GeneratorExit)):
         return e
     ns = getattr(fn, "__globals__", None)
-    line = _contract_line(e.__traceback__, ns) or _def_line(fn)
+    line = contract_line(e.__traceback__, ns) or _def_line(fn)
     if isinstance(e, ContractAbort):
         reason = e.message
     elif isinstance(e, RecursionError):

@@ -67,6 +67,17 @@ class OutOfGas(ContractAbort):
 _SHOWN_TYPES = frozenset({"str", "bytes", "int", "bool", "list", "tuple", "dict", "NoneType"})
 
 
+def contract_line(tb, ns) -> int:
+    """The innermost line of a traceback that ran in the contract module whose globals are
+    ``ns`` (0 if none did): where an error is reported, in the engine and in plain mode."""
+    line = 0
+    while tb is not None:
+        if tb.tb_frame.f_globals is ns:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
 def key_text(k, _depth=0) -> str:
     """Deterministic, bounded text of a missing dict key for ``KeyError: ...`` (the same in the
     engine and in plain mode, on every Python version): ASCII repr of text, ints up to 64 bits

@@ -20,7 +20,7 @@ from functools import partial
 from ledger_store import codec as _codec
 from ledger_store.errors import EncodingError
 from pycontract.errors import (
-    ContractAbort, OutOfGas, PycontractError, Reverted, builtin_detail,
+    ContractAbort, OutOfGas, PycontractError, Reverted, builtin_detail, contract_line,
 )
 from pycontract.metering import helpers
 from pycontract.metering.schedule import SCHEDULE
@@ -474,15 +474,6 @@ _POOL: list = []
 _POOL_SIZE = 16
 
 
-def _contract_line(tb, ns):
-    line = 0
-    while tb is not None:
-        if tb.tb_frame.f_globals is ns:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
 def _tuples_to_lists(v, depth=0):
     """A result with its tuples (at any depth) turned into lists, as the docs promise: the
     canonical encoding has no tuple. ``cross`` has already paid for every node and refused
@@ -547,7 +538,7 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
     except ContractAbort as e:
         if getattr(e, "raw", False):
             oog_loading = loading and isinstance(e, OutOfGas)
-            line = (not oog_loading and _contract_line(e.__traceback__, ns)) or entry_line
+            line = (not oog_loading and contract_line(e.__traceback__, ns)) or entry_line
             msg = f"{name}:{line}: {e.message}"
             cls = OutOfGas if isinstance(e, OutOfGas) else Reverted
             if cls is Reverted:
@@ -564,7 +555,7 @@ def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame)
         meter.abort = (Reverted, msg)
         raise Reverted(msg) from None
     except Exception as e:
-        line = _contract_line(e.__traceback__, ns) or entry_line
+        line = contract_line(e.__traceback__, ns) or entry_line
         msg = f"{name}:{line}: {_describe(e)}"
         meter.set_abort(Reverted, msg)
         meter.abort = (Reverted, msg)
