@@ -312,8 +312,3 @@ def _package_version() -> str:
     from pycontract import __version__
 
     return __version__
-
-
-def tx_hash(raw: bytes) -> str:
-    """CometBFT's hash of a transaction, which is also its hash in our ledger."""
-    return hashlib.sha256(raw).hexdigest()
