@@ -652,13 +652,13 @@ class ExprRewriter(ast.NodeTransformer):
             if k is None:
                 v = _call("_pc_dstar", v)
             elif not _is_small_const(k):
-                k = _call("_pc_hk", k)
+                k = self._store_key(k)
             keys.append(k)
             values.append(v)
         node.keys, node.values = keys, values
         return node
 
-    def _comprehension(self, node, elt_weight, mem, gen=False):
+    def _comprehension(self, node, elt_weight, mem, gen=False, dict_key=False):
         gens = node.generators
         per_item = []
         for i, g in enumerate(gens):
@@ -679,6 +679,8 @@ class ExprRewriter(ast.NodeTransformer):
         try:
             self.ints = (saved - set(own)) | ranged
             self._shadowed(node, (), comp=True)
+            if dict_key and not _is_small_const(node.key):
+                node.key = self._store_key(node.key)  # with the comprehension's proven names
         finally:
             self.ints = saved
         for i, g in enumerate(gens):
@@ -704,10 +706,26 @@ class ExprRewriter(ast.NodeTransformer):
         return self._comprehension(node, weight(node.elt), False, gen=True)
 
     def visit_DictComp(self, node):
-        node2 = self._comprehension(node, weight(node.key) + weight(node.value), True)
-        if not _is_small_const(node2.key):
-            node2.key = _call("_pc_hk", node2.key)
-        return node2
+        return self._comprehension(node, weight(node.key) + weight(node.value), True,
+                                   dict_key=True)
+
+    def _store_key(self, k):
+        """A dict display / comprehension key: ``_pc_hk(k)`` (the store-key check), or for a
+        name ``k if <an exact str, or an exact int within +-2**32> else _pc_hk(k)`` (the check
+        passes such keys unchanged, charging nothing)."""
+        call = _call("_pc_hk", k)
+        if not isinstance(k, ast.Name):
+            return call
+        wide = 1 << 32  # runtime.meter.WIDE_INT_KEY
+        rng = ast.Compare(left=_const(-wide), ops=[ast.Lt(), ast.Lt()],
+                          comparators=[_name(k.id), _const(wide)])
+        if k.id in self.ints:
+            test = rng
+        else:
+            test = ast.BoolOp(op=ast.Or(), values=[
+                _type_is(_name(k.id), "_pc_S"),
+                ast.BoolOp(op=ast.And(), values=[_type_is(_name(k.id), "_pc_I"), rng])])
+        return ast.IfExp(test=test, body=_name(k.id), orelse=call)
 
     def visit_SetComp(self, node):  # vetting rejects sets
         raise TypeError("gas_rewriter: set comprehensions are not part of the language")
@@ -950,12 +968,99 @@ class GasRewriter:
                 for n in temps:
                     _set_line(n, st.lineno)
                 return temps
+            fast = self._aug_item_inline(st, op, obj, key, value)
+            if fast is not None:
+                return fast
             new = ast.Expr(value=ast.Call(
                 func=_name("_pc_aug_item"), args=[obj, key, _const(_OPNAME[op]), value],
                 keywords=[],
             ))
             return ast.copy_location(new, st)
         raise TypeError("gas_rewriter: augmented assignment target must be a name or item")
+
+    def _aug_item_inline(self, st, op, obj, key, value):
+        """``o[k] op= v`` (``v`` a name or literal) done inline where ``Ops.aug_item`` charges
+        nothing: ``o`` exactly a dict with a str key or an int key within +-2**32 (or a list
+        with such an int index), the item and ``v`` exact ints within the operator's free
+        range (``FREE_INT_RANGE``)::
+
+            if <o/k test> and _pc_T(_pc_r := o[k]) is _pc_I and -B < _pc_r < B [and <v test>]:
+                o[k] = _pc_r OP v
+            else:
+                _pc_aug_item(o, k, 'op', v)
+
+        The item is read once in the test, as Python reads it (a missing key raises the same
+        KeyError / IndexError as the helper); the store replaces an existing item, so it
+        allocates nothing and its key check charges nothing. Any test failing takes the
+        helper, which reads the item again (reading a dict/list item with an int/str key runs
+        no contract code). A non-name object or a key that is neither a name nor a literal is
+        evaluated once, first, into ``_pc_o`` / ``_pc_k``. None when not applicable."""
+        bound = FREE_INT_RANGE.get(op)
+        if bound is None:
+            return None
+        ints = self.expr.ints
+        if _is_int_const(value):
+            if not -bound < value.value < bound:
+                return None
+            v_test = None
+        elif isinstance(value, ast.Name):
+            rng = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
+                              comparators=[_name(value.id), _const(bound)])
+            v_test = rng if value.id in ints else ast.BoolOp(
+                op=ast.And(), values=[_type_is(_name(value.id), "_pc_I"), rng])
+        else:
+            return None
+        pre = []
+        if not isinstance(obj, ast.Name):
+            pre.append(ast.Assign(targets=[_name("_pc_o", ast.Store())], value=obj))
+            obj = _name("_pc_o")
+        str_key = isinstance(key, ast.Constant) and type(key.value) is str
+        if not (str_key or _simple(key)):
+            pre.append(ast.Assign(targets=[_name("_pc_k", ast.Store())], value=key))
+            key = _name("_pc_k")
+        o = obj.id
+        wide = 1 << 32  # runtime.meter.WIDE_INT_KEY: wider int keys pay at every store
+
+        def key_rng():
+            return ast.Compare(left=_const(-wide), ops=[ast.Lt(), ast.Lt()],
+                               comparators=[_name(key.id), _const(wide)])
+        if str_key:
+            ok = _type_is(_name(o), "_pc_D")
+        elif _is_int_const(key):
+            if not -wide < key.value < wide:
+                return None
+            ok = ast.Compare(left=_call("_pc_T", _name(o)), ops=[ast.In()],
+                             comparators=[_name("_pc_DL")])
+        elif key.id in ints:
+            ok = ast.BoolOp(op=ast.And(), values=[
+                ast.Compare(left=_call("_pc_T", _name(o)), ops=[ast.In()],
+                            comparators=[_name("_pc_DL")]), key_rng()])
+        else:
+            ok = ast.BoolOp(op=ast.Or(), values=[
+                ast.BoolOp(op=ast.And(), values=[_type_is(_name(key.id), "_pc_S"),
+                                                 _type_is(_name(o), "_pc_D")]),
+                ast.BoolOp(op=ast.And(), values=[
+                    _type_is(_name(key.id), "_pc_I"), key_rng(),
+                    ast.Compare(left=_call("_pc_T", _name(o)), ops=[ast.In()],
+                                comparators=[_name("_pc_DL")])])])
+        read = ast.NamedExpr(target=_name("_pc_r", ast.Store()),
+                             value=ast.Subscript(value=_name(o), slice=copy.deepcopy(key),
+                                                 ctx=ast.Load()))
+        tests = [ok, _type_is(read, "_pc_I"),
+                 ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
+                             comparators=[_name("_pc_r"), _const(bound)])]
+        if v_test is not None:
+            tests.append(v_test)
+        direct = ast.Assign(
+            targets=[ast.Subscript(value=_name(o), slice=copy.deepcopy(key), ctx=ast.Store())],
+            value=ast.BinOp(left=_name("_pc_r"), op=st.op, right=copy.deepcopy(value)))
+        slow = ast.Expr(value=_call("_pc_aug_item", _name(o), copy.deepcopy(key),
+                                    _const(_OPNAME[op]), copy.deepcopy(value)))
+        out = pre + [ast.If(test=ast.BoolOp(op=ast.And(), values=tests), body=[direct],
+                            orelse=[slow])]
+        for n in out:
+            _set_line(n, st.lineno)
+        return out
 
     def function(self, fn):
         s = self.s

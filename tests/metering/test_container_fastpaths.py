@@ -1,0 +1,183 @@
+"""Container fast paths of the rewriter (issue 12, round 2): ``o[k] op= v`` inline and dict
+display / comprehension keys inline. Each must give what CPython gives (value, exception) and
+the same gas as the helper path, which the tests reach by switching the fast path off
+(``no_fast``) and recompiling."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import pytest
+
+import language_harness as _h
+from pycontract.metering import compiler, rewriter
+
+contract, run = _h.contract, _h.run
+
+
+@contextlib.contextmanager
+def no_fast(*names):
+    """Compile with the named rewriter fast paths switched off (each returns its general
+    form), so the same source runs through the runtime helpers."""
+    saved = {}
+    try:
+        for n in names:
+            if n == "aug":
+                saved[n] = rewriter.GasRewriter._aug_item_inline
+                rewriter.GasRewriter._aug_item_inline = lambda self, *a: None
+            elif n == "key":
+                saved[n] = rewriter.ExprRewriter._store_key
+                rewriter.ExprRewriter._store_key = lambda self, k: rewriter._call("_pc_hk", k)
+        compiler.clear_cache()
+        yield
+    finally:
+        for n, v in saved.items():
+            if n == "aug":
+                rewriter.GasRewriter._aug_item_inline = v
+            elif n == "key":
+                rewriter.ExprRewriter._store_key = v
+        compiler.clear_cache()
+
+
+def both(src, fast, **kw):
+    """(fast-path outcome, helper-path outcome) of ``main`` in ``src``."""
+    compiler.clear_cache()
+    a = run(src, **kw)
+    with no_fast(fast):
+        b = run(src, **kw)
+    return a, b
+
+
+def same(a, b):
+    assert (a.status, a.result, a.error, a.gas_used) == (b.status, b.result, b.error,
+                                                         b.gas_used), (a, b)
+
+
+def error_type(out):
+    """``TypeName`` of an engine error ``FILE:LINE: TypeName[: detail]``."""
+    return out.error.split(": ")[1]
+
+
+def plain(body, **kw):
+    """What CPython gives for ``main(**kw)`` of a function body: result or exception name."""
+    ns = {}
+    exec("def main(" + ", ".join(kw) + "):\n" + body, ns)
+    try:
+        return ("success", ns["main"](**kw))
+    except Exception as e:  # noqa: BLE001
+        return ("reverted", type(e).__name__)
+
+
+# ------------------------------------------------------------------ o[k] op= v
+
+AUG_CASES = [
+    # (body of main(k, v), k, v)
+    ("    d = {'a': 5, 'b': 1}\n    d[k] -= v\n    d[k] += v * 2\n    return d\n", "a", 3),
+    ("    d = {'a': 5}\n    d[k] *= v\n    d[k] //= 3\n    d[k] %= 7\n    return d\n", "a", 9),
+    ("    d = {'a': 5}\n    d[k] -= v\n    return d\n", "zz", 3),  # KeyError
+    ("    d = {'a': 5}\n    d[k] -= v\n    return d\n", "a", "x"),  # TypeError
+    ("    d = {'a': 5}\n    d[k] %= v\n    return d\n", "a", 0),  # ZeroDivisionError
+    ("    d = {'a': 'x'}\n    d[k] += v\n    return d\n", "a", "y"),  # str item
+    ("    d = {'a': 2 ** 62}\n    d[k] += v\n    d[k] += v\n    return d\n", "a", 2 ** 62),
+    ("    d = {'a': 2 ** 70}\n    d[k] -= v\n    return d\n", "a", 1),  # big item
+    ("    d = {'a': 3}\n    d[k] *= v\n    d[k] *= v\n    return d\n", "a", 2 ** 31 - 1),
+    ("    d = {'a': 3}\n    d[k] *= v\n    return d\n", "a", 2 ** 31),  # outside the free range
+    ("    d = {7: 3, True: 1}\n    d[k] += v\n    return [d[7], d[1]]\n", 7, 5),
+    ("    d = {7: 3, True: 1}\n    d[k] += v\n    return [d[7], d[1]]\n", True, 5),  # bool key
+    ("    d = {2 ** 40: 3}\n    d[k] += v\n    return d[k]\n", 2 ** 40, 5),  # wide int key
+    ("    l = [1, 2, 3]\n    l[k] += v\n    l[k] -= 1\n    return l\n", -1, 10),
+    ("    l = [1, 2, 3]\n    l[k] += v\n    return l\n", 3, 10),  # IndexError
+    ("    l = [1, 2, 3]\n    l[k] += v\n    return l\n", "a", 10),  # TypeError
+    ("    l = [[1], 2]\n    l[k] += v\n    return l\n", 0, [5]),  # list item: in place
+    ("    t = (1, 2)\n    t[k] += v\n    return t\n", 0, 1),  # tuple: TypeError
+    ("    s = 'ab'\n    s[k] += v\n    return s\n", 0, "c"),  # str: TypeError
+]
+
+
+@pytest.mark.parametrize("body,k,v", AUG_CASES)
+def test_item_aug_assign_inline_matches_helper_and_cpython(body, k, v):
+    src = contract("@public\ndef main(k, v) -> list:\n" + body.replace(
+        "    return d\n", "    return [d]\n"))
+    a, b = both(src, "aug", k=k, v=v)
+    same(a, b)
+    want = plain(body, k=k, v=v)
+    assert a.status == want[0], (a, want)
+    if a.status == "success":
+        assert (a.result[0] if "return d\n" in body else a.result) == want[1], (a, want)
+    else:
+        assert error_type(a) == want[1], (a.error, want)
+
+
+def test_item_aug_assign_literal_keys_temporaries_and_storage():
+    src = contract(
+        "m = Map(default=0)\n\n"
+        "def f(x: list) -> list:\n    x.append(0)\n    return x\n\n"
+        "@public\ndef main(n: int) -> list:\n"
+        "    d = {'a': 1, 3: 2}\n    l = [0, 0]\n    rows = [{'a': 0}, {'a': 0}]\n"
+        "    for i in range(n):\n"
+        "        d['a'] += i\n        d[3] -= i\n        l[1] += i\n        l[i % 2] += 1\n"
+        "        rows[i % 2]['a'] += 2\n        d['a' + ''] += 1\n        m['x'] += 1\n"
+        "        f(l)[0] += 1\n"
+        "    return [d['a'], d[3], l[:2], rows, m['x'], len(l)]\n")
+    a, b = both(src, "aug", n=10)
+    same(a, b)
+    assert a.result == [56, -43, [15, 50], [{"a": 10}, {"a": 10}], 10, 12]
+
+
+def test_item_aug_assign_inline_is_used_and_reads_the_item_once():
+    src = contract("@public\ndef main(k: str) -> int:\n    d = {k: 1}\n    d[k] += 1\n"
+                   "    return d[k]\n")
+    code = _rewritten(src)
+    assert "_pc_r := d[k]" in code and "d[k] = _pc_r + 1" in code
+    # the item read happens before the value is looked at: a missing key is a KeyError even
+    # when the value is not an int
+    miss = contract("@public\ndef main() -> int:\n    d = {}\n    v = 'x'\n    d['a'] -= v\n"
+                    "    return 0\n")
+    assert run(miss).error == "c:6: KeyError: 'a'"
+
+
+def _rewritten(src):
+    import ast
+    from pycontract import vetting
+    return ast.unparse(rewriter.rewrite(vetting.vet(src, "c.py").tree))
+
+
+def test_item_aug_assign_gas_is_pinned():
+    src = contract("@public\ndef main(n: int) -> int:\n    d = {'a': 0}\n"
+                   "    for i in range(n):\n        d['a'] += i\n    return d['a']\n")
+    one, two = run(src, n=100), run(src, n=200)
+    assert one.result == 4950 and two.result == 19900
+    # per iteration: loop 2 + target 1 + AugAssign 2 + Subscript 1 + Name 2 + Constant 1
+    assert two.gas_used - one.gas_used == 100 * 9
+
+
+# ------------------------------------------------------------------ dict keys
+
+KEY_CASES = ["'a'", "7", "-7", "2 ** 40", "True", "(1, 2)", "b'x'", "2 ** 62", "[1]", "None"]
+#: keys the engine refuses where CPython accepts them (docs/language.md)
+REFUSED = {"2 ** 62": "dict keys that are ints must lie within +-(2**61 - 1)"}
+
+
+@pytest.mark.parametrize("key", KEY_CASES)
+def test_dict_display_and_comprehension_keys_match_helper(key):
+    body = (f"    k = {key}\n    d = {{k: 1}}\n    e = {{k: i for i in range(3)}}\n"
+            f"    return [len(d), len(e), d[k], e[k]]\n")
+    src = contract("@public\ndef main() -> list:\n" + body)
+    a, b = both(src, "key")
+    same(a, b)
+    if key in REFUSED:
+        assert a.error == "c:5: " + REFUSED[key]
+        return
+    want = plain(body)
+    assert a.status == want[0], (a, want)
+    if want[0] == "success":
+        assert a.result == want[1]
+
+
+def test_comprehension_range_keys_are_proven_ints():
+    src = contract("@public\ndef main(n: int) -> list:\n    d = {i: i * i for i in range(n)}\n"
+                   "    return [d[1], d[2], len(d)]\n")
+    code = _rewritten(src)
+    assert "_pc_T(i)" not in code and "-4294967296 < i < 4294967296" in code
+    assert run(src, n=3).result == [1, 4, 3]
