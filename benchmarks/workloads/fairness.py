@@ -316,3 +316,27 @@ def temp_operands() -> list:
     while True:
         v[0] = (v[0] * v[1] + len(v)) % 1000003
         v[1] = v[0] // 7 + v[1] % 11
+
+
+@public
+def dict_membership() -> int:
+    # schedule 6: k in d with an int/str key is free (inline), as d[k] is
+    d = {}
+    for i in range(2000):
+        d["acct" + str(i)] = i
+        d[i] = i
+    n = 0
+    while True:
+        for i in range(2000):
+            k = "acct" + str(i)
+            if k in d and i in d:
+                d[k] += 1
+
+
+@public
+def list_comprehension() -> int:
+    # schedule 6: a list comprehension over a list that runs no contract code is charged
+    # for every item up front (no per-item generator)
+    src = list(range(1000))
+    while True:
+        x = [str(v) + "x" for v in src if v % 3]

@@ -277,6 +277,55 @@ def binds_range(module) -> bool:
     return False
 
 
+def bound_names(module, names) -> set:
+    """Which of ``names`` the module binds anywhere (assignment, def, parameter, import,
+    except-as): such a name may not be the builtin."""
+    out = set()
+    for n in ast.walk(module):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out.add(n.name)
+        elif isinstance(n, ast.arg):
+            out.add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            out.add(n.name)
+        elif isinstance(n, ast.alias):
+            out.add(n.asname or n.name)
+    return out & set(names)
+
+
+#: builtins a comprehension may call and still be known not to change the length of the list it
+#: iterates: they run no contract code whatever their arguments (no callbacks, and they never
+#: draw an iterator: a lazy ``map``/``filter`` could run contract functions)
+_PURE_CALLS = ("str", "int", "len", "abs", "bool")
+#: expression nodes that run no contract code by themselves (calls are checked separately)
+_PURE_NODES = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.IfExp,
+               ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.JoinedStr,
+               ast.FormattedValue, ast.NamedExpr, ast.Compare, ast.Call,
+               ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+
+
+def _runs_no_contract_code(exprs, pure_calls) -> bool:
+    """Whether evaluating ``exprs`` (vetted, not yet rewritten) can run no contract code, so
+    cannot mutate any list: only the node types above, calls of the names in ``pure_calls``
+    (and the item guard) without keywords or star-arguments, no ``in`` (it draws a lazy
+    iterator), no nested scope (lambda, comprehension), no star-unpacking."""
+    for e in exprs:
+        for n in ast.walk(e):
+            if not isinstance(n, _PURE_NODES):
+                return False
+            if isinstance(n, ast.Call):
+                if not (isinstance(n.func, ast.Name) and n.func.id in pure_calls
+                        and not n.keywords
+                        and not any(isinstance(a, ast.Starred) for a in n.args)):
+                    return False
+            elif isinstance(n, ast.Compare):
+                if any(isinstance(o, (ast.In, ast.NotIn)) for o in n.ops):
+                    return False
+    return True
+
+
 def _is_int_expr(n, ints) -> bool:
     """An expression that, if it evaluates at all, gives an int (or bool): int literals, names
     proven int, and arithmetic of those (the sizing helpers return ints for ints or raise)."""
@@ -381,6 +430,8 @@ class ExprRewriter(ast.NodeTransformer):
     in_fn = False
     comp_depth = 0
     range_ok = False
+    #: builtins (``_PURE_CALLS``) the module does not rebind, and the item guard
+    pure_calls = frozenset({"_getitem_"})
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
@@ -546,6 +597,10 @@ class ExprRewriter(ast.NodeTransformer):
         elif _is_small_const(left) or _is_small_const(right):
             return node
         call = ast.Call(func=_name("_pc_cmp_" + _CMPNAME[t]), args=[left, right], keywords=[])
+        if t in (ast.In, ast.NotIn):
+            fast = self.dict_in_inline(left, right, node, call)
+            if fast is not None:
+                return fast
         if t not in (ast.In, ast.NotIn, ast.Is, ast.IsNot) and _simple(left) and _simple(right):
             # int vs int compares are free: test the exact types inline, no helper call
             guard = _int_guard(left, right, ints=self.ints)
@@ -553,6 +608,20 @@ class ExprRewriter(ast.NodeTransformer):
                 return node
             return ast.IfExp(test=guard, body=copy.deepcopy(node), orelse=call)
         return call
+
+    def dict_in_inline(self, left, right, node, call):
+        """``k in d`` with ``d`` a name and ``k`` a name, int literal or str literal:
+        ``(k in d) if <d exactly a dict and k an exact int or str> else _pc_cmp_in(k, d)``.
+        Such a lookup is free (schedule 6), as ``d[k]`` is. None when not applicable."""
+        if not (isinstance(right, ast.Name) and (
+                _simple(left) or isinstance(left, ast.Constant) and type(left.value) is str)):
+            return None
+        test = _type_is(_name(right.id), "_pc_D")
+        if isinstance(left, ast.Name) and left.id not in self.ints:
+            test = ast.BoolOp(op=ast.And(), values=[
+                ast.Compare(left=_call("_pc_T", _name(left.id)), ops=[ast.In()],
+                            comparators=[_name("_pc_KEYS")]), test])
+        return ast.IfExp(test=test, body=copy.deepcopy(node), orelse=call)
 
     def visit_JoinedStr(self, node):
         values = []
@@ -660,6 +729,15 @@ class ExprRewriter(ast.NodeTransformer):
 
     def _comprehension(self, node, elt_weight, mem, gen=False, dict_key=False):
         gens = node.generators
+        # a single clause with a plain name target whose element and conditions run no
+        # contract code cannot change the length of a list it iterates: the runtime may
+        # charge such a list up front too (schedule 6)
+        if isinstance(node, ast.DictComp):
+            parts = [node.key, node.value]
+        else:
+            parts = [node.elt]
+        fixed = (not gen and len(gens) == 1 and isinstance(gens[0].target, ast.Name)
+                 and _runs_no_contract_code(parts + gens[0].ifs, self.pure_calls))
         per_item = []
         for i, g in enumerate(gens):
             w = SCHEDULE.comprehension_item + weight(g.target) + sum(weight(c) for c in g.ifs)
@@ -693,8 +771,10 @@ class ExprRewriter(ast.NodeTransformer):
                 # nesting depth is recorded (``_pc_gxiter``) and the genexp wrapped (``_pc_gx``)
                 g.iter = _call("_pc_gxiter", g.iter, _const(per_item[i]))
                 continue
-            g.iter = _call("_pc_citer", g.iter, _const(per_item[i]), _const(bool(mem and last)),
-                           _const(bool(mem)))
+            args = [g.iter, _const(per_item[i]), _const(bool(mem and last)), _const(bool(mem))]
+            if fixed:
+                args.append(_const(True))
+            g.iter = _call("_pc_citer", *args)
         if gen:
             return _call("_pc_gx", node)
         return node
@@ -743,6 +823,8 @@ class GasRewriter:
 
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
+        self.expr.pure_calls = frozenset(
+            set(_PURE_CALLS) - bound_names(module, _PURE_CALLS)) | {"_getitem_"}
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)

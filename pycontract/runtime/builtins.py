@@ -174,14 +174,16 @@ class Builtins:
             append(x)
         return out
 
-    def citer(self, it, k, mem, upfront=False):
+    def citer(self, it, k, mem, upfront=False, fixed=False):
         """The iterable of a comprehension / genexp, charged ``k`` per item (and accounted
         ``item_memory`` per item when ``mem``). With ``upfront`` (list/dict comprehensions, which
         draw every item) and an iterable whose length cannot change while it is iterated (range,
-        tuple, str, bytes; a dict raises if resized) the whole charge is made before the first
-        item; otherwise items are charged as drawn."""
+        tuple, str, bytes; a dict raises if resized; a list when ``fixed``: the rewriter proved
+        the comprehension runs no contract code that could resize it) the whole charge is made
+        before the first item; otherwise items are charged as drawn."""
         t = type(it)
-        if upfront and (t is range or t is tuple or t is str or t is bytes or t is dict):
+        if upfront and (t is range or t is tuple or t is str or t is bytes or t is dict
+                        or (fixed and t is list)):
             n = self.known_len(it)
             m = self.m
             m.g -= n * k

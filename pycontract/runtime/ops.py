@@ -477,7 +477,9 @@ class Ops:
                 self.m.charge(1 + n * ux)
             return x in c
         if t is dict:
-            self.m.charge(key_units(x, self.m))
+            tx = type(x)
+            if tx is not str and tx is not int:  # int/str keys: free (schedule 6), as d[k]
+                self.m.charge(key_units(x, self.m))
             return x in c
         if t is range:
             if type(x) not in INTS:
