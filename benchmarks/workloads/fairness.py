@@ -319,6 +319,33 @@ def temp_operands() -> list:
 
 
 @public
+def dict_long_str_key() -> int:
+    # schedule 6: a str key longer than 1,024 characters pays 1 + len/16 per dict lookup,
+    # membership test or store: a lookup hashes it (once per object) and compares it with an
+    # equal stored key byte by byte (a different object with the same text). Until schedule
+    # 5 these lookups were free: 10M gas of this loop ran for minutes
+    a = "k" * 1000000
+    b = "k" * 1000000
+    d = {a: 0}
+    while True:
+        d[b] += 1
+        if b in d:
+            x = d[b]
+
+
+@public
+def dict_str_key_at_limit() -> int:
+    # the longest str key that is still looked up for free: 1,024 characters of 4 bytes each
+    a = "\U0001F600" * 1024
+    b = "\U0001F600" * 1024
+    d = {a: 0}
+    while True:
+        d[b] += 1
+        if b in d:
+            x = d[b]
+
+
+@public
 def dict_membership() -> int:
     # schedule 6: k in d with an int/str key is free (inline), as d[k] is
     d = {}

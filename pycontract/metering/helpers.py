@@ -57,7 +57,7 @@ INDEXABLE = frozenset({list, tuple, dict, str})
 PLAIN_KEYS = frozenset({int, str})
 CONSTANTS: dict[str, object] = {
     "_pc_T": type, "_pc_I": int, "_pc_L": list, "_pc_IDX": INDEXABLE, "_pc_KEYS": PLAIN_KEYS,
-    "_pc_D": dict, "_pc_S": str, "_pc_DL": frozenset({dict, list}),
+    "_pc_D": dict, "_pc_S": str, "_pc_DL": frozenset({dict, list}), "_pc_len": len,
 }
 
 #: bound per execution: the meter (``_pc_m.g`` is the gas counter the inline charges decrement,

@@ -201,6 +201,25 @@ def _type_is(n, tname):
     return ast.Compare(left=_call("_pc_T", n), ops=[ast.Is()], comparators=[_name(tname)])
 
 
+#: str keys up to this length are looked up inline for free; longer ones pay by length in the
+#: helpers (``long_key``, schedule 6)
+_LONG_KEY = SCHEDULE.long_key
+
+
+def _short_str_test(k):
+    """``_pc_T(k) is _pc_S and _pc_len(k) <= long_key`` for a name ``k``."""
+    return ast.BoolOp(op=ast.And(), values=[
+        _type_is(_name(k), "_pc_S"),
+        ast.Compare(left=_call("_pc_len", _name(k)), ops=[ast.LtE()],
+                    comparators=[_const(_LONG_KEY)])])
+
+
+def _plain_key_test(k):
+    """An exact int, or an exact str of at most ``long_key`` characters: a key whose dict
+    lookup is free (``_pc_T(k) is _pc_I or <short str>``)."""
+    return ast.BoolOp(op=ast.Or(), values=[_type_is(_name(k), "_pc_I"), _short_str_test(k)])
+
+
 def _int_guard(*operands, ints=frozenset()):
     """Exact-int test of every operand that is not an int literal or a name proven to hold an
     int (None if all are)."""
@@ -612,15 +631,15 @@ class ExprRewriter(ast.NodeTransformer):
     def dict_in_inline(self, left, right, node, call):
         """``k in d`` with ``d`` a name and ``k`` a name, int literal or str literal:
         ``(k in d) if <d exactly a dict and k an exact int or str> else _pc_cmp_in(k, d)``.
-        Such a lookup is free (schedule 6), as ``d[k]`` is. None when not applicable."""
+        Such a lookup is free (schedule 6), as ``d[k]`` is (a str key of at most ``long_key``
+        characters: a longer one pays by length in the helper). None when not applicable."""
         if not (isinstance(right, ast.Name) and (
-                _simple(left) or isinstance(left, ast.Constant) and type(left.value) is str)):
+                _simple(left) or isinstance(left, ast.Constant) and type(left.value) is str
+                and len(left.value) <= _LONG_KEY)):
             return None
         test = _type_is(_name(right.id), "_pc_D")
         if isinstance(left, ast.Name) and left.id not in self.ints:
-            test = ast.BoolOp(op=ast.And(), values=[
-                ast.Compare(left=_call("_pc_T", _name(left.id)), ops=[ast.In()],
-                            comparators=[_name("_pc_KEYS")]), test])
+            test = ast.BoolOp(op=ast.And(), values=[_plain_key_test(left.id), test])
         return ast.IfExp(test=test, body=copy.deepcopy(node), orelse=call)
 
     def visit_JoinedStr(self, node):
@@ -662,9 +681,8 @@ class ExprRewriter(ast.NodeTransformer):
             test = ast.Compare(left=_call("_pc_T", _name(o.id)), ops=[ast.In()],
                                comparators=[_name("_pc_IDX")])
             if isinstance(k, ast.Name) and k.id not in self.ints:
-                test = ast.BoolOp(op=ast.And(), values=[
-                    ast.Compare(left=_call("_pc_T", _name(k.id)), ops=[ast.In()],
-                                comparators=[_name("_pc_KEYS")]), test])
+                # (schedule 6) a str key longer than long_key takes the helper: it pays by length
+                test = ast.BoolOp(op=ast.And(), values=[_plain_key_test(k.id), test])
             direct = ast.Subscript(value=_name(o.id), slice=copy.deepcopy(k), ctx=ast.Load())
             return ast.IfExp(test=test, body=direct, orelse=node)
         args = []
@@ -791,7 +809,8 @@ class ExprRewriter(ast.NodeTransformer):
 
     def _store_key(self, k):
         """A dict display / comprehension key: ``_pc_hk(k)`` (the store-key check), or for a
-        name ``k if <an exact str, or an exact int within +-2**32> else _pc_hk(k)`` (the check
+        name ``k if <an exact str of at most long_key characters, or an exact int within
+        +-2**32> else _pc_hk(k)`` (the check
         passes such keys unchanged, charging nothing)."""
         call = _call("_pc_hk", k)
         if not isinstance(k, ast.Name):
@@ -803,7 +822,7 @@ class ExprRewriter(ast.NodeTransformer):
             test = rng
         else:
             test = ast.BoolOp(op=ast.Or(), values=[
-                _type_is(_name(k.id), "_pc_S"),
+                _short_str_test(k.id),
                 ast.BoolOp(op=ast.And(), values=[_type_is(_name(k.id), "_pc_I"), rng])])
         return ast.IfExp(test=test, body=_name(k.id), orelse=call)
 
@@ -1062,8 +1081,8 @@ class GasRewriter:
 
     def _aug_item_inline(self, st, op, obj, key, value):
         """``o[k] op= v`` (``v`` a name or literal) done inline where ``Ops.aug_item`` charges
-        nothing: ``o`` exactly a dict with a str key or an int key within +-2**32 (or a list
-        with such an int index), the item and ``v`` exact ints within the operator's free
+        nothing: ``o`` exactly a dict with a str key (at most ``long_key`` characters) or an int
+        key within +-2**32 (or a list with such an int index), the item and ``v`` exact ints within the operator's free
         range (``FREE_INT_RANGE``)::
 
             if <o/k test> and _pc_T(_pc_r := o[k]) is _pc_I and -B < _pc_r < B [and <v test>]:
@@ -1097,6 +1116,8 @@ class GasRewriter:
             pre.append(ast.Assign(targets=[_name("_pc_o", ast.Store())], value=obj))
             obj = _name("_pc_o")
         str_key = isinstance(key, ast.Constant) and type(key.value) is str
+        if str_key and len(key.value) > _LONG_KEY:
+            return None
         if not (str_key or _simple(key)):
             pre.append(ast.Assign(targets=[_name("_pc_k", ast.Store())], value=key))
             key = _name("_pc_k")
@@ -1119,7 +1140,7 @@ class GasRewriter:
                             comparators=[_name("_pc_DL")]), key_rng()])
         else:
             ok = ast.BoolOp(op=ast.Or(), values=[
-                ast.BoolOp(op=ast.And(), values=[_type_is(_name(key.id), "_pc_S"),
+                ast.BoolOp(op=ast.And(), values=[_short_str_test(key.id),
                                                  _type_is(_name(o), "_pc_D")]),
                 ast.BoolOp(op=ast.And(), values=[
                     _type_is(_name(key.id), "_pc_I"), key_rng(),

@@ -55,6 +55,9 @@ class GasSchedule:
     sort_factor: int = 1  # multiplier on n*ceil(log2 n) comparisons
     wide_int_key: int = 10  # dict insert of an int key outside +-2**32: keys sharing their low
     # 32 bits collide on ~7 probes (measured: dict_collisions in the fairness benchmark)
+    long_key: int = 1024  # a str/bytes dict key longer than this pays 1 + len/bytes_per_gas per
+    # lookup, membership test or store (v6): hashing it, and comparing it byte by byte with an
+    # equal stored key of another object, are linear in its length
 
     # ---- ledger
     storage_read_base: int = 200

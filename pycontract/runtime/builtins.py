@@ -10,7 +10,7 @@ from pycontract.language import ALLOWED_EXCEPTIONS
 from pycontract.runtime.meter import (
     ASCII_WS,
     INTS,
-    BPG, MAX_INT_BITS, MAX_NEST, S, check_store_key, deep_units, key_units,
+    BPG, MAX_INT_BITS, MAX_NEST, S, check_store_key, deep_units, key_units, long_key,
 )
 from pycontract.runtime.storage import Context, Map, Value
 
@@ -235,8 +235,9 @@ class Builtins:
         return d
 
     def hk(self, k):
-        """A key about to be looked up: check tuple nesting and charge its hashing."""
-        if type(k) is tuple:
+        """A key about to be looked up: check tuple nesting and charge its hashing (tuples, and
+        str/bytes keys longer than ``long_key``)."""
+        if type(k) is tuple or long_key(k):
             self.m.charge(key_units(k, self.m))
         return k
 

@@ -31,7 +31,7 @@ from pycontract.language import (
 )
 from pycontract.runtime.builtins import EXCEPTIONS, Builtins, method_table
 from pycontract.runtime.meter import (
-    WIDE_INT_KEY, Meter, RawRevert, deep_units, key_units,
+    LONG_KEY, WIDE_INT_KEY, Meter, RawRevert, deep_units, key_units, long_key,
 )
 from pycontract.runtime.ops import Ops
 from pycontract.runtime.storage import Context, Map, Value
@@ -239,10 +239,11 @@ class Runtime:
     def getitem(self, obj, key):
         t = type(obj)
         tk = type(key)
-        if (tk is int or tk is str) and (t is list or t is dict or t is tuple or t is str):
+        if (tk is int or tk is str and len(key) <= LONG_KEY) and (
+                t is list or t is dict or t is tuple or t is str):
             return obj[key]
         if t is dict:
-            if type(key) is tuple:
+            if tk is tuple or long_key(key):
                 self.m.charge(key_units(key, self.m))
             return obj[key]
         if t is list or t is tuple or t is str or t is bytes:
@@ -270,7 +271,8 @@ class Runtime:
     def setitem_v(self, value, obj, key):
         t = type(obj)
         tk = type(key)
-        if t is dict and (tk is str or (tk is int and -WIDE_INT_KEY < key < WIDE_INT_KEY)):
+        if t is dict and (tk is str and len(key) <= LONG_KEY
+                          or (tk is int and -WIDE_INT_KEY < key < WIDE_INT_KEY)):
             if key not in obj:
                 m = self.m
                 m.mem += S.item_memory

@@ -215,6 +215,14 @@ HASH_SAFE_INT = 2**61 - 1
 #: int keys outside +-WIDE_INT_KEY can share 32 low bits and so collide for several probes:
 #: storing one costs ``wide_int_key`` gas more (priced by the fairness benchmark)
 WIDE_INT_KEY = 2**32
+#: str/bytes dict keys longer than this pay 1 + len/BPG per lookup, membership test or store
+LONG_KEY = S.long_key
+
+
+def long_key(k) -> bool:
+    """A str/bytes key whose lookup is charged by its length (``key_units``)."""
+    t = type(k)
+    return (t is str or t is bytes) and len(k) > LONG_KEY
 
 
 def check_store_key(k, meter: Meter):
@@ -236,6 +244,8 @@ def check_store_key(k, meter: Meter):
         if meter.tk is None:
             meter.tk = {}
         meter.charge(key_units(k, meter, True) + S.wide_int_key)
+    elif (t is str or t is bytes) and len(k) > LONG_KEY:
+        meter.charge(1 + len(k) // BPG)
     return k
 
 
@@ -311,6 +321,8 @@ def key_units(k, meter: Meter, store: bool = False) -> int:
     a tuple key into a dict, of probing past colliding keys: ``tuple_key_probe``)."""
     t = type(k)
     if t is not tuple:
+        if (t is str or t is bytes) and len(k) > LONG_KEY:
+            return 1 + len(k) // BPG  # hashing it, comparing it with an equal stored key
         return 1
     total = 0
     stack = [(k, 1)]
@@ -334,6 +346,6 @@ def key_units(k, meter: Meter, store: bool = False) -> int:
 
 __all__ = [
     "Meter", "RawRevert", "RawOutOfGas", "ContractAbort", "deep_units", "pair_units",
-    "key_units", "int_words", "ceil_div", "scalar_units", "check_store_key", "HASH_SAFE_INT", "WIDE_INT_KEY",
+    "key_units", "int_words", "ceil_div", "scalar_units", "check_store_key", "HASH_SAFE_INT", "WIDE_INT_KEY", "LONG_KEY", "long_key",
     "tuple_key_probe",
 ]

@@ -14,6 +14,7 @@ import sys
 
 from pycontract.runtime.meter import (
     WIDE_INT_KEY,
+    LONG_KEY,
     ASCII_WS,
     INTS,
     BPG, MAX_INT_BITS, MAX_NEST, S, deep_units, int_words, key_units, pair_units,
@@ -355,7 +356,8 @@ class Ops:
     def aug_item(self, obj, key, name, value):
         to = type(obj)
         tk = type(key)
-        if (to is dict and (tk is str or (tk is int and -WIDE_INT_KEY < key < WIDE_INT_KEY))) or (
+        if (to is dict and (tk is str and len(key) <= LONG_KEY
+                            or (tk is int and -WIDE_INT_KEY < key < WIDE_INT_KEY))) or (
                 to is list and tk is int):
             # what getitem does for these keys (no charge); the key exists afterwards, so the
             # store allocates nothing and its key check (a str, or an int within +-2**32)
@@ -381,7 +383,9 @@ class Ops:
         """The second half of ``o[k] op= v`` when ``v`` is evaluated after the read
         (``_pc_aug_get`` = getitem did the read): the same operation and charges as
         ``aug_item``."""
-        plain = type(obj) is dict and type(key) is str and key in obj  # v may have removed it
+        # v may have removed the key; a long key pays for its lookup in setitem
+        plain = (type(obj) is dict and type(key) is str and len(key) <= LONG_KEY
+                 and key in obj)
         if plain and type(old) is int and type(value) is int and (name == "add" or name == "sub"):
             lo = old.bit_length()
             lv = value.bit_length()
@@ -478,7 +482,8 @@ class Ops:
             return x in c
         if t is dict:
             tx = type(x)
-            if tx is not str and tx is not int:  # int/str keys: free (schedule 6), as d[k]
+            if not (tx is int or tx is str and len(x) <= LONG_KEY):
+                # int/str keys are free (schedule 6), as d[k] is; others pay their hashing
                 self.m.charge(key_units(x, self.m))
             return x in c
         if t is range:

@@ -292,3 +292,66 @@ def test_rebinding_a_pure_builtin_disables_the_up_front_list_charge():
     except Exception:  # noqa: BLE001
         pytest.skip("refused by vetting")
     assert ", True, True, True)" not in code
+
+
+# ------------------------------------------------------------------ long str keys (schedule 6)
+
+LONG_OPS = {
+    "get": "    x = d[b]\n",
+    "in": "    x = b in d\n",
+    "notin": "    x = b not in d\n",
+    "aug": "    d[b] += 1\n",
+    "store": "    d[b] = 5\n",
+    "method": "    x = d.get(b)\n",
+    "display": "    e = {b: 1}\n",
+    "comp": "    e = {b: i for i in range(1)}\n",
+    "del": "    del d[b]\n",
+}
+
+
+@pytest.mark.parametrize("op", sorted(LONG_OPS))
+@pytest.mark.parametrize("kind", ["str", "bytes"])
+def test_long_text_keys_pay_by_length(op, kind):
+    """A str/bytes dict key longer than 1,024 pays 1 + len/16 per lookup, membership test or
+    store (``o[k] op= v``: its read and its store), inline or in the helpers; up to 1,024
+    it is free, as before."""
+    ch = "'k'" if kind == "str" else "b'k'"
+
+    def gas(n):
+        src = contract(f"@public\ndef main() -> int:\n    a = {ch} * {n}\n    b = {ch} * {n}\n"
+                       f"    d = {{a: 0}}\n" + LONG_OPS[op] + "    return 0\n")
+        out = run(src)
+        assert out.status == "success", out
+        return out.gas_used
+
+    at = gas(1024)
+    per = {"aug": 2}.get(op, 1)  # o[k] += v: the read and the store
+    for n in (1025, 4000):
+        # the two products grow, the display's store of `a` and the operation pay for the key
+        want = at + 2 * (n // 16 - 1024 // 16) + (1 + n // 16) + per * (1 + n // 16)
+        if kind == "bytes" and op in ("in", "notin"):
+            want -= 1  # a bytes key already paid 1 per membership test (key_units)
+        assert gas(n) == want, (op, kind, n, gas(n), want, at)
+
+
+def test_long_str_key_lookups_in_a_loop_stop_at_the_gas_limit():
+    # regression (schedule 5): d[b] with b a long str equal to, but not the same object as, a
+    # stored key compared the two texts byte by byte at every lookup, for the node weights
+    # only: 10M gas of such lookups took minutes. Now each lookup pays for the text
+    src = contract("@public\ndef main(n: int) -> int:\n    a = 'k' * 1000000\n"
+                   "    b = 'k' * 1000000\n    d = {a: 1}\n    c = 0\n"
+                   "    for i in range(n):\n        c += d[b]\n    return c\n")
+    out = run(src, gas=2_000_000, n=100_000)
+    assert (out.status, out.gas_used) == ("out_of_gas", 2_000_000)
+    assert run(src, gas=2_000_000, n=10).result == 10
+
+
+def test_long_key_inline_paths_match_helpers():
+    src = contract("@public\ndef main(n: int) -> list:\n    a = 'k' * n\n    d = {a: 1}\n"
+                   "    b = 'k' * n\n    d[b] += 2\n    r = [d[b], b in d, b not in d]\n"
+                   "    e = {b: 3}\n    return r + [len(e)]\n")
+    for n in (1024, 1025, 3000):
+        for fast in ("aug", "in", "key"):
+            a, b = both(src, fast, n=n)
+            same(a, b)
+            assert a.result == [3, True, False, 1]
