@@ -363,7 +363,8 @@ def dict_membership() -> int:
 @public
 def list_comprehension() -> int:
     # schedule 6: a list comprehension over a list that runs no contract code is charged
-    # for every item up front (no per-item generator)
+    # for every item up front (no per-item generator); so is one over enumerate(list)
     src = list(range(1000))
     while True:
         x = [str(v) + "x" for v in src if v % 3]
+        y = {i: v for i, v in enumerate(src)}

@@ -325,6 +325,16 @@ _PURE_NODES = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.I
                ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
 
 
+def _enumerate_iter(it) -> bool:
+    """``_getiter_(enumerate(x))`` with one positional argument (no start, no star)."""
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+            and it.func.id == "_getiter_" and len(it.args) == 1 and not it.keywords):
+        return False
+    e = it.args[0]
+    return (isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "enumerate"
+            and len(e.args) == 1 and not e.keywords and not isinstance(e.args[0], ast.Starred))
+
+
 def _runs_no_contract_code(exprs, pure_calls) -> bool:
     """Whether evaluating ``exprs`` (vetted, not yet rewritten) can run no contract code, so
     cannot mutate any list: only the node types above, calls of the names in ``pure_calls``
@@ -451,6 +461,8 @@ class ExprRewriter(ast.NodeTransformer):
     range_ok = False
     #: builtins (``_PURE_CALLS``) the module does not rebind, and the item guard
     pure_calls = frozenset({"_getitem_"})
+    #: ``enumerate`` is the builtin (never rebound in the module)
+    enum_ok = False
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
@@ -754,8 +766,12 @@ class ExprRewriter(ast.NodeTransformer):
             parts = [node.key, node.value]
         else:
             parts = [node.elt]
-        fixed = (not gen and len(gens) == 1 and isinstance(gens[0].target, ast.Name)
-                 and _runs_no_contract_code(parts + gens[0].ifs, self.pure_calls))
+        pure = (not gen and len(gens) == 1
+                and _runs_no_contract_code(parts + gens[0].ifs, self.pure_calls))
+        fixed = pure and isinstance(gens[0].target, ast.Name)
+        # ... and over enumerate(x) also with a flat tuple target (its items are tuples:
+        # unpacking them runs no contract code)
+        enum = pure and self.enum_ok and (fixed or _flat_names(gens[0].target))
         per_item = []
         for i, g in enumerate(gens):
             w = SCHEDULE.comprehension_item + weight(g.target) + sum(weight(c) for c in g.ifs)
@@ -771,6 +787,10 @@ class ExprRewriter(ast.NodeTransformer):
         own = [n.id for g in gens for n in ast.walk(g.target) if isinstance(n, ast.Name)]
         ranged = {g.target.id for g in gens if isinstance(g.target, ast.Name)
                   and self.range_ok and _range_iter(g.iter) and own.count(g.target.id) == 1}
+        # the index of ``for i, x in enumerate(...)`` is an int too
+        ranged |= {g.target.elts[0].id for g in gens if self.enum_ok and _enumerate_iter(g.iter)
+                   and _flat_names(g.target) and len(g.target.elts) == 2
+                   and own.count(g.target.elts[0].id) == 1}
         saved = self.ints
         try:
             self.ints = (saved - set(own)) | ranged
@@ -788,6 +808,12 @@ class ExprRewriter(ast.NodeTransformer):
                 # a generator expression's first iterable is drawn by the genexp itself: its
                 # nesting depth is recorded (``_pc_gxiter``) and the genexp wrapped (``_pc_gx``)
                 g.iter = _call("_pc_gxiter", g.iter, _const(per_item[i]))
+                continue
+            if i == 0 and enum and _enumerate_iter(g.iter):
+                # _pc_cenum(x, k, mem): enumerate(x) charged up front for a list, tuple, str,
+                # bytes, dict or range x (else what enumerate + _pc_citer did)
+                g.iter = _call("_pc_cenum", g.iter.args[0].args[0], _const(per_item[i]),
+                               _const(bool(mem)))
                 continue
             args = [g.iter, _const(per_item[i]), _const(bool(mem and last)), _const(bool(mem))]
             if fixed:
@@ -842,8 +868,9 @@ class GasRewriter:
 
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
-        self.expr.pure_calls = frozenset(
-            set(_PURE_CALLS) - bound_names(module, _PURE_CALLS)) | {"_getitem_"}
+        bound = bound_names(module, _PURE_CALLS + ("enumerate",))
+        self.expr.pure_calls = frozenset(set(_PURE_CALLS) - bound) | {"_getitem_"}
+        self.expr.enum_ok = "enumerate" not in bound
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)

@@ -258,6 +258,51 @@ def test_list_comprehension_revert_midway_pays_every_item_up_front():
     assert a.gas_used - b.gas_used == (50 - 6) * 8
 
 
+ENUM_SOURCES = ["[5, 6, 7]", "(5, 6)", "'abc'", "b'ab'", "{'a': 1, 'b': 2}", "range(3)",
+                "map(abs, [-1, 2])", "[]", "7", "m"]
+
+
+@pytest.mark.parametrize("x", ENUM_SOURCES)
+def test_comprehension_over_enumerate_is_charged_up_front(x):
+    body = (f"    x = {x}\n    a = [i * 2 + len(str(v)) for i, v in enumerate(x) if i != 1]\n"
+            f"    b = {{i: v for i, v in enumerate(x)}}\n    c = [p for p in enumerate(x)]\n"
+            f"    return [a, len(b), len(c)]\n")
+    src = contract("m = Map(default=0)\n\n@public\ndef main() -> list:\n" + body)
+    code = _rewritten(src)
+    assert "_pc_cenum(x, " in code and "_pc_T(i)" not in code
+    a, b = both(src, "fixed")
+    same(a, b)
+    if x == "m":
+        assert error_type(a) == "TypeError"
+        return
+    want = plain(body)
+    assert a.status == want[0], (a, want)
+    if want[0] == "success":
+        assert a.result == want[1]
+    else:
+        assert error_type(a) == want[1]
+
+
+def test_enumerate_up_front_charge_and_rebinding():
+    src = contract("@public\ndef main(n: int) -> int:\n    l = list(range(n))\n"
+                   "    d = {i: v * 2 for i, v in enumerate(l) if 10 // (v - 7)}\n    return len(d)\n")
+    a, b = both(src, "fixed", n=20)
+    assert a.error == b.error == "c:5: ZeroDivisionError"
+    assert a.gas_used > b.gas_used  # up front: all 20 items paid before the first
+    fine = src.replace("10 // (v - 7)", "10 // (v + 1) >= 0")
+    ok = run(fine, n=20)
+    assert ok.result == 20
+    assert run(fine, gas=ok.gas_used - 1, n=20).status == "out_of_gas"
+    rebound = contract("def enumerate(x: list) -> list:\n    return [(0, 1)]\n\n"
+                       "@public\ndef main() -> list:\n    return [i for i, v in enumerate([5, 6])]\n")
+    try:
+        code = _rewritten(rebound)
+    except Exception:  # noqa: BLE001
+        pytest.skip("refused by vetting")
+    assert "_pc_cenum" not in code
+    assert run(rebound).result == [0]
+
+
 @pytest.mark.parametrize("expr", [
     "[l.append(x) for x in l if len(l) < 20]",
     "[f(l) for x in l]",
@@ -270,6 +315,7 @@ def test_list_comprehension_revert_midway_pays_every_item_up_front():
     "[{**d} for x in l]",
     "[[*m] for x in l]",
     "[a for a, b in p]",
+    "[a for a, b in enumerate(l) if f(l)]",
 ])
 def test_comprehensions_that_may_run_contract_code_stay_per_item(expr):
     src = contract(
@@ -279,7 +325,7 @@ def test_comprehensions_that_may_run_contract_code_stay_per_item(expr):
         "    p = [map(f, [l, l])]\n"
         f"    r = {expr}\n    return len(l)\n")
     # the outer comprehension (over l or p) is charged per item
-    assert re.search(r"_pc_citer\(_getiter_\([lp]\), \d+, True, True\)", _rewritten(src))
+    assert re.search(r"_pc_citer\(_getiter_\(([lp]|enumerate\(l\))\), \d+, True, True\)", _rewritten(src))
     out = run(src)
     assert out.status in ("success", "reverted", "out_of_gas"), out
 
