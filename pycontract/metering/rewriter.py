@@ -432,6 +432,86 @@ def int_locals(fn, range_ok: bool) -> frozenset:
     return frozenset(ints)
 
 
+def _is_list_expr(n, lists, calls_ok) -> bool:
+    """An expression that, if it evaluates at all, gives a list: a list display or
+    comprehension, a name proven a list, ``list(...)``/``sorted(...)`` (the builtins, when not
+    rebound), ``L * E``/``E * L`` (list repetition, else TypeError) and ``L + L``."""
+    if isinstance(n, (ast.List, ast.ListComp)):
+        return True
+    if isinstance(n, ast.Name):
+        return n.id in lists
+    if isinstance(n, ast.Call):
+        return (isinstance(n.func, ast.Name) and n.func.id in calls_ok
+                and not n.keywords and not any(isinstance(a, ast.Starred) for a in n.args))
+    if isinstance(n, ast.BinOp):
+        if isinstance(n.op, ast.Mult):
+            return _is_list_expr(n.left, lists, calls_ok) or _is_list_expr(n.right, lists, calls_ok)
+        if isinstance(n.op, ast.Add):
+            return _is_list_expr(n.left, lists, calls_ok) and _is_list_expr(n.right, lists, calls_ok)
+    return False
+
+
+def list_locals(fn, calls_ok) -> frozenset:
+    """Local names of ``fn`` that can only ever hold a list: every binding in the function's
+    own scope is ``x = E`` / ``x: T = E`` with ``E`` a list expression (``_is_list_expr``,
+    given the other such names: a fixpoint), or ``x += E`` / ``x *= E`` (in place on a list:
+    a list or an error). Parameters, loop and unpacking targets, except-as names, nested defs,
+    global/nonlocal and assignment expressions in nested scopes disqualify the name. The
+    rewriter drops the list type test of item stores and reads for these names."""
+    good = {}
+    bad = set()
+    seen = set()
+    for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
+        bad.add(a.arg)
+    for a in (fn.args.vararg, fn.args.kwarg):
+        if a is not None:
+            bad.add(a.arg)
+    stack = list(fn.body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            good.setdefault(n.targets[0].id, []).append(("=", n.value))
+            seen.add(id(n.targets[0]))
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
+            good.setdefault(n.target.id, []).append(("=", n.value))
+            seen.add(id(n.target))
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            good.setdefault(n.target.id, []).append((type(n.op), n.value))
+            seen.add(id(n.target))
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            if id(n) not in seen:
+                bad.add(n.id)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bad.add(n.name)
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            bad.update(n.names)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bad.add(n.name)
+        if isinstance(n, _SCOPES):
+            for m in ast.walk(n):
+                if isinstance(m, ast.NamedExpr) and isinstance(m.target, ast.Name):
+                    bad.add(m.target.id)
+                elif isinstance(m, (ast.Global, ast.Nonlocal)):
+                    bad.update(m.names)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    lists = {k for k in good if k not in bad}
+    changed = True
+    while changed:
+        changed = False
+        for k in list(lists):
+            for op, value in good[k]:
+                if op == "=":
+                    ok = _is_list_expr(value, lists, calls_ok)
+                else:
+                    ok = op in (ast.Add, ast.Mult)  # in place on the list (or an error)
+                if not ok:
+                    lists.discard(k)
+                    changed = True
+                    break
+    return frozenset(lists)
+
+
 #: operands that are never ints (non-int literals, displays, f-strings)
 _NOT_INT = (ast.List, ast.Tuple, ast.Dict, ast.JoinedStr, ast.ListComp, ast.DictComp,
             ast.GeneratorExp)
@@ -463,17 +543,22 @@ class ExprRewriter(ast.NodeTransformer):
     pure_calls = frozenset({"_getitem_"})
     #: ``enumerate`` is the builtin (never rebound in the module)
     enum_ok = False
+    #: local names proven to hold lists in the function being rewritten (``list_locals``)
+    lists = frozenset()
+    #: ``list``/``sorted`` when the module does not rebind them
+    list_calls = frozenset()
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
         """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
-        saved = self.ints
-        self.ints = saved - set(names)
+        saved = self.ints, self.lists
+        self.ints = saved[0] - set(names)
+        self.lists = saved[1] - set(names)
         self.comp_depth += comp
         try:
             return self.generic_visit(node)
         finally:
-            self.ints = saved
+            self.ints, self.lists = saved
             self.comp_depth -= comp
 
     def _bounded(self, node):
@@ -690,12 +775,16 @@ class ExprRewriter(ast.NodeTransformer):
             # o[k] with o a list/tuple/dict/str and k an int or str costs nothing extra in the
             # guard either: do the exact type tests inline and index directly
             o, k = node.args
-            test = ast.Compare(left=_call("_pc_T", _name(o.id)), ops=[ast.In()],
-                               comparators=[_name("_pc_IDX")])
+            test = None if o.id in self.lists else ast.Compare(
+                left=_call("_pc_T", _name(o.id)), ops=[ast.In()], comparators=[_name("_pc_IDX")])
             if isinstance(k, ast.Name) and k.id not in self.ints:
                 # (schedule 6) a str key longer than long_key takes the helper: it pays by length
-                test = ast.BoolOp(op=ast.And(), values=[_plain_key_test(k.id), test])
+                kt = _plain_key_test(k.id)
+                test = kt if test is None else ast.BoolOp(op=ast.And(), values=[kt, test])
             direct = ast.Subscript(value=_name(o.id), slice=copy.deepcopy(k), ctx=ast.Load())
+            if test is None:
+                # a proven list indexed by a proven int or int literal: what _getitem_ does
+                return direct
             return ast.IfExp(test=test, body=direct, orelse=node)
         args = []
         for a in node.args:
@@ -791,14 +880,15 @@ class ExprRewriter(ast.NodeTransformer):
         ranged |= {g.target.elts[0].id for g in gens if self.enum_ok and _enumerate_iter(g.iter)
                    and _flat_names(g.target) and len(g.target.elts) == 2
                    and own.count(g.target.elts[0].id) == 1}
-        saved = self.ints
+        saved = self.ints, self.lists
         try:
-            self.ints = (saved - set(own)) | ranged
+            self.ints = (saved[0] - set(own)) | ranged
+            self.lists = saved[1] - set(own)
             self._shadowed(node, (), comp=True)
             if dict_key and not _is_small_const(node.key):
                 node.key = self._store_key(node.key)  # with the comprehension's proven names
         finally:
-            self.ints = saved
+            self.ints, self.lists = saved
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -868,7 +958,8 @@ class GasRewriter:
 
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
-        bound = bound_names(module, _PURE_CALLS + ("enumerate",))
+        bound = bound_names(module, _PURE_CALLS + ("enumerate", "list", "sorted"))
+        self.expr.list_calls = frozenset({"list", "sorted"} - bound)
         self.expr.pure_calls = frozenset(set(_PURE_CALLS) - bound) | {"_getitem_"}
         self.expr.enum_ok = "enumerate" not in bound
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
@@ -1002,13 +1093,19 @@ class GasRewriter:
             if not (isinstance(value, ast.Name) or isinstance(value, ast.Constant)):
                 out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
                 value = _name("_pc_v")
-            tests = [_type_is(_name(obj.id), "_pc_L")]
+            tests = [] if obj.id in self.expr.lists else [_type_is(_name(obj.id), "_pc_L")]
             if isinstance(key, ast.Name) and key.id not in self.expr.ints:
                 tests.append(_type_is(_name(key.id), "_pc_I"))
             direct = ast.Assign(
                 targets=[ast.Subscript(value=_name(obj.id), slice=copy.deepcopy(key),
                                        ctx=ast.Store())],
                 value=copy.deepcopy(value))
+            if not tests:
+                # a proven list (``list_locals``) and an int index: what setitem_v does
+                out.append(direct)
+                for n in out:
+                    _set_line(n, st.lineno)
+                return out
             slow = ast.Expr(value=_call("_pc_setitem", value, obj, key))
             out.append(ast.If(
                 test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
@@ -1196,12 +1293,13 @@ class GasRewriter:
         s = self.s
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
-        outer = self.expr.ints, self.expr.in_fn
+        outer = self.expr.ints, self.expr.lists, self.expr.in_fn
         self.expr.ints, self.expr.in_fn = int_locals(fn, self.range_ok), True
+        self.expr.lists = list_locals(fn, self.expr.list_calls)
         try:
             inner = self.body(fn.body, 0, fn.lineno)
         finally:
-            self.expr.ints, self.expr.in_fn = outer
+            self.expr.ints, self.expr.lists, self.expr.in_fn = outer
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (

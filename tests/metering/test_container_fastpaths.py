@@ -401,3 +401,66 @@ def test_long_key_inline_paths_match_helpers():
             a, b = both(src, fast, n=n)
             same(a, b)
             assert a.result == [3, True, False, 1]
+
+
+# ------------------------------------------------------------------ proven lists
+
+def test_proven_list_locals():
+    from pycontract import vetting
+
+    def lists(body, **kw):
+        tree = vetting.vet(contract("@public\ndef main(p: list) -> int:\n" + body
+                                    + "    return 0\n"), "c.py").tree
+        fn = [n for n in tree.body if getattr(n, "name", "") == "main"][0]
+        return rewriter.list_locals(fn, frozenset({"list", "sorted"}))
+    assert lists("    a = [1] * 3\n    b = a\n    c = [x for x in a]\n    d = list(a) + []\n"
+                 "    e = sorted(a)\n    e += [1]\n    e *= 2\n") == {"a", "b", "c", "d", "e"}
+    assert lists("    a = []\n    a = 5\n") == frozenset()
+    assert lists("    a = []\n    for a in p:\n        pass\n") == frozenset()
+    assert lists("    a = []\n    a -= [1]\n") == frozenset()
+    assert lists("    a = p\n    b = []\n    b, c = [1, 2]\n") == frozenset()
+    assert lists("    a = []\n    b = [a for a in [1]]\n") == {"a", "b"}
+
+
+PROVEN_CASES = [
+    ("    l = [0] * 4\n    for i in range(4):\n        l[i] = i * 2\n    return [l[3], l[-1], l[i]]\n", {}),
+    ("    l = [0] * 4\n    i = 9\n    l[i] = 1\n    return l\n", {}),  # IndexError
+    ("    l = [0] * 4\n    return l[k]\n", {"k": "a"}),  # TypeError
+    ("    l = [0] * 4\n    return l[k]\n", {"k": True}),  # bool index
+    ("    l = [0] * 4\n    l[k] = 1\n    return l\n", {"k": -1}),
+    ("    l = [0] * 4\n    return l['x']\n", {}),  # TypeError
+    ("    l = []\n    l += 'ab'\n    l *= 2\n    l[1] = 'z'\n    return l\n", {}),
+    ("    l = sorted(['b', 'a'])\n    m = l\n    m[0] = 'q'\n    return [l[0], m[1]]\n", {}),
+    ("    if k:\n        l = [1]\n    l[0] = 2\n    return l\n", {"k": 0}),  # unbound
+]
+
+
+@pytest.mark.parametrize("body,kw", PROVEN_CASES)
+def test_proven_list_items_match_cpython(body, kw):
+    args = ", ".join(f"{k}" for k in kw)
+    src = contract(f"@public\ndef main({args}) -> list:\n" + body)
+    out = run(src, **kw)
+    want = plain(body, **kw)
+    assert out.status == want[0], (out, want)
+    if want[0] == "success":
+        assert out.result == want[1]
+    else:
+        assert error_type(out) == want[1], (out, want)
+
+
+def test_proven_list_drops_type_tests_and_keeps_gas():
+    src = contract("@public\ndef main(n: int) -> int:\n    flags = [True] * n\n"
+                   "    for m in range(0, n, 3):\n        flags[m] = False\n"
+                   "    c = 0\n    for i in range(n):\n        if flags[i]:\n            c += 1\n"
+                   "    return c\n")
+    code = _rewritten(src)
+    assert "_pc_T(flags)" not in code and "flags[m] = False" in code
+    out = run(src, n=30)
+    assert out.result == 20
+    # the same program with flags not provable (a parameter) takes the tested path: same gas
+    src2 = src.replace("def main(n: int) -> int:\n    flags = [True] * n\n",
+                       "def main(n: int, flags: list) -> int:\n")
+    assert "_pc_T(flags)" in _rewritten(src2)
+    out2 = run(src2, n=30, flags=[True] * 30)
+    assert out2.result == 20
+    assert out2.gas_used == out.gas_used - (1 + 30 + 6)  # less the `[True] * n` statement
