@@ -1013,6 +1013,37 @@ class GasRewriter:
             return [self.expr.visit(st)]
         raise TypeError(f"gas_rewriter: unsupported statement {type(st).__name__}")
 
+    def visit_Expr(self, st):
+        """``x.append(v)`` as a statement, ``x`` a proven list (``list_locals``): what
+        ``_pc_append`` does, inline (``v`` evaluated first, then the item's memory accounted,
+        then appended); every other expression statement as before."""
+        new = self.expr.visit(st)
+        call = new.value
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                and call.func.id == "_pc_append" and isinstance(call.args[0], ast.Name)
+                and call.args[0].id in self.expr.lists):
+            return [new]
+        lst, value = call.args
+        out = []
+        if not isinstance(value, (ast.Name, ast.Constant)):
+            out.append(ast.Assign(targets=[_name("_pc_v", ast.Store())], value=value))
+            value = _name("_pc_v")
+        mem = lambda ctx: ast.Attribute(value=_name("_pc_m"), attr="mem", ctx=ctx)  # noqa: E731
+        out.append(ast.AugAssign(target=mem(ast.Store()), op=ast.Add(),
+                                 value=_const(self.s.item_memory)))
+        out.append(ast.If(
+            test=ast.Compare(left=mem(ast.Load()), ops=[ast.Gt()],
+                             comparators=[_const(self.s.memory_limit)]),
+            body=[ast.Expr(value=ast.Call(
+                func=ast.Attribute(value=_name("_pc_m"), attr="alloc", ctx=ast.Load()),
+                args=[_const(0)], keywords=[]))], orelse=[]))
+        out.append(ast.Expr(value=ast.Call(
+            func=ast.Attribute(value=_name(lst.id), attr="append", ctx=ast.Load()),
+            args=[value], keywords=[])))
+        for n in out:
+            _set_line(n, st.lineno)
+        return out
+
     def _orelse(self, st):
         if st.orelse:
             st.orelse = self.body(st.orelse, 0, st.lineno)

@@ -36,6 +36,9 @@ def no_fast(*names):
             elif n == "fixed":
                 saved[n] = rewriter._runs_no_contract_code
                 rewriter._runs_no_contract_code = lambda *a: False
+            elif n == "lists":
+                saved[n] = rewriter.list_locals
+                rewriter.list_locals = lambda *a: frozenset()
         compiler.clear_cache()
         yield
     finally:
@@ -48,6 +51,8 @@ def no_fast(*names):
                 rewriter.ExprRewriter.dict_in_inline = v
             elif n == "fixed":
                 rewriter._runs_no_contract_code = v
+            elif n == "lists":
+                rewriter.list_locals = v
         compiler.clear_cache()
 
 
@@ -464,3 +469,30 @@ def test_proven_list_drops_type_tests_and_keeps_gas():
     out2 = run(src2, n=30, flags=[True] * 30)
     assert out2.result == 20
     assert out2.gas_used == out.gas_used - (1 + 30 + 6)  # less the `[True] * n` statement
+
+
+@pytest.mark.parametrize("body,kw", PROVEN_CASES)
+def test_proven_list_paths_match_the_tested_paths(body, kw):
+    args = ", ".join(f"{k}" for k in kw)
+    src = contract(f"@public\ndef main({args}) -> list:\n" + body)
+    a, b = both(src, "lists", **kw)
+    same(a, b)
+
+
+def test_append_to_a_proven_list_inline():
+    src = contract("def f(x: list) -> int:\n    x.append(9)\n    return len(x)\n\n"
+                   "@public\ndef main(n: int) -> list:\n    out = []\n"
+                   "    for i in range(n):\n        out.append(i * 2)\n        out.append(f(out))\n"
+                   "    out.append(out)\n    return [len(out), out[0], out[1], out[2], len(out[-1])]\n")
+    code = _rewritten(src)
+    assert "out.append(" in code and "_pc_append(out" not in code
+    assert "_pc_append(x" in code  # a parameter: the helper
+    a, b = both(src, "lists", n=5)
+    same(a, b)
+    assert a.result == [16, 0, 9, 2, 16]  # what CPython gives
+    # the memory limit: the same revert at the same point
+    big = contract("@public\ndef main() -> int:\n    pad = 'x' * 130_000_000\n    out = []\n"
+                   "    while True:\n        out.append(1)\n")
+    a, b = both(big, "lists", gas=100_000_000)
+    same(a, b)
+    assert a.error.endswith("memory limit exceeded (134217728 bytes per transaction)")
