@@ -117,7 +117,7 @@ def _check_key(contract, key) -> bytes:
     return key
 
 
-#: values up to this size have their readable text remembered by the overlay once checked
+#: values up to this size are remembered by the overlay once proved canonical
 _MEMO_VALUE_BYTES = 4096
 
 
@@ -176,9 +176,7 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
         if not isinstance(ev, EventRecord):
             raise LedgerError(f"txs[{i}].events[{j}] is not an EventRecord")
         fields_b = ev.encoded if type(ev.encoded) is bytes else codec.encode_any(ev.fields)
-        event_rows.append(
-            (height, i, j, tx.tx_hash, ev.contract, ev.name, codec.to_json(ev.fields), fields_b)
-        )
+        event_rows.append((height, i, j, tx.tx_hash, ev.contract, ev.name, fields_b))
         if fast:
             if type(ev.contract) is str and type(ev.name) is str \
                     and codec.nests_within(ev.fields, fields_b, 3):
@@ -194,9 +192,8 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
         ))).hexdigest()
     else:
         digest = tx.receipt_digest()
-    tx_row = (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function,
-              codec.to_json(tx.args), tx.gas_limit, tx.status, tx.gas_used,
-              codec.to_json(tx.result), tx.error, len(events), digest, args_b, result_b, tx.nonce)
+    tx_row = (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function, tx.gas_limit,
+              tx.status, tx.gas_used, tx.error, len(events), digest, args_b, result_b, tx.nonce)
     return _PreparedTx(tx, tx_row, event_rows, digest)
 
 
@@ -223,11 +220,11 @@ class BlockOverlay:
         self._closed = False
         self._committed = False
         # commit work done ahead of commit_block (see prepare(), check_write(), add_tx()):
-        # readable texts of key/value bytes this overlay already proved canonical, per-key
-        # leaf positions, prepared storage rows, keys written since the last prepare(), and
-        # the transactions added with add_tx() as ready-made rows
-        self._key_texts: dict[bytes, str] = {}
-        self._value_texts: dict[bytes, str] = {}
+        # key/value bytes this overlay already proved canonical, per-key leaf positions,
+        # prepared storage rows, keys written since the last prepare(), and the transactions
+        # added with add_tx() as ready-made rows
+        self._keys_ok: set[bytes] = set()
+        self._values_ok: set[bytes] = set()
         self._leaf_pos: dict[tuple[str, bytes], tuple[int, bytes]] = {}
         self._prepared: dict[tuple[str, bytes], tuple] = {}
         self._dirty: set[tuple[str, bytes]] = set()
@@ -392,28 +389,25 @@ class BlockOverlay:
     # the results only for the very same bytes (key and value objects, by identity) and redoes
     # whatever changed since.
 
-    def _key_text(self, contract: str, key: bytes) -> str:
-        text = self._key_texts.get(key)
-        if text is None:
+    def _check_key(self, contract: str, key: bytes) -> None:
+        if key not in self._keys_ok:
             try:
-                text = codec.to_json(codec.decode_key(key))
+                codec.decode_key(key)
             except EncodingError as e:
                 raise EncodingError(
                     f"storage key 0x{key.hex()} of {contract!r} is not canonical: {e}"
                 ) from None
-            self._key_texts[key] = text
-        return text
+            self._keys_ok.add(key)
 
-    def _value_text(self, contract: str, ktext: str, value: bytes) -> str:
-        text = self._value_texts.get(value)
-        if text is None:
+    def _check_value(self, contract: str, key: bytes, value: bytes) -> None:
+        if value not in self._values_ok:
             try:
-                text = codec.to_json(codec.decode_value(value))
+                codec.decode_value(value)
             except EncodingError as e:
-                raise EncodingError(f"value of {contract!r} {ktext} is not canonical: {e}") from None
+                raise EncodingError(f"value of {contract!r} {codec.key_text(key)} is not "
+                                    f"canonical: {e}") from None
             if len(value) <= _MEMO_VALUE_BYTES:
-                self._value_texts[value] = text
-        return text
+                self._values_ok.add(value)
 
     def check_write(self, contract: str, key: bytes, value: bytes | None) -> None:
         """Raise EncodingError unless ``key`` (and ``value``, unless None) are canonical codec
@@ -421,32 +415,24 @@ class BlockOverlay:
         not decode the same bytes again. Writes nothing."""
         self._live()
         key = _check_key(contract, key)
-        ktext = self._key_text(contract, key)
+        self._check_key(contract, key)
         if value is not None:
             if type(value) is not bytes:
                 raise LedgerError(f"storage value must be bytes, not {type(value).__name__}")
-            if len(value) <= _MEMO_VALUE_BYTES:
-                self._value_text(contract, ktext, value)
-            else:  # large: only check now (its text is made once, at commit)
-                try:
-                    codec.decode_value(value)
-                except EncodingError as e:
-                    raise EncodingError(
-                        f"value of {contract!r} {ktext} is not canonical: {e}"
-                    ) from None
+            self._check_value(contract, key, value)
 
     def _prepare_write(self, contract: str, key: bytes, value: bytes | None) -> tuple:
         """(value, storage row or None, (bucket, kh), leaf or None) of one final write."""
         pos = self._leaf_pos.get((contract, key))
         if pos is None:
-            ktext = self._key_text(contract, key)  # checks the key before anything else
+            self._check_key(contract, key)  # checks the key before anything else
             kh = sr.key_hash(sr.storage_leaf_key(contract, key))
             pos = self._leaf_pos[(contract, key)] = (sr.bucket_of(kh), kh)
         if value is None:
             return (None, None, pos, None)
-        ktext = self._key_text(contract, key)
-        row = (contract, ktext, self._value_text(contract, ktext, value), key, value)
-        return (value, row, pos, sr.leaf_hash(pos[1], value))
+        self._check_key(contract, key)
+        self._check_value(contract, key, value)
+        return (value, (contract, key, value), pos, sr.leaf_hash(pos[1], value))
 
     def prepare(self) -> None:
         """Validate and pre-compute the storage rows and state leaves of the writes kept since
@@ -785,9 +771,11 @@ class Ledger:
         """The first (lowest height, index) transaction stored with this hash."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT height, idx FROM transactions WHERE tx_hash=? ORDER BY height, idx "
-                "LIMIT 1",
-                (tx_hash,),
+                # "+tx_hash": without it SQLite substitutes the bound hash into the prefix
+                # expression (constant propagation) and no longer uses the prefix index
+                f"SELECT height, idx FROM transactions WHERE {schema.TX_HASH_PREFIX}=? "
+                "AND +tx_hash=? ORDER BY height, idx LIMIT 1",
+                (tx_hash[:12] if type(tx_hash) is str else tx_hash, tx_hash),
             ).fetchone()
             if row is None:
                 return None
@@ -1066,8 +1054,7 @@ class Ledger:
                 conn.executemany("DELETE FROM storage WHERE contract=? AND key=?", rows.storage_del)
             if rows.storage_up:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO storage (contract, key_text, value_text, key, value) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO storage (contract, key, value) VALUES (?, ?, ?)",
                     rows.storage_up,
                 )
             if rows.contract_rows:
@@ -1086,15 +1073,14 @@ class Ledger:
             if rows.tx_rows:
                 conn.executemany(
                     "INSERT INTO transactions (height, idx, tx_hash, kind, sender, contract, "
-                    "function, args_json, gas_limit, status, gas_used, result_json, error, "
-                    "event_count, receipt_digest, args, result, nonce) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "function, gas_limit, status, gas_used, error, event_count, receipt_digest, "
+                    "args, result, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows.tx_rows,
                 )
             if rows.event_rows:
                 conn.executemany(
-                    "INSERT INTO events (height, tx_index, idx, tx_hash, contract, name, "
-                    "fields_json, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO events (height, tx_index, idx, tx_hash, contract, name, fields) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     rows.event_rows,
                 )
         except OverflowError as e:
