@@ -394,11 +394,50 @@ def _check_canonical(obj: Any, b: bytes, what: str) -> None:
         raise EncodingError(f"{what} bytes are not in canonical form")
 
 
+def _flat_canonical(obj: Any, b: bytes) -> bool:
+    """Whether ``obj`` (just decoded from ``b``) is a flat list or a flat map with str keys
+    whose items are all scalars (None, bool, int, str, bytes) and ``b`` is its canonical
+    encoding; False means "not shown", never "not canonical" (the caller then runs the full
+    check, which also words the error). The common shapes (slot keys, event fields, small
+    records) cost one plain re-encoding instead of cbor2's canonical one, which sorts map keys
+    by their encodings: cbor2 writes ints, lengths and heads in their shortest form in either
+    mode, so for items without maps the two encodings are the same bytes, and a map is
+    canonical iff its keys come in canonical order, for str keys the order of (UTF-8 length,
+    UTF-8 bytes), which is checked here as it was decoded (dicts keep the input order)."""
+    t = type(obj)
+    if t is list:
+        for x in obj:
+            tx = type(x)
+            if not (tx is str or tx is int or tx is bytes or tx is bool or x is None):
+                return False
+    elif t is dict:
+        prev_n, prev = -1, b""
+        for k, x in obj.items():
+            if type(k) is not str:
+                return False
+            tx = type(x)
+            if not (tx is str or tx is int or tx is bytes or tx is bool or x is None):
+                return False
+            kb = k.encode("utf-8")
+            n = len(kb)
+            if n < prev_n or (n == prev_n and kb <= prev):
+                return False
+            prev_n, prev = n, kb
+    else:
+        return False
+    try:
+        return cbor2.dumps(obj) == b
+    except Exception:  # noqa: BLE001 - the full check decides and words the error
+        return False
+
+
 def decode_value(b: bytes) -> Any:
     """Inverse of encode_value. Refuses anything encode_value would not have produced."""
     obj = _loads(b, "value")
     t = type(obj)
     if not (obj is None or t is bool or t is int or t is str or t is bytes):
+        if (t is dict or t is list) and type(b) is bytes and _flat_canonical(obj, b):
+            return obj
         _check(obj, _VALUE, "value")
     _check_canonical(obj, bytes(b), "value")
     return obj
@@ -407,6 +446,8 @@ def decode_value(b: bytes) -> Any:
 def decode_key(b: bytes) -> Any:
     """Inverse of encode_key: arrays come back as tuples."""
     obj = _loads(b, "key")
+    if type(obj) is list and type(b) is bytes and None not in obj and _flat_canonical(obj, b):
+        return tuple(obj)  # a flat array of scalars (slot keys): no nested arrays to convert
     key = _to_key(obj)
     _check_canonical(key, bytes(b), "key")
     return key
