@@ -596,12 +596,13 @@ class Chain:
                 raise NodeFault("the sandbox worker sent an invalid profile: results missing")
             for i, r in zip(send, raw):
                 rec = receipts[i]
-                if rec.status == "rejected" and "profile" not in r:
+                has = len(r) > protocol.R_PROFILE  # results were validated: lists of 8 or 9
+                if rec.status == "rejected" and not has:
                     rec.profile = []
                     continue
-                touched = r.get("touched")  # validated: a list of names in the call tree
-                rec.profile = check_profile(r.get("profile"), rec.gas_used,
-                                            set(touched) | {txs[i].contract})
+                touched = r[protocol.R_TOUCHED]  # validated: a list of names in the call tree
+                rec.profile = check_profile(r[protocol.R_PROFILE] if has else None,
+                                            rec.gas_used, set(touched) | {txs[i].contract})
         except NodeFault as e:
             self._drop_worker()
             raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
