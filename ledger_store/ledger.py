@@ -149,7 +149,8 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
     The receipt digest is ``TxRecord.receipt_digest()`` assembled from the encodings made for
     the rows (a CBOR array is its head followed by its items' canonical encodings); whenever a
     piece might not fit the depth bound inside the receipt array, or an event field is not a
-    plain str, it falls back to ``receipt_digest()`` itself (same result or same error)."""
+    plain str, it falls back to ``receipt_digest()`` itself (same result or same error).
+    ``fields_encoded``, like ``args_encoded``, is the caller's encoding, used as given."""
     if not isinstance(tx, TxRecord):
         raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
     if tx.kind not in _TX_KINDS:
@@ -169,7 +170,9 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
     result_b = (tx.result_encoded if type(tx.result_encoded) is bytes
                 else codec.encode_any(tx.result))
     events = tx.events
-    fast = codec.nests_within(tx.args, args_b, 1) and codec.nests_within(tx.result, result_b, 1)
+    tx_fields_b = tx.fields_encoded
+    fast = (type(tx_fields_b) is bytes or codec.nests_within(tx.args, args_b, 1)) \
+        and codec.nests_within(tx.result, result_b, 1)
     ev_parts = [codec.array_head(len(events))]
     event_rows = []
     for j, ev in enumerate(events):
@@ -184,11 +187,13 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
             else:
                 fast = False
     if fast:
+        if type(tx_fields_b) is not bytes:
+            tx_fields_b = b"".join((_enc_scalar(tx.kind), _enc_scalar(tx.sender),
+                                    _enc_scalar(tx.contract), _enc_scalar(tx.function), args_b,
+                                    _enc_scalar(tx.gas_limit)))
         digest = hashlib.sha256(b"".join((
-            b"\x8c", _enc_scalar(tx.tx_hash), _enc_scalar(tx.kind), _enc_scalar(tx.sender),
-            _enc_scalar(tx.contract), _enc_scalar(tx.function), args_b, _enc_scalar(tx.gas_limit),
-            _enc_scalar(tx.status), _enc_scalar(tx.gas_used), result_b, _enc_scalar(tx.error),
-            *ev_parts,
+            b"\x8c", _enc_scalar(tx.tx_hash), tx_fields_b, _enc_scalar(tx.status),
+            _enc_scalar(tx.gas_used), result_b, _enc_scalar(tx.error), *ev_parts,
         ))).hexdigest()
     else:
         digest = tx.receipt_digest()
@@ -290,6 +295,25 @@ class BlockOverlay:
 
     def delete(self, contract: str, key: bytes) -> None:
         self.put(contract, key, None)
+
+    def put_block_writes(self, writes) -> None:
+        """``put`` each (contract, key, value) in order straight into the block layer (no
+        transaction may be open): a host replaying a transaction's validated write set needs
+        no layer it could revert. Checked as ``put`` checks them."""
+        self._live()
+        if self._tx is not None:
+            raise LedgerError("put_block_writes inside a transaction (keep or revert it first)")
+        block, dirty = self._block, self._dirty
+        for contract, key, value in writes:
+            if type(contract) is not str or type(key) is not bytes or \
+                    (value is not None and type(value) is not bytes):
+                self.put(contract, key, value)  # converts what it can, or raises
+                continue
+            d = block.get(contract)
+            if d is None:
+                d = block[contract] = {}
+            d[key] = value
+            dirty.add((contract, key))
 
     def iter_items(self, contract: str) -> Iterator[tuple[bytes, bytes]]:
         """(key, value) pairs of the merged view, ordered by key bytes."""

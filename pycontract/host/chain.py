@@ -534,7 +534,18 @@ class Chain:
                  stream):
         """Validate each worker result of ``stream`` and apply it to ``ov`` (see _execute)."""
         tx_hash_of = self._tx_hasher(height)
+        tx_fields = hashing.tx_fields
         done = False
+        known_names: set = set()  # contracts seen to exist: none disappears within a block
+
+        def known(name: str) -> bool:
+            if name in known_names:
+                return True
+            if ov.contract(name) is None:
+                return False
+            known_names.add(name)
+            return True
+
         try:
             records = []
             position = 0  # index among the block's included transactions, part of the tx hash
@@ -547,15 +558,17 @@ class Chain:
                         records.append((i, self._apply(ov, tx, _refused(r.error), r.tx_hash,
                                                         blobs[id(tx)])))
                     continue
-                c = self._checked(led, ov, tx, next(stream))
-                tx_hash = tx.tx_hash or tx_hash_of(position, tx, blobs[id(tx)])
+                c = self._checked(led, ov, tx, next(stream), known)
+                blob = blobs[id(tx)]
+                fields = tx_fields(tx, blob)
+                tx_hash = tx.tx_hash or tx_hash_of(position, tx, blob, fields)
                 receipts[i] = Receipt(c.status, c.gas_used, c.result, c.error,
                                       [Event(e.contract, e.name, e.fields) for e in c.events],
                                       tx_hash)
                 if c.status == "rejected":
                     continue
                 position += 1
-                records.append((i, self._apply(ov, tx, c, tx_hash, blobs[id(tx)])))
+                records.append((i, self._apply(ov, tx, c, tx_hash, blob, fields)))
             for _extra in stream:  # reads the final frame; it must hold no further result
                 self._drop_worker()
                 raise NodeFault("the sandbox worker sent an invalid reply: too many results; "
@@ -568,11 +581,11 @@ class Chain:
                 self._drop_worker()
         return records
 
-    def _checked(self, led, ov, tx: Tx, r):
-        """One untrusted worker result, validated (a NodeFault drops the worker)."""
+    def _checked(self, led, ov, tx: Tx, r, known):
+        """One untrusted worker result, validated (a NodeFault drops the worker); ``known(name)``:
+        whether contract ``name`` exists in ``ov``."""
         src_hash = (hashlib.sha256(tx.source.encode("utf-8")).hexdigest()
                     if tx.kind == "deploy" else None)
-        known = lambda n: ov.contract(n) is not None  # noqa: E731
         try:
             c = _validate_result(r, tx, known, src_hash, ov.check_write)
             if c.deployed is not None and ov.contract(tx.contract) is not None:
@@ -609,27 +622,25 @@ class Chain:
                             f"{led.height})") from None
 
     @staticmethod
-    def _apply(ov, tx: Tx, c, tx_hash: str, args_blob: bytes) -> TxRecord:
-        """Replay one included transaction's validated writes onto the overlay; its record."""
-        ov.begin_tx()
+    def _apply(ov, tx: Tx, c, tx_hash: str, args_blob: bytes,
+               fields: bytes | None = None) -> TxRecord:
+        """Replay one included transaction's validated writes onto the overlay (straight into
+        its block layer: nothing here is ever reverted alone); its record. ``fields``:
+        ``hashing.tx_fields`` of the transaction, when already made."""
         if c.deployed is not None:
             ov.add_contract(c.deployed)
-        for contract, key, value in c.writes:
-            if value is None:
-                ov.delete(contract, key)
-            else:
-                ov.put(contract, key, value)
+        if c.writes:
+            ov.put_block_writes(c.writes)
         if tx.nonce is not None:
             ov.put(accounts.ACCOUNTS, accounts.nonce_key(tx.sender),
                    accounts.nonce_value(tx.nonce + 1))
-        ov.keep_tx()
         rec = TxRecord(
             tx_hash=tx_hash, kind=tx.kind, sender=tx.sender, contract=tx.contract,
             function="constructor" if tx.kind == "deploy" else tx.function,
             args=tx.args if tx.args is not None else {}, gas_limit=tx.gas_limit,
             status=c.status, gas_used=c.gas_used, result=c.result, error=c.error,
             events=c.events, nonce=tx.nonce, args_encoded=args_blob,
-            result_encoded=c.result_bytes,
+            result_encoded=c.result_bytes, fields_encoded=fields,
         )
         ov.add_tx(rec)  # its rows and receipt digest are encoded now, not at commit
         return rec
