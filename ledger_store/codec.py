@@ -234,7 +234,8 @@ def encode_value(v: Any) -> bytes:
 #: encode_value of short str and of int, remembered: a block repeats the same senders,
 #: contract and function names, kinds, statuses and gas limits in every transaction's hash,
 #: row and receipt digest (the encoding is a pure function, so a remembered one is the same)
-_SMALL: dict = {}
+_SMALL_STR: dict = {}
+_SMALL_INT: dict = {}  # apart from the str memo: 1 and "1" never meet; bools never enter
 _SMALL_MAX = 8192
 
 
@@ -242,16 +243,21 @@ def encode_small(v: Any) -> bytes:
     """``encode_value(v)`` for a str of up to 64 characters or an int, from a bounded memo;
     any other value is encoded as encode_value does."""
     t = type(v)
-    if (t is str and len(v) <= 64) or t is int:
-        key = (t, v)
-        b = _SMALL.get(key)
-        if b is None:
-            b = encode_value(v)
-            if len(_SMALL) >= _SMALL_MAX:
-                _SMALL.clear()
-            _SMALL[key] = b
-        return b
-    return encode_value(v)
+    if t is str:
+        if len(v) > 64:
+            return encode_value(v)
+        memo = _SMALL_STR
+    elif t is int:
+        memo = _SMALL_INT
+    else:
+        return encode_value(v)
+    b = memo.get(v)
+    if b is None:
+        b = encode_value(v)
+        if len(memo) >= _SMALL_MAX:
+            memo.clear()
+        memo[v] = b
+    return b
 
 
 def encode_key(k: Any) -> bytes:

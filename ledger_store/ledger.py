@@ -136,23 +136,21 @@ class _PreparedTx:
 
 def _enc_scalar(x) -> bytes:
     t = type(x)
-    if t is str or t is int:
+    if t is str:
+        if len(x) == 64 and x.isascii():  # a tx hash: a text head of length 64, then itself
+            return b"\x78\x40" + x.encode("ascii")
         return codec.encode_small(x)
-    if x is None or t is bool or t is bytes:
+    if t is int:
+        return codec.encode_small(x)
+    if x is None:
+        return b"\xf6"
+    if t is bool or t is bytes:
         return codec.encode_value(x)
     return codec.encode_any(x)
 
 
-def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
-    """Validate one TxRecord and build its transaction row, event rows and receipt digest.
-
-    The receipt digest is ``TxRecord.receipt_digest()`` assembled from the encodings made for
-    the rows (a CBOR array is its head followed by its items' canonical encodings); whenever a
-    piece might not fit the depth bound inside the receipt array, or an event field is not a
-    plain str, it falls back to ``receipt_digest()`` itself (same result or same error).
-    ``fields_encoded``, like ``args_encoded``, is the caller's encoding, used as given."""
-    if not isinstance(tx, TxRecord):
-        raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
+def _check_tx_record(i: int, tx) -> None:
+    """The checks of a TxRecord's fields, each with its own message."""
     if tx.kind not in _TX_KINDS:
         raise LedgerError(f"txs[{i}].kind must be 'deploy' or 'call', not {tx.kind!r}")
     for fld in ("tx_hash", "sender", "contract", "status"):
@@ -166,6 +164,27 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
         raise LedgerError(f"txs[{i}].error must be str or None")
     if tx.nonce is not None and not (_is_int(tx.nonce) and 0 <= tx.nonce < 2**63):
         raise LedgerError(f"txs[{i}].nonce must be None or an int in [0, 2**63)")
+
+
+def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
+    """Validate one TxRecord and build its transaction row, event rows and receipt digest.
+
+    The receipt digest is ``TxRecord.receipt_digest()`` assembled from the encodings made for
+    the rows (a CBOR array is its head followed by its items' canonical encodings); whenever a
+    piece might not fit the depth bound inside the receipt array, or an event field is not a
+    plain str, it falls back to ``receipt_digest()`` itself (same result or same error).
+    ``fields_encoded``, like ``args_encoded``, is the caller's encoding, used as given."""
+    if not isinstance(tx, TxRecord):
+        raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
+    tx_hash, function, error, nonce = tx.tx_hash, tx.function, tx.error, tx.nonce
+    if not (type(tx_hash) is str and type(tx.sender) is str and type(tx.contract) is str
+            and type(tx.status) is str and type(tx.gas_limit) is int
+            and type(tx.gas_used) is int and (function is None or type(function) is str)
+            and (error is None or type(error) is str) and nonce is None
+            and (tx.kind == "call" or tx.kind == "deploy")):
+        _check_tx_record(i, tx)  # one test above for the common record; here, the reason
+    if tx.kind not in _TX_KINDS:
+        raise LedgerError(f"txs[{i}].kind must be 'deploy' or 'call', not {tx.kind!r}")
     args_b = tx.args_encoded if type(tx.args_encoded) is bytes else codec.encode_any(tx.args)
     result_b = (tx.result_encoded if type(tx.result_encoded) is bytes
                 else codec.encode_any(tx.result))

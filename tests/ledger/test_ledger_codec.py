@@ -416,3 +416,18 @@ def test_flat_fast_path_agrees_with_the_canonical_re_encoding():
     for b in samples:
         for key in (False, True):
             assert _decode_fast(b, key) == _decode_slow(b, key), (b.hex(), key)
+
+
+def test_remembered_and_hand_made_scalar_encodings_equal_encode_value():
+    """encode_small's memos (str and int apart: 1 and "1", True and 1 never share an entry)
+    and the ledger's _enc_scalar (tx hashes and None written by hand) give encode_value's
+    bytes, on first use and from the memo."""
+    from ledger_store.ledger import _enc_scalar
+
+    values = [0, 1, -1, 23, 24, 2**64, -(2**64) - 1, "1", "", "é", "a" * 64, "a" * 65, "ab" * 32,
+              "é" * 32, True, False, None, b"\x01", 1, True]
+    for _ in range(2):
+        for v in values:
+            assert codec.encode_small(v) == codec.encode_value(v), v
+            assert _enc_scalar(v) == codec.encode_value(v), v
+    assert _enc_scalar(("a", 1)) == codec.encode_any(("a", 1))
