@@ -267,6 +267,18 @@ def encode_key(k: Any) -> bytes:
         if t is str:
             _check_str(k, "key", ())
         return cbor2.dumps(k, canonical=True)
+    if t is tuple:
+        # a flat tuple of scalars (every slot key, ("balances", owner)): checked here in one
+        # loop; anything else (nested, refused) goes through _check
+        for x in k:
+            tx = type(x)
+            if tx is str:
+                if not (x.isascii() or _str_ok(x)):
+                    break
+            elif not (tx is int or tx is bytes or tx is bool):
+                break
+        else:
+            return _dumps(k)
     _check(k, _KEY, "key")
     return _dumps(k)
 

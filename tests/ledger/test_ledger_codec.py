@@ -431,3 +431,27 @@ def test_remembered_and_hand_made_scalar_encodings_equal_encode_value():
             assert codec.encode_small(v) == codec.encode_value(v), v
             assert _enc_scalar(v) == codec.encode_value(v), v
     assert _enc_scalar(("a", 1)) == codec.encode_any(("a", 1))
+
+
+def test_flat_tuple_keys_encode_as_the_full_check_does():
+    """encode_key's loop for flat tuples of scalars gives the bytes, or the EncodingError
+    text, of the full check (_check then the canonical dump)."""
+    def slow(k):
+        try:
+            codec._check(k, codec._KEY, "key")
+            return ("ok", codec._dumps(k))
+        except EncodingError as e:
+            return ("error", str(e))
+
+    def fast(k):
+        try:
+            return ("ok", codec.encode_key(k))
+        except EncodingError as e:
+            return ("error", str(e))
+
+    keys = [(), ("balances", "alice"), ("a", 1, True, b"\x00"), ("é", "\u2603"), ("x", -(2**80)),
+            ("bad", "\ud800"), ("a", None), ("a", 1.5), ("a", ["l"]), ("a", ("b", "c")),
+            ("a", {"d": 1}), (("n",),), tuple(range(70)), ("s",) * 3]
+    for k in keys:
+        assert fast(k) == slow(k), k
+    assert fast(("bad", "\ud800"))[0] == "error" and fast(("a", ("b", "c")))[0] == "ok"
