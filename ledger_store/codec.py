@@ -227,6 +227,20 @@ def encode_value(v: Any) -> bytes:
         if t is str:
             _check_str(v, "value", ())
         return cbor2.dumps(v, canonical=True)
+    if t is dict:
+        # a flat map of str keys to scalars (call arguments, event fields): checked here in
+        # one loop; anything else (nested, refused) goes through _check
+        for k, x in v.items():
+            if type(k) is not str or not (k.isascii() or _str_ok(k)):
+                break
+            tx = type(x)
+            if tx is str:
+                if not (x.isascii() or _str_ok(x)):
+                    break
+            elif not (tx is int or x is None or tx is bytes or tx is bool):
+                break
+        else:
+            return _dumps(v)
     _check(v, _VALUE, "value")
     return _dumps(v)
 

@@ -39,6 +39,8 @@ def _is_int(x) -> bool:
 
 def _utf8(text: str) -> bool:
     """Whether ``text`` can be stored: lone surrogates have no UTF-8 form."""
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -49,11 +49,23 @@ class Rejected(Exception):
     """The transaction is invalid before any contract code runs."""
 
 
+#: id(entry point) -> (entry point, {parameter name: Param}): made once per entry point
+#: (EntryPoint is frozen; not hashed: a default value may be a list)
+_PARAMS: dict = {}
+
+
 def check_args(contract: str, ep, kwargs) -> None:
     """Raise Rejected unless ``kwargs`` match the entry point's parameters and annotations."""
     if type(kwargs) is not dict:
         raise Rejected("arguments must be a map of parameter names to values")
-    params = {p.name: p for p in ep.params}
+    memo = _PARAMS.get(id(ep))
+    if memo is not None and memo[0] is ep:
+        params = memo[1]
+    else:
+        params = {p.name: p for p in ep.params}
+        if len(_PARAMS) >= 4096:
+            _PARAMS.clear()
+        _PARAMS[id(ep)] = (ep, params)  # the entry point is kept: its id stays its own
     for name in kwargs:
         if name not in params:
             expected = ", ".join(params) or "no arguments"

@@ -455,3 +455,27 @@ def test_flat_tuple_keys_encode_as_the_full_check_does():
     for k in keys:
         assert fast(k) == slow(k), k
     assert fast(("bad", "\ud800"))[0] == "error" and fast(("a", ("b", "c")))[0] == "ok"
+
+
+def test_flat_maps_encode_as_the_full_check_does():
+    """encode_value's loop for flat str-keyed maps of scalars gives the bytes, or the
+    EncodingError text, of the full check (_check then the canonical dump)."""
+    def slow(v):
+        try:
+            codec._check(v, codec._VALUE, "value")
+            return ("ok", codec._dumps(v))
+        except EncodingError as e:
+            return ("error", str(e))
+
+    def fast(v):
+        try:
+            return ("ok", codec.encode_value(v))
+        except EncodingError as e:
+            return ("error", str(e))
+
+    values = [{}, {"to": "bob", "amount": 5}, {"b": b"\x00", "n": None, "t": True, "i": -(2**80)},
+              {"é": "\u2603"}, {"\ud800": 1}, {"a": "\udfff"}, {1: 2}, {"a": 1.5}, {"a": (1,)},
+              {"a": [1]}, {"a": {"b": 1}}, {("a",): 1}, {"z": 1, "a": 2, "mm": 3}]
+    for v in values:
+        assert fast(v) == slow(v), v
+    assert fast({"a": 1.5})[0] == "error" and fast({"a": [1]})[0] == "ok"
