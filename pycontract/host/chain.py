@@ -69,8 +69,9 @@ def _collector_paused():
     allocates tens of thousands of containers that live until it commits (results, records,
     receipts, overlay maps), so the collector kept walking them (generation 1 and 2 passes:
     ~5.8 ms of host CPU per block, ~15%) and never found a cycle: reference counting frees
-    all of it. Cycles made meanwhile (none in this code) are collected once it is resumed. The
-    collector is resumed when the last pipeline running ends, and only if it was on before."""
+    all of it. Any cycle made meanwhile (the measured pipeline made none) is collected once it
+    is resumed. The collector is resumed when the last pipeline running ends, and only if it
+    was on before."""
     global _gc_holders
     with _gc_lock:
         paused = _gc_holders > 0 or gc.isenabled()
