@@ -227,6 +227,20 @@ def encode_value(v: Any) -> bytes:
         if t is str:
             _check_str(v, "value", ())
         return cbor2.dumps(v, canonical=True)
+    if t is dict:
+        # a flat map of str keys to scalars (call arguments, event fields): checked here in
+        # one loop; anything else (nested, refused) goes through _check
+        for k, x in v.items():
+            if type(k) is not str or not (k.isascii() or _str_ok(k)):
+                break
+            tx = type(x)
+            if tx is str:
+                if not (x.isascii() or _str_ok(x)):
+                    break
+            elif not (tx is int or x is None or tx is bytes or tx is bool):
+                break
+        else:
+            return _dumps(v)
     _check(v, _VALUE, "value")
     return _dumps(v)
 
@@ -234,7 +248,8 @@ def encode_value(v: Any) -> bytes:
 #: encode_value of short str and of int, remembered: a block repeats the same senders,
 #: contract and function names, kinds, statuses and gas limits in every transaction's hash,
 #: row and receipt digest (the encoding is a pure function, so a remembered one is the same)
-_SMALL: dict = {}
+_SMALL_STR: dict = {}
+_SMALL_INT: dict = {}  # apart from the str memo: 1 and "1" never meet; bools never enter
 _SMALL_MAX = 8192
 
 
@@ -242,16 +257,21 @@ def encode_small(v: Any) -> bytes:
     """``encode_value(v)`` for a str of up to 64 characters or an int, from a bounded memo;
     any other value is encoded as encode_value does."""
     t = type(v)
-    if (t is str and len(v) <= 64) or t is int:
-        key = (t, v)
-        b = _SMALL.get(key)
-        if b is None:
-            b = encode_value(v)
-            if len(_SMALL) >= _SMALL_MAX:
-                _SMALL.clear()
-            _SMALL[key] = b
-        return b
-    return encode_value(v)
+    if t is str:
+        if len(v) > 64:
+            return encode_value(v)
+        memo = _SMALL_STR
+    elif t is int:
+        memo = _SMALL_INT
+    else:
+        return encode_value(v)
+    b = memo.get(v)
+    if b is None:
+        b = encode_value(v)
+        if len(memo) >= _SMALL_MAX:
+            memo.clear()
+        memo[v] = b
+    return b
 
 
 def encode_key(k: Any) -> bytes:
@@ -261,6 +281,18 @@ def encode_key(k: Any) -> bytes:
         if t is str:
             _check_str(k, "key", ())
         return cbor2.dumps(k, canonical=True)
+    if t is tuple:
+        # a flat tuple of scalars (every slot key, ("balances", owner)): checked here in one
+        # loop; anything else (nested, refused) goes through _check
+        for x in k:
+            tx = type(x)
+            if tx is str:
+                if not (x.isascii() or _str_ok(x)):
+                    break
+            elif not (tx is int or tx is bytes or tx is bool):
+                break
+        else:
+            return _dumps(k)
     _check(k, _KEY, "key")
     return _dumps(k)
 
@@ -394,11 +426,50 @@ def _check_canonical(obj: Any, b: bytes, what: str) -> None:
         raise EncodingError(f"{what} bytes are not in canonical form")
 
 
+def _flat_canonical(obj: Any, b: bytes) -> bool:
+    """Whether ``obj`` (just decoded from ``b``) is a flat list or a flat map with str keys
+    whose items are all scalars (None, bool, int, str, bytes) and ``b`` is its canonical
+    encoding; False means "not shown", never "not canonical" (the caller then runs the full
+    check, which also words the error). The common shapes (slot keys, event fields, small
+    records) cost one plain re-encoding instead of cbor2's canonical one, which sorts map keys
+    by their encodings: cbor2 writes ints, lengths and heads in their shortest form in either
+    mode, so for items without maps the two encodings are the same bytes, and a map is
+    canonical iff its keys come in canonical order, for str keys the order of (UTF-8 length,
+    UTF-8 bytes), which is checked here as it was decoded (dicts keep the input order)."""
+    t = type(obj)
+    if t is list:
+        for x in obj:
+            tx = type(x)
+            if not (tx is str or tx is int or tx is bytes or tx is bool or x is None):
+                return False
+    elif t is dict:
+        prev_n, prev = -1, b""
+        for k, x in obj.items():
+            if type(k) is not str:
+                return False
+            tx = type(x)
+            if not (tx is str or tx is int or tx is bytes or tx is bool or x is None):
+                return False
+            kb = k.encode("utf-8")
+            n = len(kb)
+            if n < prev_n or (n == prev_n and kb <= prev):
+                return False
+            prev_n, prev = n, kb
+    else:
+        return False
+    try:
+        return cbor2.dumps(obj) == b
+    except Exception:  # noqa: BLE001 - the full check decides and words the error
+        return False
+
+
 def decode_value(b: bytes) -> Any:
     """Inverse of encode_value. Refuses anything encode_value would not have produced."""
     obj = _loads(b, "value")
     t = type(obj)
     if not (obj is None or t is bool or t is int or t is str or t is bytes):
+        if (t is dict or t is list) and type(b) is bytes and _flat_canonical(obj, b):
+            return obj
         _check(obj, _VALUE, "value")
     _check_canonical(obj, bytes(b), "value")
     return obj
@@ -407,6 +478,8 @@ def decode_value(b: bytes) -> Any:
 def decode_key(b: bytes) -> Any:
     """Inverse of encode_key: arrays come back as tuples."""
     obj = _loads(b, "key")
+    if type(obj) is list and type(b) is bytes and None not in obj and _flat_canonical(obj, b):
+        return tuple(obj)  # a flat array of scalars (slot keys): no nested arrays to convert
     key = _to_key(obj)
     _check_canonical(key, bytes(b), "key")
     return key

@@ -117,7 +117,7 @@ def _check_key(contract, key) -> bytes:
     return key
 
 
-#: values up to this size have their readable text remembered by the overlay once checked
+#: values up to this size are remembered by the overlay once proved canonical
 _MEMO_VALUE_BYTES = 4096
 
 
@@ -136,22 +136,21 @@ class _PreparedTx:
 
 def _enc_scalar(x) -> bytes:
     t = type(x)
-    if t is str or t is int:
+    if t is str:
+        if len(x) == 64 and x.isascii():  # a tx hash: a text head of length 64, then itself
+            return b"\x78\x40" + x.encode("ascii")
         return codec.encode_small(x)
-    if x is None or t is bool or t is bytes:
+    if t is int:
+        return codec.encode_small(x)
+    if x is None:
+        return b"\xf6"
+    if t is bool or t is bytes:
         return codec.encode_value(x)
     return codec.encode_any(x)
 
 
-def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
-    """Validate one TxRecord and build its transaction row, event rows and receipt digest.
-
-    The receipt digest is ``TxRecord.receipt_digest()`` assembled from the encodings made for
-    the rows (a CBOR array is its head followed by its items' canonical encodings); whenever a
-    piece might not fit the depth bound inside the receipt array, or an event field is not a
-    plain str, it falls back to ``receipt_digest()`` itself (same result or same error)."""
-    if not isinstance(tx, TxRecord):
-        raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
+def _check_tx_record(i: int, tx) -> None:
+    """The checks of a TxRecord's fields, each with its own message."""
     if tx.kind not in _TX_KINDS:
         raise LedgerError(f"txs[{i}].kind must be 'deploy' or 'call', not {tx.kind!r}")
     for fld in ("tx_hash", "sender", "contract", "status"):
@@ -165,20 +164,41 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
         raise LedgerError(f"txs[{i}].error must be str or None")
     if tx.nonce is not None and not (_is_int(tx.nonce) and 0 <= tx.nonce < 2**63):
         raise LedgerError(f"txs[{i}].nonce must be None or an int in [0, 2**63)")
+
+
+def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
+    """Validate one TxRecord and build its transaction row, event rows and receipt digest.
+
+    The receipt digest is ``TxRecord.receipt_digest()`` assembled from the encodings made for
+    the rows (a CBOR array is its head followed by its items' canonical encodings); whenever a
+    piece might not fit the depth bound inside the receipt array, or an event field is not a
+    plain str, it falls back to ``receipt_digest()`` itself (same result or same error).
+    ``fields_encoded``, like ``args_encoded``, is the caller's encoding, used as given."""
+    if not isinstance(tx, TxRecord):
+        raise LedgerError(f"txs[{i}] is a {type(tx).__name__}, not a TxRecord")
+    tx_hash, function, error, nonce = tx.tx_hash, tx.function, tx.error, tx.nonce
+    if not (type(tx_hash) is str and type(tx.sender) is str and type(tx.contract) is str
+            and type(tx.status) is str and type(tx.gas_limit) is int
+            and type(tx.gas_used) is int and (function is None or type(function) is str)
+            and (error is None or type(error) is str) and nonce is None
+            and (tx.kind == "call" or tx.kind == "deploy")):
+        _check_tx_record(i, tx)  # one test above for the common record; here, the reason
+    if tx.kind not in _TX_KINDS:
+        raise LedgerError(f"txs[{i}].kind must be 'deploy' or 'call', not {tx.kind!r}")
     args_b = tx.args_encoded if type(tx.args_encoded) is bytes else codec.encode_any(tx.args)
     result_b = (tx.result_encoded if type(tx.result_encoded) is bytes
                 else codec.encode_any(tx.result))
     events = tx.events
-    fast = codec.nests_within(tx.args, args_b, 1) and codec.nests_within(tx.result, result_b, 1)
+    tx_fields_b = tx.fields_encoded
+    fast = (type(tx_fields_b) is bytes or codec.nests_within(tx.args, args_b, 1)) \
+        and codec.nests_within(tx.result, result_b, 1)
     ev_parts = [codec.array_head(len(events))]
     event_rows = []
     for j, ev in enumerate(events):
         if not isinstance(ev, EventRecord):
             raise LedgerError(f"txs[{i}].events[{j}] is not an EventRecord")
         fields_b = ev.encoded if type(ev.encoded) is bytes else codec.encode_any(ev.fields)
-        event_rows.append(
-            (height, i, j, tx.tx_hash, ev.contract, ev.name, codec.to_json(ev.fields), fields_b)
-        )
+        event_rows.append((height, i, j, tx.tx_hash, ev.contract, ev.name, fields_b))
         if fast:
             if type(ev.contract) is str and type(ev.name) is str \
                     and codec.nests_within(ev.fields, fields_b, 3):
@@ -186,17 +206,18 @@ def _prepare_tx(height: int, i: int, tx) -> _PreparedTx:
             else:
                 fast = False
     if fast:
+        if type(tx_fields_b) is not bytes:
+            tx_fields_b = b"".join((_enc_scalar(tx.kind), _enc_scalar(tx.sender),
+                                    _enc_scalar(tx.contract), _enc_scalar(tx.function), args_b,
+                                    _enc_scalar(tx.gas_limit)))
         digest = hashlib.sha256(b"".join((
-            b"\x8c", _enc_scalar(tx.tx_hash), _enc_scalar(tx.kind), _enc_scalar(tx.sender),
-            _enc_scalar(tx.contract), _enc_scalar(tx.function), args_b, _enc_scalar(tx.gas_limit),
-            _enc_scalar(tx.status), _enc_scalar(tx.gas_used), result_b, _enc_scalar(tx.error),
-            *ev_parts,
+            b"\x8c", _enc_scalar(tx.tx_hash), tx_fields_b, _enc_scalar(tx.status),
+            _enc_scalar(tx.gas_used), result_b, _enc_scalar(tx.error), *ev_parts,
         ))).hexdigest()
     else:
         digest = tx.receipt_digest()
-    tx_row = (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function,
-              codec.to_json(tx.args), tx.gas_limit, tx.status, tx.gas_used,
-              codec.to_json(tx.result), tx.error, len(events), digest, args_b, result_b, tx.nonce)
+    tx_row = (height, i, tx.tx_hash, tx.kind, tx.sender, tx.contract, tx.function, tx.gas_limit,
+              tx.status, tx.gas_used, tx.error, len(events), digest, args_b, result_b, tx.nonce)
     return _PreparedTx(tx, tx_row, event_rows, digest)
 
 
@@ -223,11 +244,11 @@ class BlockOverlay:
         self._closed = False
         self._committed = False
         # commit work done ahead of commit_block (see prepare(), check_write(), add_tx()):
-        # readable texts of key/value bytes this overlay already proved canonical, per-key
-        # leaf positions, prepared storage rows, keys written since the last prepare(), and
-        # the transactions added with add_tx() as ready-made rows
-        self._key_texts: dict[bytes, str] = {}
-        self._value_texts: dict[bytes, str] = {}
+        # key/value bytes this overlay already proved canonical, per-key leaf positions,
+        # prepared storage rows, keys written since the last prepare(), and the transactions
+        # added with add_tx() as ready-made rows
+        self._keys_ok: set[bytes] = set()
+        self._values_ok: set[bytes] = set()
         self._leaf_pos: dict[tuple[str, bytes], tuple[int, bytes]] = {}
         self._prepared: dict[tuple[str, bytes], tuple] = {}
         self._dirty: set[tuple[str, bytes]] = set()
@@ -293,6 +314,25 @@ class BlockOverlay:
 
     def delete(self, contract: str, key: bytes) -> None:
         self.put(contract, key, None)
+
+    def put_block_writes(self, writes) -> None:
+        """``put`` each (contract, key, value) in order straight into the block layer (no
+        transaction may be open): a host replaying a transaction's validated write set needs
+        no layer it could revert. Checked as ``put`` checks them."""
+        self._live()
+        if self._tx is not None:
+            raise LedgerError("put_block_writes inside a transaction (keep or revert it first)")
+        block, dirty = self._block, self._dirty
+        for contract, key, value in writes:
+            if type(contract) is not str or type(key) is not bytes or \
+                    (value is not None and type(value) is not bytes):
+                self.put(contract, key, value)  # converts what it can, or raises
+                continue
+            d = block.get(contract)
+            if d is None:
+                d = block[contract] = {}
+            d[key] = value
+            dirty.add((contract, key))
 
     def iter_items(self, contract: str) -> Iterator[tuple[bytes, bytes]]:
         """(key, value) pairs of the merged view, ordered by key bytes."""
@@ -392,28 +432,25 @@ class BlockOverlay:
     # the results only for the very same bytes (key and value objects, by identity) and redoes
     # whatever changed since.
 
-    def _key_text(self, contract: str, key: bytes) -> str:
-        text = self._key_texts.get(key)
-        if text is None:
+    def _check_key(self, contract: str, key: bytes) -> None:
+        if key not in self._keys_ok:
             try:
-                text = codec.to_json(codec.decode_key(key))
+                codec.decode_key(key)
             except EncodingError as e:
                 raise EncodingError(
                     f"storage key 0x{key.hex()} of {contract!r} is not canonical: {e}"
                 ) from None
-            self._key_texts[key] = text
-        return text
+            self._keys_ok.add(key)
 
-    def _value_text(self, contract: str, ktext: str, value: bytes) -> str:
-        text = self._value_texts.get(value)
-        if text is None:
+    def _check_value(self, contract: str, key: bytes, value: bytes) -> None:
+        if value not in self._values_ok:
             try:
-                text = codec.to_json(codec.decode_value(value))
+                codec.decode_value(value)
             except EncodingError as e:
-                raise EncodingError(f"value of {contract!r} {ktext} is not canonical: {e}") from None
+                raise EncodingError(f"value of {contract!r} {codec.key_text(key)} is not "
+                                    f"canonical: {e}") from None
             if len(value) <= _MEMO_VALUE_BYTES:
-                self._value_texts[value] = text
-        return text
+                self._values_ok.add(value)
 
     def check_write(self, contract: str, key: bytes, value: bytes | None) -> None:
         """Raise EncodingError unless ``key`` (and ``value``, unless None) are canonical codec
@@ -421,32 +458,24 @@ class BlockOverlay:
         not decode the same bytes again. Writes nothing."""
         self._live()
         key = _check_key(contract, key)
-        ktext = self._key_text(contract, key)
+        self._check_key(contract, key)
         if value is not None:
             if type(value) is not bytes:
                 raise LedgerError(f"storage value must be bytes, not {type(value).__name__}")
-            if len(value) <= _MEMO_VALUE_BYTES:
-                self._value_text(contract, ktext, value)
-            else:  # large: only check now (its text is made once, at commit)
-                try:
-                    codec.decode_value(value)
-                except EncodingError as e:
-                    raise EncodingError(
-                        f"value of {contract!r} {ktext} is not canonical: {e}"
-                    ) from None
+            self._check_value(contract, key, value)
 
     def _prepare_write(self, contract: str, key: bytes, value: bytes | None) -> tuple:
         """(value, storage row or None, (bucket, kh), leaf or None) of one final write."""
         pos = self._leaf_pos.get((contract, key))
         if pos is None:
-            ktext = self._key_text(contract, key)  # checks the key before anything else
+            self._check_key(contract, key)  # checks the key before anything else
             kh = sr.key_hash(sr.storage_leaf_key(contract, key))
             pos = self._leaf_pos[(contract, key)] = (sr.bucket_of(kh), kh)
         if value is None:
             return (None, None, pos, None)
-        ktext = self._key_text(contract, key)
-        row = (contract, ktext, self._value_text(contract, ktext, value), key, value)
-        return (value, row, pos, sr.leaf_hash(pos[1], value))
+        self._check_key(contract, key)
+        self._check_value(contract, key, value)
+        return (value, (contract, key, value), pos, sr.leaf_hash(pos[1], value))
 
     def prepare(self) -> None:
         """Validate and pre-compute the storage rows and state leaves of the writes kept since
@@ -785,9 +814,11 @@ class Ledger:
         """The first (lowest height, index) transaction stored with this hash."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT height, idx FROM transactions WHERE tx_hash=? ORDER BY height, idx "
-                "LIMIT 1",
-                (tx_hash,),
+                # "+tx_hash": without it SQLite substitutes the bound hash into the prefix
+                # expression (constant propagation) and no longer uses the prefix index
+                f"SELECT height, idx FROM transactions WHERE {schema.TX_HASH_PREFIX}=? "
+                "AND +tx_hash=? ORDER BY height, idx LIMIT 1",
+                (tx_hash[:12] if type(tx_hash) is str else tx_hash, tx_hash),
             ).fetchone()
             if row is None:
                 return None
@@ -1066,8 +1097,7 @@ class Ledger:
                 conn.executemany("DELETE FROM storage WHERE contract=? AND key=?", rows.storage_del)
             if rows.storage_up:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO storage (contract, key_text, value_text, key, value) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO storage (contract, key, value) VALUES (?, ?, ?)",
                     rows.storage_up,
                 )
             if rows.contract_rows:
@@ -1086,15 +1116,14 @@ class Ledger:
             if rows.tx_rows:
                 conn.executemany(
                     "INSERT INTO transactions (height, idx, tx_hash, kind, sender, contract, "
-                    "function, args_json, gas_limit, status, gas_used, result_json, error, "
-                    "event_count, receipt_digest, args, result, nonce) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "function, gas_limit, status, gas_used, error, event_count, receipt_digest, "
+                    "args, result, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows.tx_rows,
                 )
             if rows.event_rows:
                 conn.executemany(
-                    "INSERT INTO events (height, tx_index, idx, tx_hash, contract, name, "
-                    "fields_json, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO events (height, tx_index, idx, tx_hash, contract, name, fields) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     rows.event_rows,
                 )
         except OverflowError as e:

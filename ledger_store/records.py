@@ -66,6 +66,10 @@ class TxRecord:
     #: proves them canonical): commit_block stores these bytes instead of encoding again
     args_encoded: bytes | None = field(default=None, compare=False, repr=False)
     result_encoded: bytes | None = field(default=None, compare=False, repr=False)
+    #: the canonical encodings of [kind, sender, contract, function, args, gas_limit] one after
+    #: the other (``fields_encoding``) when the caller already built them: the host does for
+    #: the transaction hash, whose preimage has the same run of items as the receipt digest's
+    fields_encoded: bytes | None = field(default=None, compare=False, repr=False)
 
     def receipt_digest(self) -> str:
         """sha256 hex over the canonical encoding of the array
@@ -88,6 +92,16 @@ class TxRecord:
                 [e.as_list() for e in self.events],
             ]
         )
+
+
+def fields_encoding(kind, sender, contract, function, args_encoded: bytes, gas_limit) -> bytes:
+    """The canonical encodings of kind, sender, contract, function, the (already encoded)
+    arguments and the gas limit, concatenated: the items a transaction hash and its receipt
+    digest share (a CBOR array is its head followed by its items' encodings). The arguments
+    must fit the depth bound one level down (``codec.nests_within(args, args_encoded, 1)``)."""
+    enc = codec.encode_small
+    return b"".join((enc(kind), enc(sender), enc(contract), enc(function), args_encoded,
+                     enc(gas_limit)))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger_store import codec
+from ledger_store.schema import TX_HASH_PREFIX
 
 __all__ = ["blocks", "transaction", "storage", "events", "open_readonly", "storage_items"]
 
@@ -65,9 +66,11 @@ def transaction(led, tx_hash: str) -> dict | None:
     h = tx_hash.lower().removeprefix("0x")
     rec = led.transaction(h)
     if rec is None and 8 <= len(h) < 64:
+        p = h[:12]  # the indexed prefix (ledger_store.schema.TX_HASH_PREFIX)
         rows = led.conn.execute(
-            "SELECT tx_hash FROM transactions WHERE tx_hash >= ? AND tx_hash < ? LIMIT 2",
-            (h, h + "g")).fetchall()
+            f"SELECT tx_hash FROM transactions WHERE {TX_HASH_PREFIX} >= ? AND "
+            f"{TX_HASH_PREFIX} < ? AND tx_hash >= ? AND tx_hash < ? LIMIT 2",
+            (p, p + "g", h, h + "g")).fetchall()
         if len(rows) == 1:
             rec = led.transaction(rows[0][0])
         elif len(rows) > 1:

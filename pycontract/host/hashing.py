@@ -11,6 +11,7 @@ import hashlib
 
 from ledger_store import codec
 from ledger_store.errors import EncodingError
+from ledger_store.records import fields_encoding
 
 
 def tx_hash(chain_id: str, height: int, index: int, tx) -> str:
@@ -41,14 +42,26 @@ def tx_hasher(chain_id: str, height: int):
         head = None
     enc = codec.encode_small  # sender, names, kind, gas limit repeat across a block
 
-    def hasher(index: int, tx, blob: bytes) -> str:
-        args = tx.args if tx.args is not None else {}
-        if head is None or not codec.nests_within(args, blob, 1):
+    def hasher(index: int, tx, blob: bytes, fields: bytes | None = None) -> str:
+        """``fields``: ``tx_fields(tx, blob)`` when the caller already made it."""
+        if fields is None:
+            fields = tx_fields(tx, blob)
+        if head is None or fields is None:
             return tx_hash(chain_id, height, index, tx)
-        function = "constructor" if tx.kind == "deploy" else tx.function
-        return hashlib.sha256(b"".join((
-            head, enc(index), enc(tx.kind), enc(tx.sender), enc(tx.contract), enc(function),
-            blob, enc(tx.gas_limit),
-        ))).hexdigest()
+        return hashlib.sha256(head + enc(index) + fields).hexdigest()
 
     return hasher
+
+
+def tx_fields(tx, blob: bytes) -> bytes | None:
+    """The encodings of [kind, sender, contract, function, args, gas_limit] of an admitted
+    transaction whose arguments encode to ``blob`` (``ledger_store.records.fields_encoding``):
+    the run of items its hash shares with its receipt digest (``TxRecord.fields_encoded``).
+    None when the arguments are nested close to the depth bound (then both are computed from
+    their definitions)."""
+    args = tx.args if tx.args is not None else {}
+    if not codec.nests_within(args, blob, 1):
+        return None
+    return fields_encoding(tx.kind, tx.sender, tx.contract,
+                           "constructor" if tx.kind == "deploy" else tx.function, blob,
+                           tx.gas_limit)

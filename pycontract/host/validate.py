@@ -39,6 +39,8 @@ def _is_int(x) -> bool:
 
 def _utf8(text: str) -> bool:
     """Whether ``text`` can be stored: lone surrogates have no UTF-8 form."""
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -116,60 +118,65 @@ class _Checked:
                  "deployed")
 
 
+#: one-byte results (true, false, null, ints 0..23) and what they decode to: most calls return
+#: one of these, and the bytes are their own canonical proof
+_TINY_RESULTS = {bytes([b]): codec.decode_value(bytes([b])) for b in (*range(24), 0xF4, 0xF5, 0xF6)}
+
+
 def _validate_result(r, tx: Tx, known, source_hash: str | None, check_write=None) -> _Checked:
-    """Validate one untrusted result map; ``known(name)`` says whether a contract exists in
-    the host's overlay before this transaction. ``check_write(contract, key, value)`` raises
-    EncodingError unless the key and value (or None) are canonical codec bytes (default: decode
-    them; the engine passes its overlay's ``check_write``, which remembers the bytes it proved
-    canonical so the commit does not decode them again)."""
-    if type(r) is not dict:
-        _fault("a transaction result is not a map")
+    """Validate one untrusted result (``pycontract.worker.protocol.RESULT_FIELDS``: an array
+    ``[status, gas_used, result, error, events, writes, deployed, touched(, profile)]``) in one
+    pass; ``known(name)`` says whether a contract exists in the host's overlay before this
+    transaction. ``check_write(contract, key, value)`` raises EncodingError unless the key and
+    value (or None) are canonical codec bytes (default: decode them; the engine passes its
+    overlay's ``check_write``, which remembers the bytes it proved canonical so the commit does
+    not decode them again)."""
+    if type(r) is not list or not 8 <= len(r) <= 9:
+        _fault("a transaction result is not an array of 8 items (9 with a profile)")
+    status, gas_used, res, err, events, writes, deployed, touched = r[:8]
     c = _Checked()
-    _check_outcome(c, r, tx)
-    events, writes, deployed, touched = (r.get("events"), r.get("writes"), r.get("deployed"),
-                                         r.get("touched"))
-    if type(events) is not list or type(writes) is not list or type(touched) is not list:
-        _fault("events, writes and touched must be lists")
-    if c.status != "success" and (events or writes or deployed is not None):
-        _fault(f"a {c.status} transaction reported writes, events or a deployment")
-    if len(events) > MAX_EVENTS_PER_TX:
-        _fault("too many events")
-    c.deployed = _check_deployed(deployed, c.status, tx, source_hash)
-    tree = _call_tree(touched, c, tx, known)
-    c.writes = _check_writes(writes, tree, check_write)
-    c.events = _check_events(events, tree)
-    return c
-
-
-def _check_outcome(c: _Checked, r: dict, tx: Tx) -> None:
-    """Status, gas, error text and result."""
-    c.status = r.get("status")
-    if c.status not in STATUSES:
-        _fault(f"unknown status {c.status!r}")
-    c.gas_used = r.get("gas_used")
-    if not _is_int(c.gas_used) or not 0 <= c.gas_used <= tx.gas_limit:
-        _fault(f"gas_used {c.gas_used!r} is outside 0..{tx.gas_limit}")
-    if c.status == "out_of_gas" and c.gas_used != tx.gas_limit:
+    # ---- status, gas, error text and result
+    if type(status) is not str or status not in STATUSES:
+        _fault(f"unknown status {status!r}")
+    if type(gas_used) is not int or not 0 <= gas_used <= tx.gas_limit:
+        _fault(f"gas_used {gas_used!r} is outside 0..{tx.gas_limit}")
+    success = status == "success"
+    if status == "out_of_gas" and gas_used != tx.gas_limit:
         _fault("out_of_gas with gas_used below the gas limit")
-    if c.status == "rejected" and c.gas_used != 0:
+    if status == "rejected" and gas_used != 0:
         _fault("a rejected transaction used gas")
-    err = r.get("error")
     if err is not None and type(err) is not str:
         _fault("error is not text")
-    if c.status != "success" and not err:
-        _fault(f"a {c.status} result without an error message")
+    if not success and not err:
+        _fault(f"a {status} result without an error message")
+    c.status, c.gas_used = status, gas_used
     c.error = err[:MAX_ERROR_CHARS] if err is not None else None
-    res = r.get("result")
-    c.result = None
-    c.result_bytes = None
+    c.result = c.result_bytes = None
     if res is not None:
-        if type(res) is not bytes or len(res) > MAX_VALUE_BYTES or c.status != "success":
+        if type(res) is not bytes or len(res) > MAX_VALUE_BYTES or not success:
             _fault("result is not an encoded value of a successful transaction")
-        try:
-            c.result = codec.decode_value(res)  # proves the bytes canonical
-        except EncodingError as e:
-            _fault(f"result does not decode: {e}")
+        if len(res) == 1 and res in _TINY_RESULTS:
+            c.result = _TINY_RESULTS[res]
+        else:
+            try:
+                c.result = codec.decode_value(res)  # proves the bytes canonical
+            except EncodingError as e:
+                _fault(f"result does not decode: {e}")
         c.result_bytes = res
+    # ---- what it wrote, emitted and deployed, and the contracts it ran
+    if type(events) is not list or type(writes) is not list or type(touched) is not list:
+        _fault("events, writes and touched must be lists")
+    if not success and (events or writes or deployed is not None):
+        _fault(f"a {status} transaction reported writes, events or a deployment")
+    if len(events) % 3 or len(writes) % 3:
+        _fault("events and writes must be flat lists of [contract, name or key, bytes] triples")
+    if len(events) > 3 * MAX_EVENTS_PER_TX:
+        _fault("too many events")
+    c.deployed = _check_deployed(deployed, status, tx, source_hash)
+    tree = _call_tree(touched, c, tx, known)
+    c.writes = _check_writes(writes, tree, check_write) if writes else ()
+    c.events = _check_events(events, tree) if events else []
+    return c
 
 
 def _check_deployed(deployed, status: str, tx: Tx, source_hash) -> ContractRecord | None:
@@ -213,11 +220,10 @@ def _call_tree(touched, c: _Checked, tx: Tx, known) -> set:
 
 
 def _check_writes(writes: list, tree: set, check_write) -> list:
+    """[(contract, key, value)] of a flat [contract, key, value, ...] write list."""
     out = []
-    for w in writes:
-        if type(w) is not list or len(w) != 3:
-            _fault("a write is not [contract, key, value]")
-        contract, key, value = w
+    for j in range(0, len(writes), 3):
+        contract, key, value = writes[j], writes[j + 1], writes[j + 2]
         if type(contract) is not str or contract not in tree:
             _fault(f"a write to contract {contract!r}, which is not in the transaction's call tree")
         if type(key) is not bytes or len(key) > MAX_KEY_BYTES:
@@ -238,11 +244,10 @@ def _check_writes(writes: list, tree: set, check_write) -> list:
 
 
 def _check_events(events: list, tree: set) -> list:
+    """[EventRecord] of a flat [contract, name, fields, ...] event list."""
     out = []
-    for ev in events:
-        if type(ev) is not list or len(ev) != 3:
-            _fault("an event is not [contract, name, fields]")
-        contract, name, fields = ev
+    for j in range(0, len(events), 3):
+        contract, name, fields = events[j], events[j + 1], events[j + 2]
         if type(contract) is not str or contract not in tree:
             _fault(f"an event from contract {contract!r}, which is not in the call tree")
         if type(name) is not str or not name or len(name) > MAX_EVENT_NAME_CHARS:

@@ -49,11 +49,23 @@ class Rejected(Exception):
     """The transaction is invalid before any contract code runs."""
 
 
+#: id(entry point) -> (entry point, {parameter name: Param}): made once per entry point
+#: (EntryPoint is frozen; not hashed: a default value may be a list)
+_PARAMS: dict = {}
+
+
 def check_args(contract: str, ep, kwargs) -> None:
     """Raise Rejected unless ``kwargs`` match the entry point's parameters and annotations."""
     if type(kwargs) is not dict:
         raise Rejected("arguments must be a map of parameter names to values")
-    params = {p.name: p for p in ep.params}
+    memo = _PARAMS.get(id(ep))
+    if memo is not None and memo[0] is ep:
+        params = memo[1]
+    else:
+        params = {p.name: p for p in ep.params}
+        if len(_PARAMS) >= 4096:
+            _PARAMS.clear()
+        _PARAMS[id(ep)] = (ep, params)  # the entry point is kept: its id stays its own
     for name in kwargs:
         if name not in params:
             expected = ", ".join(params) or "no arguments"
@@ -297,22 +309,20 @@ def _decode_args(blob):
 
 def _result(status, gas_used=0, result=None, error=None, events=(), writes=(), deployed=None,
             touched=()):
-    return {
-        "status": status,
-        "gas_used": gas_used,
-        "result": result,
-        "error": error,
-        "events": list(events),
-        "writes": list(writes),
-        "deployed": deployed,
-        "touched": list(touched),
-    }
+    """One transaction's result in the reply format of ``protocol.RESULT_FIELDS``: events and
+    writes flattened to [contract, name, fields, ...] and [contract, key, value, ...]."""
+    return [status, gas_used, result, error, [x for e in events for x in e], writes, deployed,
+            list(touched)]
 
 
 def _profiled(prof, res):
-    """Attach the per-line gas rows to a result map (profile mode only)."""
+    """Add the per-line gas rows (profile mode only): appended to a transaction's result,
+    under "profile" in a query reply (a map)."""
     if prof is not None:
-        res["profile"] = prof.rows(res["gas_used"])
+        if type(res) is dict:
+            res["profile"] = prof.rows(res["gas_used"])
+        else:
+            res.append(prof.rows(res[protocol.R_GAS_USED]))
     return res
 
 
@@ -401,7 +411,7 @@ def _intrinsic(args_blob, source) -> int:
 
 
 def run_tx(executor, ov, tx, height, time, budget=None):
-    """Run one transaction on ``ov``; return its result map (plain data). ``budget`` carries
+    """Run one transaction on ``ov``; return its result (plain data, see _result). ``budget`` carries
     the block's output bytes so far (``{"used": n}``)."""
     budget = {"used": 0} if budget is None else budget
     kind = tx.get("kind")
@@ -455,7 +465,9 @@ def run_tx(executor, ov, tx, height, time, budget=None):
             prof.stop()
     budget["used"] += output
     writes = ov.keep_tx()
-    write_list = [[c, k, v] for (c, k), v in sorted(writes.items(), key=lambda kv: kv[0])]
+    write_list = []
+    for (c, k), v in sorted(writes.items(), key=lambda kv: kv[0]):
+        write_list += (c, k, v)
     return _profiled(prof, _result(
         "success", min(meter.used, gas_limit), result=result, events=host.events,
         writes=write_list, deployed=deployed, touched=host.touched,
@@ -483,8 +495,13 @@ def run_block(executor, msg, send_part=None):
         inherited = _carry_parent(ov, height, last) if msg.get("parent_pending") else ()
         for tx in msg["txs"]:
             r = run_tx(executor, ov, tx, height, time, budget)
-            for c, k, v in r["writes"]:
-                own.setdefault(c, {})[k] = v
+            w = r[protocol.R_WRITES]
+            for j in range(0, len(w), 3):
+                c = w[j]
+                d = own.get(c)
+                if d is None:
+                    d = own[c] = {}
+                d[w[j + 1]] = w[j + 2]
             results.append(r)
             if send_part is not None and (len(results) >= BLOCK_PART_TXS
                                           or budget["used"] - flushed >= limits.PART_FLUSH_BYTES):

@@ -9,6 +9,13 @@ refused, indefinite lengths refused and a depth bound, and then validates the co
 Contract values (arguments, results, event fields, storage values) travel as the canonical
 bytes of ``ledger_store.codec`` inside these frames, so the host decodes them with the same
 strict decoder that guards the ledger.
+
+A block reply carries one result per transaction as an array, not a map (no field names to
+encode and decode 500 times a block; the host validates every item, ``pycontract.host.validate``):
+``[status, gas_used, result, error, events, writes, deployed, touched]`` plus ``profile`` in
+profile mode, where ``events`` is flat ``[contract, name, fields, contract, name, fields, ...]``
+and ``writes`` flat ``[contract, key, value, ...]`` (sorted by contract and key). Query replies
+stay maps.
 """
 
 from __future__ import annotations
@@ -29,6 +36,14 @@ MAX_FRAME = 256 * 1024 * 1024
 MAX_DEPTH = 32
 
 _HEADER = struct.Struct(">I")
+
+#: the items of a transaction result in a block reply, in order (see the module docstring)
+RESULT_FIELDS = ("status", "gas_used", "result", "error", "events", "writes", "deployed",
+                 "touched")
+(R_STATUS, R_GAS_USED, R_RESULT, R_ERROR, R_EVENTS, R_WRITES, R_DEPLOYED,
+ R_TOUCHED) = range(len(RESULT_FIELDS))
+#: index of the per-line gas rows, present only in profile mode
+R_PROFILE = len(RESULT_FIELDS)
 
 
 class ProtocolError(NodeFault):

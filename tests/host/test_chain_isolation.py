@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from engine_support import COUNTER, example, src
+from engine_support import COUNTER, example, src, worker_result
 
 from pycontract.host import MAX_GAS_PER_TX
 from pycontract import Chain, Tx
@@ -194,13 +194,14 @@ def test_host_refuses_forged_worker_results(chain):
     known = {"attacker", "victim"}.__contains__
     good_key, good_val = codec.encode_key(("x",)), codec.encode_value(1)
 
-    def result(**kw):
-        r = {"status": "success", "gas_used": 10, "result": None, "error": None, "events": [],
-             "writes": [], "deployed": None, "touched": ["attacker"]}
-        r.update(kw)
-        return r
+    result = worker_result
 
     assert _validate_result(result(writes=[["attacker", good_key, good_val]]), tx, known, None)
+    # one-byte results are looked up, not decoded: the same values as the decoder's
+    for v in [True, False, None, 0, 7, 23, 24, -1, "", b"", [], {}]:
+        enc = codec.encode_value(v)
+        c = _validate_result(result(result=enc), tx, known, None)
+        assert (type(c.result), c.result, c.result_bytes) == (type(v), v, enc)
     forged = [
         result(writes=[["victim", good_key, good_val]]),  # victim not in the call tree
         result(writes=[["attacker", b"\xff", good_val]]),  # key not canonical
@@ -214,7 +215,13 @@ def test_host_refuses_forged_worker_results(chain):
         result(events=[["victim", "E", codec.encode_value({})]]),
         result(deployed={"name": "attacker"}),
         result(result=b"\xff\xff"),
-        "not a map",
+        result(result=b"\x18\x01"),  # a one-item int, but not its canonical byte
+        result(writes=["attacker", good_key]),  # not a flat list of triples
+        result(events=["attacker", "E"]),
+        result(status="success", error=None)[:7],  # an item missing
+        result() + [None, None],  # one too many (a profile is the only extra)
+        {"status": "success"},  # the old map form
+        "not a result",
     ]
     for r in forged:
         with pytest.raises(NodeFault):
@@ -453,8 +460,7 @@ def test_block_results_in_parts_are_counted_and_applied(token_chain, monkeypatch
     """Block replies arrive as block_part frames then one block frame; the host applies them as
     they come and refuses a reply with too many, too few or empty parts (nothing committed)."""
     chain = token_chain
-    rev = {"status": "reverted", "gas_used": 5, "result": None, "error": "token:1: no",
-           "events": [], "writes": [], "deployed": None, "touched": ["token"]}
+    rev = worker_result(status="reverted", gas_used=5, error="token:1: no", touched=["token"])
     h = chain.height
     bad_replies = [
         [{"op": "block_part", "results": [rev, rev]}, {"op": "block", "results": [rev, rev]}],

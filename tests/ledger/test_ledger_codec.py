@@ -348,3 +348,134 @@ def test_to_text_labels_keys_and_event_attributes():
     assert codec.to_text(5) == "5" and codec.to_text(True) == "true"
     assert codec.to_text(b"\x01") == '"0x01"'
     assert codec.to_text({"b": 1, "a": None}) == '{"a":null,"b":1}'
+
+
+def _decode_slow(b: bytes, key: bool):
+    """The definition decode_value/decode_key's flat fast path must agree with: decode, check
+    every type, re-encode canonically and compare (the result or the EncodingError text)."""
+    try:
+        obj = codec._loads(b, "key" if key else "value")
+        if key:
+            obj = codec._to_key(obj)
+        elif not (obj is None or type(obj) in (bool, int, str, bytes)):
+            codec._check(obj, codec._VALUE, "value")
+        codec._check_canonical(obj, b, "key" if key else "value")
+        return ("ok", obj)
+    except EncodingError as e:
+        return ("error", str(e))
+
+
+def _decode_fast(b: bytes, key: bool):
+    try:
+        obj = codec.decode_key(b) if key else codec.decode_value(b)
+        return ("ok", obj)
+    except EncodingError as e:
+        return ("error", str(e))
+
+
+def _raw_map(items) -> bytes:
+    """A CBOR map of the given (key, value) pairs in exactly this order (maybe not canonical)."""
+    import cbor2
+    assert len(items) < 24
+    return bytes([0xA0 | len(items)]) + b"".join(cbor2.dumps(k) + cbor2.dumps(v) for k, v in items)
+
+
+def test_flat_fast_path_agrees_with_the_canonical_re_encoding():
+    """decode_value/decode_key prove flat lists and flat str-keyed maps canonical with a plain
+    re-encoding and a key-order check: same value, same refusals (with the same message) as
+    the full canonical re-encoding, for canonical and non-canonical bytes alike."""
+    import itertools
+    import random
+
+    import cbor2
+    rnd = random.Random(7)
+    keys = ["a", "b", "ab", "ba", "to", "amount", "sender", "é", "\u00e9t", "zz", "é" * 12,
+            "x" * 23, "y" * 24, "", "\U0001f600", "A"]
+    scalars = [0, 1, 23, 24, 255, 256, 2**32, 2**64, -(2**64) - 1, 2**70, -1, True, False,
+               None, "", "alice", "é", b"", b"\x00\xff", "x" * 30]
+    samples = []
+    for _ in range(400):  # maps in every key order: canonical ones and permutations
+        ks = rnd.sample(keys, rnd.randint(0, 5))
+        items = [(k, rnd.choice(scalars)) for k in ks]
+        samples.append(_raw_map(items))
+        samples.append(codec.encode_value(dict(items)))
+    for _ in range(200):  # flat lists, and keys of scalars
+        xs = [rnd.choice(scalars) for _ in range(rnd.randint(0, 6))]
+        samples.append(cbor2.dumps(xs))
+        samples.append(codec.encode_key(tuple(x for x in xs if x is not None)))
+    # non-minimal heads and ints, duplicate keys, trailing bytes, nested items, floats, tags
+    samples += [bytes.fromhex(h) for h in (
+        "a1616101", "a161611801", "a2616101616102", "a2616101616101", "a1616101ff",
+        "82011801", "8201f93c00", "82c1016161", "a1616181 01".replace(" ", ""),
+        "9801 01", "a1786161 01".replace(" ", ""), "826161826162 01".replace(" ", ""),
+        "a2616102616101", "a2626162016161 02".replace(" ", ""), "8200", "82",
+        "a2626161016162 02".replace(" ", ""), "a1c2410101", "82c249010000000000000000 01".replace(" ", ""))]
+    samples += [bytes([0x82]) + a + b for a, b in itertools.product(
+        (b"\x18\x05", b"\x05", b"\x61\x61"), (b"\x00", b"\x19\x00\x01"))]
+    assert len(samples) > 1000
+    for b in samples:
+        for key in (False, True):
+            assert _decode_fast(b, key) == _decode_slow(b, key), (b.hex(), key)
+
+
+def test_remembered_and_hand_made_scalar_encodings_equal_encode_value():
+    """encode_small's memos (str and int apart: 1 and "1", True and 1 never share an entry)
+    and the ledger's _enc_scalar (tx hashes and None written by hand) give encode_value's
+    bytes, on first use and from the memo."""
+    from ledger_store.ledger import _enc_scalar
+
+    values = [0, 1, -1, 23, 24, 2**64, -(2**64) - 1, "1", "", "é", "a" * 64, "a" * 65, "ab" * 32,
+              "é" * 32, True, False, None, b"\x01", 1, True]
+    for _ in range(2):
+        for v in values:
+            assert codec.encode_small(v) == codec.encode_value(v), v
+            assert _enc_scalar(v) == codec.encode_value(v), v
+    assert _enc_scalar(("a", 1)) == codec.encode_any(("a", 1))
+
+
+def test_flat_tuple_keys_encode_as_the_full_check_does():
+    """encode_key's loop for flat tuples of scalars gives the bytes, or the EncodingError
+    text, of the full check (_check then the canonical dump)."""
+    def slow(k):
+        try:
+            codec._check(k, codec._KEY, "key")
+            return ("ok", codec._dumps(k))
+        except EncodingError as e:
+            return ("error", str(e))
+
+    def fast(k):
+        try:
+            return ("ok", codec.encode_key(k))
+        except EncodingError as e:
+            return ("error", str(e))
+
+    keys = [(), ("balances", "alice"), ("a", 1, True, b"\x00"), ("é", "\u2603"), ("x", -(2**80)),
+            ("bad", "\ud800"), ("a", None), ("a", 1.5), ("a", ["l"]), ("a", ("b", "c")),
+            ("a", {"d": 1}), (("n",),), tuple(range(70)), ("s",) * 3]
+    for k in keys:
+        assert fast(k) == slow(k), k
+    assert fast(("bad", "\ud800"))[0] == "error" and fast(("a", ("b", "c")))[0] == "ok"
+
+
+def test_flat_maps_encode_as_the_full_check_does():
+    """encode_value's loop for flat str-keyed maps of scalars gives the bytes, or the
+    EncodingError text, of the full check (_check then the canonical dump)."""
+    def slow(v):
+        try:
+            codec._check(v, codec._VALUE, "value")
+            return ("ok", codec._dumps(v))
+        except EncodingError as e:
+            return ("error", str(e))
+
+    def fast(v):
+        try:
+            return ("ok", codec.encode_value(v))
+        except EncodingError as e:
+            return ("error", str(e))
+
+    values = [{}, {"to": "bob", "amount": 5}, {"b": b"\x00", "n": None, "t": True, "i": -(2**80)},
+              {"é": "\u2603"}, {"\ud800": 1}, {"a": "\udfff"}, {1: 2}, {"a": 1.5}, {"a": (1,)},
+              {"a": [1]}, {"a": {"b": 1}}, {("a",): 1}, {"z": 1, "a": 2, "mm": 3}]
+    for v in values:
+        assert fast(v) == slow(v), v
+    assert fast({"a": 1.5})[0] == "error" and fast({"a": [1]})[0] == "ok"

@@ -174,3 +174,38 @@ def test_add_tx_then_a_txs_list_is_refused(tmp_path):
         block = led.commit_block(ov, time=1, txs=None)
         assert block.tx_count == 1 and (tx.height, tx.index) == (1, 0)
         assert isinstance(ov, BlockOverlay) and ov.closed
+
+
+def test_put_block_writes_is_put_into_the_block_layer(tmp_path):
+    """put_block_writes(writes) leaves the overlay (reads, kept writes, commit, root) exactly as
+    the same put() calls do, converts bytearrays as put does, refuses what put refuses, and
+    refuses to run inside an open transaction."""
+    from ledger_store import Ledger, codec
+    from ledger_store.errors import LedgerError
+
+    writes = [("c", codec.encode_key(("k", i)), codec.encode_value(i) if i % 3 else None)
+              for i in range(20)] + [("d", codec.encode_key("x"), bytearray(b"\x01"))]
+    roots = []
+    for way in ("put", "many"):
+        with Ledger(tmp_path / f"{way}.db") as led:
+            ov = led.begin_block()
+            ov.put("c", codec.encode_key(("k", 1)), codec.encode_value(99))  # overwritten
+            if way == "put":
+                for c, k, v in writes:
+                    ov.put(c, k, v)
+            else:
+                ov.put_block_writes(writes)
+            assert ov.get("d", codec.encode_key("x")) == b"\x01"
+            snapshot = ov.writes()
+            roots.append((snapshot, led.commit_block(ov, time=1, txs=[]).state_root))
+    assert roots[0] == roots[1]
+    with Ledger(tmp_path / "bad.db") as led:
+        ov = led.begin_block()
+        with pytest.raises(LedgerError, match="storage value must be bytes"):
+            ov.put_block_writes([("c", b"\x01", 5)])
+        with pytest.raises(LedgerError, match="storage key must be bytes"):
+            ov.put_block_writes([("c", "k", b"\x01")])
+        ov.begin_tx()
+        with pytest.raises(LedgerError, match="inside a transaction"):
+            ov.put_block_writes([])
+        ov.close()

@@ -388,6 +388,74 @@ def test_second_writer_refused_readers_not_blocked(path):
     Ledger(path).close()
 
 
+def _as_version_3(conn) -> None:
+    """Turn a current file into the version-3 layout: the readable text columns (filled, as
+    version 3 wrote them) and the indexes version 4 dropped, without the hash-prefix index."""
+    conn.execute("DROP INDEX idx_transactions_tx_hash_prefix")
+    for table, column, source in (("storage", "key_text", "key"), ("storage", "value_text", "value"),
+                                  ("transactions", "args_json", "args"),
+                                  ("transactions", "result_json", "result"),
+                                  ("events", "fields_json", "fields")):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+        conn.execute(f"UPDATE {table} SET {column} = hex({source})")
+    conn.execute("CREATE INDEX idx_transactions_tx_hash ON transactions (tx_hash)")
+    conn.execute("CREATE INDEX idx_transactions_contract_function ON transactions (contract, function)")
+    conn.execute("CREATE INDEX idx_events_tx_hash ON events (tx_hash)")
+    conn.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+
+
+def _columns(conn, table: str) -> list:
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def _indexes(conn) -> set:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index' "
+                                       "AND sql IS NOT NULL")}
+
+
+def test_schema_3_migrates_to_4_without_text_columns(tmp_path):
+    """Version 4 drops the readable text columns and the unused indexes, and finds
+    transactions by an index on their hash prefix: same records, same lookups, same roots."""
+    path = tmp_path / "v3.db"
+    ev = EventRecord("c", "E", {"x": b"\x01"})
+    txs = [TxRecord(f"{i:02x}" * 32, "call", "alice", "c", "f", {"x": i}, 10, "success", 5,
+                    result=[i], events=[ev]) for i in range(3)]
+    with Ledger(path) as led:
+        ov = led.begin_block()
+        ov.put("c", K(1), V(1))
+        led.commit_block(ov, time=1, txs=txs)
+        root = led.state_root()
+        _as_version_3(led.conn)
+        assert "key_text" in _columns(led.conn, "storage")
+    with Ledger(path) as led:
+        assert led.meta["schema_version"] == SCHEMA_VERSION == 4
+        assert _columns(led.conn, "storage") == ["contract", "key", "value"]
+        assert "args_json" not in _columns(led.conn, "transactions")
+        assert "fields_json" not in _columns(led.conn, "events")
+        assert {"idx_transactions_tx_hash", "idx_events_tx_hash",
+                "idx_transactions_contract_function"}.isdisjoint(_indexes(led.conn))
+        assert "idx_transactions_tx_hash_prefix" in _indexes(led.conn)
+        # the query transaction() runs uses the prefix index (no scan of every transaction)
+        seen = []
+        led.conn.set_trace_callback(seen.append)
+        led.transaction("01" * 32)
+        led.conn.set_trace_callback(None)
+        lookup = [q for q in seen if "SELECT height, idx FROM transactions" in q][0]
+        plan = " ".join(str(r) for r in led.conn.execute("EXPLAIN QUERY PLAN " + lookup))
+        assert "USING INDEX idx_transactions_tx_hash_prefix" in plan, plan
+        assert led.verify_state() == root
+        assert [t.receipt_digest() for t in led.transactions(1)] == \
+            [t.receipt_digest() for t in txs]
+        assert led.transaction("01" * 32).args == {"x": 1}
+        assert led.transaction("01" * 31 + "02") is None
+        ov = led.begin_block()
+        ov.put("c", K(2), V(2))
+        led.commit_block(ov, time=2, txs=[TxRecord("ff" * 32, "call", "bob", "c", "f", {}, 10,
+                                                   "success", 5)])
+        assert led.transaction("ff" * 32).sender == "bob"
+        assert led.get("c", K(2)) == V(2)
+
+
 def test_schema_newer_refused_older_migrated(tmp_path):
     newer = tmp_path / "newer.db"
     with Ledger(newer) as led:
@@ -410,6 +478,7 @@ def test_schema_newer_refused_older_migrated(tmp_path):
         ov.add_contract(ContractRecord("c", "h", "", "a"))
         led.commit_block(ov, time=1, txs=[])
         root = led.state_root()
+        _as_version_3(led.conn)
         led.conn.execute("DROP TABLE state_buckets")
         led.conn.execute("DROP INDEX idx_transactions_sender")  # added by version 3
         led.conn.execute("ALTER TABLE transactions DROP COLUMN nonce")
@@ -432,11 +501,12 @@ def test_schema_2_migrates_to_3_with_null_nonces(tmp_path):
     tx = TxRecord("ab" * 32, "call", "alice", "c", "f", {"x": 1}, 10, "success", 5)
     with Ledger(path) as led:
         led.commit_block(led.begin_block(), time=1, txs=[tx])
+        _as_version_3(led.conn)
         led.conn.execute("DROP INDEX idx_transactions_sender")
         led.conn.execute("ALTER TABLE transactions DROP COLUMN nonce")
         led.conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
     with Ledger(path) as led:
-        assert led.meta["schema_version"] == SCHEMA_VERSION == 3
+        assert led.meta["schema_version"] == SCHEMA_VERSION == 4
         (got,) = led.transactions(1)
         assert got.nonce is None and got.receipt_digest() == tx.receipt_digest()
         assert led.has_sender("alice") and not led.has_sender("bob")

@@ -92,3 +92,19 @@ COUNTER = src(
 )
 
 
+
+
+def worker_result(**fields) -> list:
+    """A block reply's transaction result as the worker sends it (an array in the order of
+    ``protocol.RESULT_FIELDS``) from named fields; ``events``/``writes`` given as triples are
+    flattened as the worker does. Defaults: a successful call of "attacker" with no output."""
+    from pycontract.worker import protocol
+
+    r = {"status": "success", "gas_used": 10, "result": None, "error": None, "events": [],
+         "writes": [], "deployed": None, "touched": ["attacker"]}
+    r.update(fields)
+    for name in ("events", "writes"):
+        v = r[name]
+        if type(v) is list and all(type(t) is list and len(t) == 3 for t in v):
+            r[name] = [x for t in v for x in t]
+    return [r[f] for f in protocol.RESULT_FIELDS]
