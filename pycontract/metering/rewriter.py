@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from pycontract.metering import helpers
 from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
 from pycontract.vetting.nodes import CHILD_FIELDS, is_singleton_const
@@ -616,10 +617,53 @@ class ExprRewriter(ast.NodeTransformer):
         ):
             return ast.Call(func=_name("_pc_append"), args=[f.args[0], node.args[0]],
                             keywords=[])
+        direct = self._method_call(node)
+        if direct is not None:
+            return direct
         if isinstance(node.func, ast.Name) and node.func.id in ALLOWED_EXCEPTIONS:
             node = ast.Call(func=_name("_pc_exc"), args=[node.func, *node.args],
                             keywords=node.keywords)
         return node
+
+    def _method_call(self, node):
+        """``_getattr_(X, 'name')(args)`` (``X.name(args)`` after vetting) ->
+        ``(_pc_M_name if _pc_T(X) is T else _pc_meth(X, 'name'))(X, args)``, T the type
+        ``helpers.METHOD_TYPES`` names: for a T receiver, the implementation the guard would
+        bind, called directly (no guard call, no ``partial``); any other receiver gets the
+        guard's answer from ``_pc_meth`` as a callable that takes X first. The callee is
+        chosen (and a missing attribute raised) before the arguments are evaluated, as in
+        Python, and the arguments appear once. X is used as it is when it is a name
+        (evaluated twice, without effect) or a literal of type T (no test), else through a
+        temporary (function bodies outside comprehensions only); other receivers keep the
+        guard call. Same implementations, same charges: no gas changes."""
+        f = node.func
+        if not (
+            isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "_getattr_"
+            and len(f.args) == 2 and not f.keywords and isinstance(f.args[1], ast.Constant)
+            and f.args[1].value in helpers.METHOD_TYPES
+        ):
+            return None
+        name = f.args[1].value
+        tname = helpers.METHOD_TYPES[name]
+        recv = f.args[0]
+        helper = _name(helpers.method_helper(name))
+        if isinstance(recv, ast.Constant):
+            if type(recv.value).__name__ != tname:
+                return None
+            return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
+        if isinstance(recv, ast.Name):
+            first, ref = _name(recv.id), recv.id
+        elif self.in_fn and not self.comp_depth:
+            self.ntemp += 1
+            ref = f"_pc_t{self.ntemp}"
+            first = ast.NamedExpr(target=_name(ref, ast.Store()), value=recv)
+        else:
+            return None
+        test = ast.Compare(left=_call("_pc_T", first), ops=[ast.Is()],
+                           comparators=[_name(helpers.TYPE_CONSTANTS[tname])])
+        callee = ast.IfExp(test=test, body=helper,
+                           orelse=_call("_pc_meth", _name(ref), _const(name)))
+        return ast.Call(func=callee, args=[_name(ref), *node.args], keywords=node.keywords)
 
     def _display(self, node):
         self.generic_visit(node)
