@@ -26,6 +26,7 @@ _DEC_CHUNK = 500  # digits per chunk: below the smallest int_max_str_digits (640
 _DEC_POW = 10 ** _DEC_CHUNK
 _SMALL_DEC_BITS = 1600  # ints below 2**1600 (< 482 digits) convert directly
 _MEM_LIMIT = S.memory_limit
+_I63 = 1 << 63  # |x| < 2**63 <=> x.bit_length() < 64
 
 _SPEC_RE = re.compile(
     r"(?:(?P<fill>[^{}])?(?P<align>[<>=^]))?(?P<sign>[-+ ]?)(?P<alt>#?)(?P<zero>0?)"
@@ -639,6 +640,15 @@ class Ops:
 
     def str_call(self, x="", encoding=None, errors=None):
         if type(x) is int and encoding is None and errors is None:
+            if -_I63 < x < _I63:  # int_to_dec's charge for ints below 64 bits, inline
+                m = self.m
+                m.g -= 2
+                if m.g < 0:
+                    m.fail()
+                m.mem += 20
+                if m.mem > _MEM_LIMIT:
+                    m.alloc(0)
+                return str(x)
             return self.int_to_dec(x)
         if encoding is None and errors is None:
             return self.str_(x)

@@ -1,0 +1,94 @@
+"""Fast paths inside the runtime's method and conversion implementations (``str(int)`` below
+64 bits, ``zfill``, ``join``, the key sizes of ``sort``/``sorted``/``min``/``max`` counted in C
+for lists of small ints or short text): each charges exactly what the general code charges,
+at the boundaries of the ranges it covers, and raises the same errors."""
+
+from __future__ import annotations
+
+import pytest
+
+import language_harness as _h
+from pycontract.runtime import Meter
+from pycontract.runtime.executor import Runtime
+from pycontract.runtime.meter import deep_units
+
+contract, run = _h.contract, _h.run
+BIG = 10 ** 12
+
+
+def _units_reference(items):
+    """The per-item rule the fast path must reproduce: the deep units of every key."""
+    m = Meter(BIG)
+    us = [deep_units(x, BIG, m) for x in items]
+    return sum(us), max(us)
+
+
+SIZE_CASES = [
+    [0], [0, 0, 0], [1, 0, -1], [5, 3, 9, 1], [2 ** 64 - 1, -(2 ** 64) + 1, 0],
+    [2 ** 64, 1], [-(2 ** 64), 0], [2 ** 200, 3], [True, 1], [True, False],
+    ["a", "b", ""], ["x" * 15, "y"], ["x" * 16, "y"], ["x" * 40], [b"ab", b""], [b"x" * 16],
+    ["a", b"a"], [1, "a"], [[1], 2], [(1, 2), (3,)], [None, None],
+]
+
+
+@pytest.mark.parametrize("items", SIZE_CASES, ids=repr)
+def test_key_sizes_match_the_per_item_rule(items):
+    rt = Runtime()
+    m = Meter(BIG)
+    rt.b.m = m
+    got = rt.b._sizes_units(list(items))
+    assert got == _units_reference(items)
+    assert BIG - m.g == got[0]  # charged exactly the total
+
+
+def test_key_sizes_stop_when_the_gas_runs_out():
+    rt = Runtime()
+    m = Meter(5)
+    rt.b.m = m
+    with pytest.raises(BaseException) as e:
+        rt.b._sizes_units([1, 2, 3, 4])
+    assert type(e.value).__name__ == "RawOutOfGas"
+
+
+@pytest.mark.parametrize("x", [0, 1, -1, 2 ** 63 - 1, -(2 ** 63) + 1, 2 ** 63, -(2 ** 63),
+                               2 ** 64, 10 ** 30, -(10 ** 30)])
+def test_str_of_int_charges_like_int_to_dec(x):
+    rt = Runtime()
+    a, b = Meter(BIG), Meter(BIG)
+    rt.ops.m = a
+    s1 = rt.ops.str_call(x)
+    rt.ops.m = b
+    s2 = rt.ops.int_to_dec(x)
+    assert s1 == s2 == str(x)
+    assert (a.g, a.mem) == (b.g, b.mem)
+
+
+def test_sorting_gas_is_pinned_for_small_ints_and_short_text():
+    src = contract("@public\ndef main(a: list) -> list:\n    a.sort()\n"
+                   "    return [a, sorted([str(x) for x in a]), min(a), max(a)]\n")
+    small = run(src, a=[5, 0, 3, 9, 2 ** 63])
+    assert small.result == [[0, 3, 5, 9, 2 ** 63], ["0", "3", "5", "9", str(2 ** 63)], 0, 2 ** 63]
+    # pinned: the figures of schedule 5 before the fast path (main at 218b79b)
+    assert small.gas_used == 631
+    text = contract("@public\ndef main(a: list) -> list:\n    return sorted(a)\n")
+    assert run(text, a=["b", "a", "c"]).gas_used == 103
+    assert run(text, a=["b", "a" * 16, "c"]).gas_used == 127
+    assert run(text, a=[b"b", b"a" * 16, b"c"]).gas_used == 127
+    assert run(text, a=[0, 0, 0]).gas_used == 103
+    assert run(text, a=[0, 1, -(2 ** 64) + 1]).gas_used == 143
+    assert run(text, a=[2 ** 64, 1]).gas_used == 132
+    assert run(text, a=["b", 1]).error == "c:4: TypeError"
+
+
+def test_zfill_and_join_errors_and_charges():
+    src = contract("@public\ndef main(s: str, w, parts: list, sep: str) -> list:\n"
+                   "    return [s.zfill(w), sep.join(parts)]\n")
+    ok = run(src, s="7", w=True, parts=["a", "bb"], sep="--")
+    assert ok.result == ["7", "a--bb"]
+    wide = run(src, s="7", w=100, parts=["a", "bb"], sep="--")
+    assert wide.result[0] == "0" * 99 + "7"
+    assert (ok.gas_used, wide.gas_used) == (86, 194)  # as before the fast path (218b79b)
+    assert run(src, s="7", w="3", parts=[], sep="").error == "c:4: TypeError"
+    assert run(src, s="7", w=3, parts=["a", b"b"], sep="").error == "c:4: TypeError"
+    assert run(src, s="7", w=3, parts=["a", 1], sep="").error == "c:4: TypeError"
+    assert run(src, s="7", w=3, parts=[], sep="-").result == ["007", ""]
