@@ -264,18 +264,32 @@ def _range_iter(it) -> bool:
 
 def binds_range(module) -> bool:
     """Whether the module binds the name ``range`` anywhere (then ``range(...)`` proves nothing)."""
+    return binds_name(module, "range")
+
+
+def binds_name(module, name: str) -> bool:
+    """Whether the module binds ``name`` anywhere (then a call of it is not the builtin's)."""
     for n in ast.walk(module):
-        if isinstance(n, ast.Name) and n.id == "range" and not isinstance(n.ctx, ast.Load):
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
             return True
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "range":
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name:
             return True
-        if isinstance(n, ast.arg) and n.arg == "range":
+        if isinstance(n, ast.arg) and n.arg == name:
             return True
-        if isinstance(n, ast.ExceptHandler) and n.name == "range":
+        if isinstance(n, ast.ExceptHandler) and n.name == name:
             return True
-        if isinstance(n, ast.alias) and (n.asname or n.name) == "range":
+        if isinstance(n, ast.alias) and (n.asname or n.name) == name:
             return True
     return False
+
+
+def _str_of(n):
+    """``x`` when ``n`` is ``str(x)`` (one positional argument, no star), else None."""
+    if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "str"
+            and len(n.args) == 1 and not n.keywords
+            and not isinstance(n.args[0], ast.Starred)):
+        return n.args[0]
+    return None
 
 
 def _is_int_expr(n, ints) -> bool:
@@ -382,6 +396,7 @@ class ExprRewriter(ast.NodeTransformer):
     in_fn = False
     comp_depth = 0
     range_ok = False
+    str_ok = False  # ``str`` is the builtin (never rebound in the module)
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
@@ -426,6 +441,9 @@ class ExprRewriter(ast.NodeTransformer):
             # operand is a name or int literal known (by an inline range test) to fit in 64
             # bits; otherwise the helper, which charges and accounts the memory of big results
             return _small_int_or(node, [left, right], _call(_BINOP_HELPER[op], left, right))
+        if op is ast.Add and self.str_ok and _str_of(right) is not None:
+            # a + str(x): one helper, the same charges in the same order (Ops.add_str)
+            return _call("_pc_add_str", left, _str_of(right))
         # x - (0 - x) doubles x just as x + x does: - is charged (and sized) like +
         fast = self.int_inline(node, _BINOP_HELPER[op], [left, right])
         if fast is not None:
@@ -769,6 +787,7 @@ class GasRewriter:
 
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
+        self.expr.str_ok = not binds_name(module, "str")
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)

@@ -133,6 +133,29 @@ class Ops:
             return a + b
         raise TypeError()
 
+    def add_str(self, a, x):
+        """``a + str(x)`` as the rewriter emits it when ``str`` is the builtin: ``str(x)`` then
+        ``+``, the same charges and checks in the same order, in one call for a str ``a`` and
+        an int ``x`` below 64 bits (``'acct' + str(i)``)."""
+        if type(x) is int and type(a) is str and -_I63 < x < _I63:
+            s = str(x)
+            m = self.m
+            m.g -= 2  # str_call / int_to_dec
+            if m.g < 0:
+                m.fail()
+            m.mem += 20
+            if m.mem > _MEM_LIMIT:
+                m.alloc(0)
+            n = len(a) + len(s)  # add
+            m.g -= 1 + n // BPG
+            if m.g < 0:
+                m.fail()
+            m.mem += n
+            if m.mem > _MEM_LIMIT:
+                m.alloc(0)
+            return a + s
+        return self.add(a, self.str_call(x))
+
     def sub(self, a, b):
         """``a - b`` of ints: like ``+`` it can double an int (``x - (0 - x)``), so it is
         charged like ``+`` (free below 1,024 bits of operands together)."""
@@ -695,6 +718,20 @@ class Ops:
     # ------------------------------------------------------------ formatting
     def fmt(self, value, conversion, spec):
         """One f-string field: ``{value!conversion:spec}`` in a documented safe subset."""
+        if spec == "" and (conversion == -1 or conversion == 115):
+            t = type(value)
+            if t is str:
+                return value
+            if t is int and -_I63 < value < _I63:  # int_to_dec's charge below 64 bits, inline
+                m = self.m
+                m.g -= 2
+                if m.g < 0:
+                    m.fail()
+                m.mem += 20
+                if m.mem > _MEM_LIMIT:
+                    m.alloc(0)
+                return str(value)
+            return self.str_(value)
         if conversion == 115:  # !s
             value = self.str_(value)
         elif conversion in (114, 97):  # !r, !a (our repr escapes non-ASCII: deterministic)

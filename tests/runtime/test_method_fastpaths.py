@@ -92,3 +92,73 @@ def test_zfill_and_join_errors_and_charges():
     assert run(src, s="7", w=3, parts=["a", b"b"], sep="").error == "c:4: TypeError"
     assert run(src, s="7", w=3, parts=["a", 1], sep="").error == "c:4: TypeError"
     assert run(src, s="7", w=3, parts=[], sep="-").result == ["007", ""]
+
+
+# ------------------------------------------------ a + str(x) in one helper, f-string fields
+
+CONCAT_CASES = [
+    ("acct", 5), ("acct", 0), ("acct", -(2 ** 63) + 1), ("acct", 2 ** 63 - 1), ("acct", 2 ** 63),
+    ("acct", -(2 ** 63)), ("acct", 10 ** 40), ("x" * 40, 12), ("acct", "s"), ("acct", None),
+    ("acct", True), ("acct", [1, "a"]), (b"acct", 5), (5, 5), ("", 7), (["l"], 1),
+]
+
+
+def _unfused_run(monkeypatch, src, **kw):
+    """The contract compiled with ``a + str(x)`` left as ``_pc_add(a, str(x))`` (as if the
+    module rebound ``str``), outside the compile cache."""
+    from pycontract.metering import compiler, rewriter
+    monkeypatch.setattr(rewriter, "binds_name", lambda module, name: name == "str")
+    compiler.clear_cache()
+    try:
+        return run(src, **kw)
+    finally:
+        monkeypatch.undo()
+        compiler.clear_cache()
+
+
+@pytest.mark.parametrize("a,x", CONCAT_CASES, ids=repr)
+def test_add_str_is_add_of_str(a, x, monkeypatch):
+    src = contract("@public\ndef main(a, x) -> list:\n    return [a + str(x), f'{x}', f'{x!s}']\n")
+    assert "_pc_add_str(a, x)" in _emitted(src)
+    fused = run(src, a=a, x=x)
+    plain = _unfused_run(monkeypatch, src, a=a, x=x)
+    assert (fused.status, fused.result, fused.error, fused.gas_used) == (
+        plain.status, plain.result, plain.error, plain.gas_used)
+    try:
+        want = [a + str(x), f"{x}", f"{x!s}"]
+    except TypeError:
+        assert fused.error == "c:4: TypeError"
+    else:
+        if isinstance(x, list):
+            want = [a + "[1, 'a']", "[1, 'a']", "[1, 'a']"]
+        assert fused.result == want
+
+
+def _emitted(src):
+    import ast
+
+    from pycontract import vetting
+    from pycontract.metering import rewriter
+    return ast.unparse(rewriter.rewrite(vetting.vet(src, "c").tree))
+
+
+def test_add_str_keeps_the_order_and_the_rebound_name():
+    src = contract("def f(t: list, v: str) -> str:\n    t.append(v)\n    return v\n\n"
+                   "@public\ndef main() -> list:\n    t = []\n    r = f(t, 'a') + str(len(f(t, 'b')))\n"
+                   "    return [r, t]\n")
+    assert run(src).result == ["a1", ["a", "b"]]
+    rebound = contract("def str(x: int) -> int:\n    return x + 1\n\n"
+                       "@public\ndef main() -> int:\n    return 1 + str(1)\n")
+    assert "_pc_add_str" not in _emitted(rebound)
+    assert run(rebound).result == 3
+
+
+def test_add_str_stops_at_the_gas_and_memory_limits():
+    src = contract("@public\ndef main() -> int:\n    t = []\n    for i in range(10 ** 9):\n"
+                   "        t.append('acct' + str(i))\n    return 0\n")
+    out = run(src, gas=50_000)
+    assert (out.status, out.gas_used) == ("out_of_gas", 50_000)
+    big = contract("@public\ndef main() -> int:\n    s = 'x' * 100_000_000\n"
+                   "    t = s + str(5)\n    u = s + str(6)\n    return 0\n")
+    assert run(big, gas=90_000_000).error.endswith("memory limit exceeded (134217728 bytes per "
+                                                   "transaction)")
