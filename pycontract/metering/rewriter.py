@@ -669,6 +669,9 @@ class ExprRewriter(ast.NodeTransformer):
             if type(recv.value).__name__ != tname:
                 return None
             return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
+        if tname == "str" and self._is_str(recv):
+            # str(x), a + str(x), an f-string: a str whenever it evaluates at all
+            return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
         if isinstance(recv, ast.Name):
             first, ref = _name(recv.id), recv.id
         elif self.in_fn and not self.comp_depth:
@@ -682,6 +685,17 @@ class ExprRewriter(ast.NodeTransformer):
         callee = ast.IfExp(test=test, body=helper,
                            orelse=_call("_pc_meth", _name(ref), _const(name)))
         return ast.Call(func=callee, args=[_name(ref), *node.args], keywords=node.keywords)
+
+    def _is_str(self, n) -> bool:
+        """An expression (already rewritten) that gives a str whenever it evaluates at all:
+        ``str(x)`` with the builtin ``str`` (``Ops.str_call`` returns a str or raises), its
+        fused ``a + str(x)`` (``Ops.add_str``: a str, or TypeError), f-strings."""
+        if isinstance(n, ast.JoinedStr):
+            return True
+        return self.str_ok and isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and (
+            (n.func.id == "str" and len(n.args) == 1 and not n.keywords
+             and not isinstance(n.args[0], ast.Starred))
+            or n.func.id == "_pc_add_str")
 
     def _display(self, node):
         self.generic_visit(node)

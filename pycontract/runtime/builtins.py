@@ -987,7 +987,8 @@ class Builtins:
         return d.copy()
 
     def m_dict_get(self, d, k, default=None):
-        self.hk(k)
+        if type(k) is tuple:  # hk(k), inline
+            self.m.charge(key_units(k, self.m))
         return d.get(k, default)
 
     def m_dict_items(self, d):
@@ -1003,7 +1004,8 @@ class Builtins:
         return list(d.values())
 
     def m_dict_pop(self, d, k, *default):
-        self.hk(k)
+        if type(k) is tuple:  # hk(k), inline
+            self.m.charge(key_units(k, self.m))
         return d.pop(k, *default)
 
     def m_dict_popitem(self, d):

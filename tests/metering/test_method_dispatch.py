@@ -48,6 +48,13 @@ CASES = [
     ("a.clear()", [1], 0, None), ("a.setdefault(b, c)", {}, "k", 3),
     ("a.update(b)", {"x": 1}, {"y": 2}, None), ("a.update(b)", [1], {"y": 2}, None),
     ("a.zfill(b)", None, 1, None),
+    # receivers known to be str (no type test): str(x), a + str(x), f-strings
+    ("str(a).zfill(b)", 7, 3, None), ("str(a).zfill(b)", [1], 4, None),
+    ("f'{a}'.upper()", "q", 0, None), ("('p' + str(a)).upper()", 12, 0, None),
+    ("(a + str(b)).upper()", 1, 2, None), ("str(a, b).upper()", b"x", "ascii", None),
+    # dict lookups of tuple keys (charged by size)
+    ("{(1, 2): 5}.get(tuple(b))", 0, [1, 2], None), ("{(1, 2): 5}.pop(tuple(b), c)", 0, [1], 3),
+    ("{(1, 2): 5}.get(tuple(b))", 0, [[1]], None),
 ]
 
 
@@ -113,20 +120,23 @@ def emitted(src: str) -> str:
 def test_what_the_rewriter_emits():
     out = emitted(contract(
         "@public\ndef main(s: str, l: list) -> int:\n    t = ','.join([s])\n"
-        "    u = str(len(l)).zfill(3)\n    l.sort(reverse=True)\n    f = s.upper\n"
+        "    u = str(len(l)).zfill(3) + (s + s).zfill(2)\n    l.sort(reverse=True)\n"
+        "    f = s.upper\n"
         "    v = [x.strip() for x in l]\n    return len(t + u + f())\n"))
     assert "_pc_M_join(',', [s])" in out  # a literal of the tested type: no test
     assert "(_pc_M_zfill if _pc_T((_pc_t" in out and "else _pc_meth(_pc_t" in out  # temporary
     assert "(_pc_M_sort if _pc_T(l) is _pc_L else _pc_meth(l, 'sort'))(l, reverse=True)" in out
     assert "f = _getattr_(s, 'upper')" in out  # fetched as a value: the guard
     assert "(_pc_M_strip if _pc_T(x) is _pc_S else _pc_meth(x, 'strip'))(x)" in out  # a name
+    assert "_pc_M_zfill(str(len(l)), 3)" in out  # str(...) is a str: no test, no temporary
 
 
 def test_receivers_that_keep_the_guard():
     out = emitted(contract(
-        "@public\ndef main(l: list) -> list:\n    return [str(x).upper() for x in l]\n\n"
+        "@public\ndef main(l: list) -> list:\n    return [x[0].upper() for x in l]\n\n"
         "@public\ndef f() -> str:\n    return (1).zfill(2)\n"))
-    assert "_getattr_(str(x), 'upper')()" in out  # no temporary inside a comprehension
+    assert "_getattr_(x[0] if _pc_T(x) in _pc_IDX else _getitem_(x, 0), 'upper')()" in out
+    # (no temporary inside a comprehension)
     assert "_getattr_(1, 'zfill')(2)" in out  # a literal of another type
 
 
