@@ -84,7 +84,7 @@ _MEM_LIMIT = S.memory_limit
 _INT_ONLY = {int}
 _STR_ONLY = {str}
 _BYTES_ONLY = {bytes}
-_U64 = 1 << 64  # |x| < 2**64: at most 64 bits, one word
+_BIT_LENGTH = int.bit_length
 
 
 def _log2ceil(n):
@@ -307,8 +307,9 @@ class Builtins:
             # the loop below (1 + 1 word, 0 words for 0; 1 + 0 text units), counted in C
             types = set(map(type, items))
             if types == _INT_ONLY:
-                lo, hi = min(items), max(items)
-                if -_U64 < lo and hi < _U64:
+                # bit_length is O(1) per int (min/max could compare big ints digit by digit
+                # before anything is charged)
+                if max(map(_BIT_LENGTH, items)) <= 64:
                     n = len(items)
                     zeros = items.count(0)
                     total = 2 * n - zeros
