@@ -54,11 +54,12 @@ RUNTIME_HELPERS: dict[str, str] = {
     "_pc_exc": "builtins.exc", "_pc_uncatch": "runtime.uncatch",
 }
 
-#: direct method dispatch: ``X.name(args)`` is emitted as ``_pc_M_name(X, args) if type(X) is T
-#: else _getattr_(X, 'name')(args)`` with T = METHOD_TYPES[name], the first type in this order
+#: direct method dispatch: ``X.name(args)`` is emitted as ``(_pc_M_name if type(X) is T else
+#: _pc_meth(X, 'name'))(X, args)`` with T = METHOD_TYPES[name], the first type in this order
 #: that has the method (``count``/``index``/``find`` test str, ``pop``/``copy``/``clear`` list):
-#: the implementation ``_getattr_`` would have bound, called directly (no guard call, no
-#: ``functools.partial`` per call); every other receiver type takes the guard as before.
+#: ``_pc_M_name`` is the implementation ``_getattr_`` would have bound, called directly (no
+#: guard call, no ``functools.partial`` per call); for any other receiver ``_pc_meth``
+#: (``Runtime.method_of``) gives what the guard would, as a callable taking X first.
 #: ``append`` keeps its own helper (``_pc_append``).
 METHOD_DISPATCH_ORDER = ("str", "list", "dict", "bytes", "tuple", "int")
 METHOD_TYPES: dict[str, str] = {}
