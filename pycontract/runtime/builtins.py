@@ -988,8 +988,7 @@ class Builtins:
         return d.copy()
 
     def m_dict_get(self, d, k, default=None):
-        if type(k) is tuple:  # hk(k), inline
-            self.m.charge(key_units(k, self.m))
+        self.hk(k)
         return d.get(k, default)
 
     def m_dict_items(self, d):
@@ -1005,8 +1004,7 @@ class Builtins:
         return list(d.values())
 
     def m_dict_pop(self, d, k, *default):
-        if type(k) is tuple:  # hk(k), inline
-            self.m.charge(key_units(k, self.m))
+        self.hk(k)
         return d.pop(k, *default)
 
     def m_dict_popitem(self, d):
