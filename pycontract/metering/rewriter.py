@@ -56,6 +56,8 @@ def weight(node) -> int:
             total += NODE_WEIGHTS[name]
         except KeyError:
             raise TypeError(f"gas_rewriter: no weight for node type {name}") from None
+        if name == "Call" and isinstance(n.func, ast.Name) and n.func.id == "str":
+            total += SCHEDULE.str_call  # v6: prepaid str() of a small int (see visit_Call)
         if name == "JoinedStr":
             stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
         elif name in ("ListComp", "GeneratorExp", "DictComp"):
@@ -283,6 +285,10 @@ def binds_name(module, name: str) -> bool:
     return False
 
 
+#: ints strictly inside +-_STR_SMALL (below 64 bits) convert for the static ``str_call`` gas
+_STR_SMALL = 1 << 63
+
+
 def _str_of(n):
     """``x`` when ``n`` is ``str(x)`` (one positional argument, no star), else None."""
     if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "str"
@@ -431,6 +437,11 @@ class ExprRewriter(ast.NodeTransformer):
         return out
 
     def _binop(self, node):
+        if isinstance(node.op, ast.Add) and self.str_ok and _str_of(node.right) is not None:
+            # a + str(x): one helper, the same charges in the same order (Ops.add_str)
+            out = _call("_pc_add_str", self.visit(node.left), self.visit(_str_of(node.right)))
+            out.pc_is_str = True
+            return out
         self.generic_visit(node)
         op = type(node.op)
         left, right = node.left, node.right
@@ -441,9 +452,6 @@ class ExprRewriter(ast.NodeTransformer):
             # operand is a name or int literal known (by an inline range test) to fit in 64
             # bits; otherwise the helper, which charges and accounts the memory of big results
             return _small_int_or(node, [left, right], _call(_BINOP_HELPER[op], left, right))
-        if op is ast.Add and self.str_ok and _str_of(right) is not None:
-            # a + str(x): one helper, the same charges in the same order (Ops.add_str)
-            return _call("_pc_add_str", left, _str_of(right))
         # x - (0 - x) doubles x just as x + x does: - is charged (and sized) like +
         fast = self.int_inline(node, _BINOP_HELPER[op], [left, right])
         if fast is not None:
@@ -638,6 +646,13 @@ class ExprRewriter(ast.NodeTransformer):
         direct = self._method_call(node)
         if direct is not None:
             return direct
+        if self.str_ok and isinstance(node.func, ast.Name) and node.func.id == "str":
+            if _str_of(node) is None:  # str(), str(b, enc), str(*a): the helper, refunded
+                node.func = _name("_pc_str")
+                return node
+            out = self._str_call(_str_of(node))
+            out.pc_is_str = True
+            return out
         if isinstance(node.func, ast.Name) and node.func.id in ALLOWED_EXCEPTIONS:
             node = ast.Call(func=_name("_pc_exc"), args=[node.func, *node.args],
                             keywords=node.keywords)
@@ -686,16 +701,51 @@ class ExprRewriter(ast.NodeTransformer):
                            orelse=_call("_pc_meth", _name(ref), _const(name)))
         return ast.Call(func=callee, args=[_name(ref), *node.args], keywords=node.keywords)
 
+    def _str_call(self, x):
+        """``str(x)`` (the builtin; its call weighs ``str_call`` more, v6): ``_pc_S(x)`` inline
+        when ``x`` is an int below 64 bits, whose conversion costs exactly that static part
+        (its <= 20 bytes are not accounted: >= 6 gas each); any other value goes to
+        ``_pc_str`` (``Ops.str_prepaid``), which refunds the static part and charges what
+        ``str()`` charges. ``x`` is tested by name, through a temporary (function bodies
+        outside comprehensions), or not at all when it is an int within the range whatever
+        its operands (``i % 100``, ``i & 7``)."""
+        bound = _STR_SMALL
+        if _is_int_const(x):
+            if -bound < x.value < bound:
+                return _call("_pc_S", x)
+            return _call("_pc_str", x)
+        m = getattr(x, "int_bound", None)
+        if m is not None and m <= bound:
+            return _call("_pc_S", x)
+        if isinstance(x, ast.Name):
+            first, ref = _name(x.id), x.id
+        elif self.in_fn and not self.comp_depth:
+            self.ntemp += 1
+            ref = f"_pc_t{self.ntemp}"
+            first = ast.NamedExpr(target=_name(ref, ast.Store()), value=x)
+        else:
+            return _call("_pc_str", x)
+        in_range = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
+                               comparators=[_name(ref), _const(bound)])
+        if isinstance(x, ast.Name) and x.id in self.ints:
+            in_range.comparators[0] = first
+            test = in_range
+        else:
+            test = ast.BoolOp(op=ast.And(), values=[
+                ast.Compare(left=_call("_pc_T", first), ops=[ast.Is()],
+                            comparators=[_name("_pc_I")]), in_range])
+        return ast.IfExp(test=test, body=_call("_pc_S", _name(ref)),
+                         orelse=_call("_pc_str", _name(ref)))
+
     def _is_str(self, n) -> bool:
         """An expression (already rewritten) that gives a str whenever it evaluates at all:
         ``str(x)`` with the builtin ``str`` (``Ops.str_call`` returns a str or raises), its
         fused ``a + str(x)`` (``Ops.add_str``: a str, or TypeError), f-strings."""
-        if isinstance(n, ast.JoinedStr):
+        if isinstance(n, ast.JoinedStr) or getattr(n, "pc_is_str", False):
             return True
         return self.str_ok and isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and (
-            (n.func.id == "str" and len(n.args) == 1 and not n.keywords
-             and not isinstance(n.args[0], ast.Starred))
-            or n.func.id == "_pc_add_str")
+            n.func.id == "str" and len(n.args) == 1 and not n.keywords
+            and not isinstance(n.args[0], ast.Starred))
 
     def _display(self, node):
         self.generic_visit(node)

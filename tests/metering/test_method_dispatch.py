@@ -128,7 +128,7 @@ def test_what_the_rewriter_emits():
     assert "(_pc_M_sort if _pc_T(l) is _pc_L else _pc_meth(l, 'sort'))(l, reverse=True)" in out
     assert "f = _getattr_(s, 'upper')" in out  # fetched as a value: the guard
     assert "(_pc_M_strip if _pc_T(x) is _pc_S else _pc_meth(x, 'strip'))(x)" in out  # a name
-    assert "_pc_M_zfill(str(len(l)), 3)" in out  # str(...) is a str: no test, no temporary
+    assert "_pc_M_zfill(_pc_S(_pc_t" in out  # str(...) is a str: no test, no temporary
 
 
 def test_receivers_that_keep_the_guard():

@@ -104,8 +104,9 @@ CONCAT_CASES = [
 
 
 def _unfused_run(monkeypatch, src, **kw):
-    """The contract compiled with ``a + str(x)`` left as ``_pc_add(a, str(x))`` (as if the
-    module rebound ``str``), outside the compile cache."""
+    """The contract compiled with ``a + str(x)`` left as ``_pc_add(a, str(x))`` and ``str``
+    called as the builtin (as if the module rebound ``str``: no prepaid conversion, so 2 gas
+    more per ``str(...)`` call, schedule 6), outside the compile cache."""
     from pycontract.metering import compiler, rewriter
     monkeypatch.setattr(rewriter, "binds_name", lambda module, name: name == "str")
     compiler.clear_cache()
@@ -123,7 +124,7 @@ def test_add_str_is_add_of_str(a, x, monkeypatch):
     fused = run(src, a=a, x=x)
     plain = _unfused_run(monkeypatch, src, a=a, x=x)
     assert (fused.status, fused.result, fused.error, fused.gas_used) == (
-        plain.status, plain.result, plain.error, plain.gas_used)
+        plain.status, plain.result, plain.error, plain.gas_used - 2)
     try:
         want = [a + str(x), f"{x}", f"{x!s}"]
     except TypeError:
@@ -162,3 +163,58 @@ def test_add_str_stops_at_the_gas_and_memory_limits():
                    "    t = s + str(5)\n    u = s + str(6)\n    return 0\n")
     assert run(big, gas=90_000_000).error.endswith("memory limit exceeded (134217728 bytes per "
                                                    "transaction)")
+
+
+# ------------------------------------------------ str(x) inline (schedule 6: prepaid str_call)
+
+STR_CASES = [0, 7, -7, 2 ** 63 - 1, -(2 ** 63) + 1, 2 ** 63, -(2 ** 63), 10 ** 30, True, None,
+             "txt", [1, "a"], {"k": [2]}, b"x"]
+
+
+@pytest.mark.parametrize("x", STR_CASES, ids=repr)
+def test_str_call_totals_match_the_builtin(x, monkeypatch):
+    """Inline (small ints) or refunded (everything else): a str(...) call that runs costs what
+    the builtin charges (the unfused compile below calls it as a contract function would: no
+    prepaid part used, so exactly the static 2 more per call)."""
+    src = contract("def f(v) -> str:\n    return str(v)\n\n"
+                   "@public\ndef main(x) -> list:\n    i = 0\n    i += 5\n"
+                   "    return [str(x), f(x), [str(y) for y in [x]], str(i), str(x + 0 if "
+                   "isinstance(x, int) else 1)]\n")
+    out = run(src, x=x)
+    ref = _unfused_run(monkeypatch, src, x=x)
+    assert (out.status, out.result, out.error) == (ref.status, ref.result, ref.error)
+    assert out.gas_used == ref.gas_used - 5 * 2
+    if out.status == "success":
+        want = str(x) if not isinstance(x, bytes) else "b'x'"
+        assert out.result[:2] == [want, want]
+
+
+def test_str_call_forms_that_take_the_helper():
+    src = contract("@public\ndef main(b: bytes) -> list:\n    a = [5]\n"
+                   "    return [str(), str(b, 'ascii'), str(*a), str(b, encoding='ascii')]\n")
+    assert run(src, b=b"hi").result == ["", "hi", "5", "hi"]
+    emitted = _emitted(src)
+    assert "_pc_str()" in emitted and "_pc_str(b, 'ascii')" in emitted
+
+
+def test_str_call_weight_is_paid_when_the_call_does_not_run():
+    # schedule 6: the 2 gas of str(...) are part of the block's static charge
+    ran = contract("@public\ndef main(c: bool) -> str:\n    return 'n' if c else str(5)\n")
+    assert run(ran, c=False).gas_used == run(ran, c=True).gas_used  # same block, prepaid
+    assert run(ran, c=True).gas_used == 41  # 39 under schedule 5 (the call was paid if run)
+
+
+def test_inline_str_of_small_ints_is_not_accounted_as_memory():
+    inline = contract("@public\ndef main() -> int:\n    t = [str(i) for i in range(1000)]\n"
+                      "    return 0\n")
+    helper = contract("@public\ndef main() -> int:\n    t = [str(i) for i in list(range(1000))]\n"
+                      "    return 0\n")
+    a, b = run(inline), run(helper)
+    assert "_pc_S(i)" in _emitted(inline)
+    # schedule 5: 9,045 gas and 36,064 bytes (20 per str); now the same gas, no str bytes
+    assert (a.gas_used, a.meter.mem) == (9_045, 16_064)
+    # a comprehension over a list tests the type inline too (its list() accounts 8 per slot)
+    assert b.meter.mem - a.meter.mem == 8 * 1000
+    big = contract("@public\ndef main() -> int:\n    t = [str(i + 2 ** 70) for i in range(1000)]\n"
+                   "    return 0\n")
+    assert run(big).meter.mem > a.meter.mem + 1000 * 20
