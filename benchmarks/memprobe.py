@@ -41,6 +41,14 @@ def dicts() -> int:
         i += 1
 
 @public
+def strs() -> int:
+    l = []
+    i = 10 ** 18
+    while True:
+        l.append(str(i))
+        i += 1
+
+@public
 def nested() -> int:
     t = ()
     while True:
@@ -59,7 +67,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     gas = int(argv[0]) if argv else 10_000_000
     print("| workload | status | gas used | worker peak MiB | bytes per gas |\n|---|---|---|---|---|")
-    for fn in ("lists", "tuples", "dicts", "nested"):
+    for fn in ("lists", "tuples", "dicts", "strs", "nested"):
         with Chain() as chain:
             chain.deploy("m", SOURCE, sender="bench")
             base = peak_mib(chain.worker_pid)

@@ -274,6 +274,24 @@ def sort_ints() -> int:
 
 
 @public
+def sort_equal_big_ints() -> int:
+    """Keys the size fast path of sort must not compare before charging (issue 12, round 2):
+    2,000 identical ints of 65,000 bits, so every comparison walks all their digits."""
+    x = (1 << 65000) - 1
+    items = [x] * 2000
+    while True:
+        items.sort()
+
+
+@public
+def sort_short_strings() -> int:
+    """Short keys whose sizes are counted in C (all str below 16 characters)."""
+    words = [str((i * 7919) % 10007) for i in range(5000)]
+    while True:
+        x = sorted(words)
+
+
+@public
 def dict_items() -> int:
     d = {str(i): i for i in range(2000)}
     while True:

@@ -9,6 +9,8 @@ Contract code can never name them itself: vetting refuses names beginning with `
 
 from __future__ import annotations
 
+from pycontract.language import ALLOWED_METHODS
+
 #: emitted name -> "COMPONENT.method" that implements it: ``runtime`` (the ``Runtime``: guards,
 #: storage, call depth), ``ops`` (its ``Ops``) or ``builtins`` (its ``Builtins``); bound once per
 #: pooled runtime
@@ -25,7 +27,8 @@ RUNTIME_HELPERS: dict[str, str] = {
     # the rewriter: call depth; lambdas (charged and counted per call)
     "_pc_deep": "runtime.deep", "_pc_lam": "builtins.lam",
     # binary and unary operators, sized (BINOP_HELPERS / UNARY_HELPERS below)
-    "_pc_add": "ops.add", "_pc_sub": "ops.sub", "_pc_mul": "ops.mul", "_pc_pow": "ops.pow",
+    "_pc_add": "ops.add", "_pc_add_str": "ops.add_str",
+    "_pc_str": "ops.str_prepaid", "_pc_sub": "ops.sub", "_pc_mul": "ops.mul", "_pc_pow": "ops.pow",
     "_pc_lshift": "ops.lshift", "_pc_floordiv": "ops.floordiv", "_pc_mod": "ops.mod",
     "_pc_or": "ops.or_",
     "_pc_and": "ops.and_", "_pc_xor": "ops.xor", "_pc_rshift": "ops.rshift",
@@ -44,11 +47,40 @@ RUNTIME_HELPERS: dict[str, str] = {
     "_pc_fmt": "ops.fmt", "_pc_star": "builtins.star", "_pc_kwstar": "builtins.kwstar",
     "_pc_dstar": "builtins.dstar",
     "_pc_append": "builtins.append", "_pc_hk": "builtins.sk",
+    # direct method calls: the receiver's method as a callable taking it first (METHOD_TYPES)
+    "_pc_meth": "runtime.method_of",
     # loops, comprehensions, generator expressions
     "_pc_citer": "builtins.citer", "_pc_cenum": "builtins.cenum", "_pc_gxiter": "builtins.gxiter", "_pc_gx": "builtins.gx",
     # exceptions: raise/assert, handlers that must not catch the engine's aborts
     "_pc_exc": "builtins.exc", "_pc_uncatch": "runtime.uncatch",
 }
+
+#: direct method dispatch: ``X.name(args)`` is emitted as ``(_pc_M_name if type(X) is T else
+#: _pc_meth(X, 'name'))(X, args)`` with T = METHOD_TYPES[name], the first type in this order
+#: that has the method (``count``/``index``/``find`` test str, ``pop``/``copy``/``clear`` list):
+#: ``_pc_M_name`` is the implementation ``_getattr_`` would have bound, called directly (no
+#: guard call, no ``functools.partial`` per call); for any other receiver ``_pc_meth``
+#: (``Runtime.method_of``) gives what the guard would, as a callable taking X first.
+#: ``append`` keeps its own helper (``_pc_append``).
+METHOD_DISPATCH_ORDER = ("str", "list", "dict", "bytes", "tuple", "int")
+METHOD_TYPES: dict[str, str] = {}
+for _t in METHOD_DISPATCH_ORDER:
+    for _n in sorted(ALLOWED_METHODS[_t]):
+        if _n != "append":
+            METHOD_TYPES.setdefault(_n, _t)
+del _t, _n
+#: the constant holding each dispatch type (the real type, tested with ``is``)
+TYPE_CONSTANTS = {"str": "_pc_S", "list": "_pc_L", "dict": "_pc_D", "bytes": "_pc_B",
+                  "tuple": "_pc_TU", "int": "_pc_I"}
+METHOD_PREFIX = "_pc_M_"
+
+
+def method_helper(name: str) -> str:
+    """The helper that calls ``METHOD_TYPES[name]``'s implementation of method ``name``."""
+    return METHOD_PREFIX + name
+
+
+RUNTIME_HELPERS.update({method_helper(n): f"builtins.m_{t}_{n}" for n, t in METHOD_TYPES.items()})
 
 #: exact-type tests of the rewriter's inline fast paths (plain values, the same every execution):
 #: o[k] with type(o) in INDEXABLE and type(k) in PLAIN_KEYS is indexed directly, no size to
@@ -58,6 +90,7 @@ PLAIN_KEYS = frozenset({int, str})
 CONSTANTS: dict[str, object] = {
     "_pc_T": type, "_pc_I": int, "_pc_L": list, "_pc_IDX": INDEXABLE, "_pc_KEYS": PLAIN_KEYS,
     "_pc_D": dict, "_pc_S": str, "_pc_DL": frozenset({dict, list}), "_pc_len": len,
+    "_pc_B": bytes, "_pc_TU": tuple,
 }
 
 #: bound per execution: the meter (``_pc_m.g`` is the gas counter the inline charges decrement,

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from pycontract.metering import helpers
 from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
 from pycontract.vetting.nodes import CHILD_FIELDS, is_singleton_const
@@ -55,6 +56,8 @@ def weight(node) -> int:
             total += NODE_WEIGHTS[name]
         except KeyError:
             raise TypeError(f"gas_rewriter: no weight for node type {name}") from None
+        if name == "Call" and isinstance(n.func, ast.Name) and n.func.id == "str":
+            total += SCHEDULE.str_call  # v6: prepaid str() of a small int (see visit_Call)
         if name == "JoinedStr":
             stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
         elif name in ("ListComp", "GeneratorExp", "DictComp"):
@@ -282,16 +285,21 @@ def _range_iter(it) -> bool:
 
 def binds_range(module) -> bool:
     """Whether the module binds the name ``range`` anywhere (then ``range(...)`` proves nothing)."""
+    return binds_name(module, "range")
+
+
+def binds_name(module, name: str) -> bool:
+    """Whether the module binds ``name`` anywhere (then a call of it is not the builtin's)."""
     for n in ast.walk(module):
-        if isinstance(n, ast.Name) and n.id == "range" and not isinstance(n.ctx, ast.Load):
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
             return True
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "range":
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name:
             return True
-        if isinstance(n, ast.arg) and n.arg == "range":
+        if isinstance(n, ast.arg) and n.arg == name:
             return True
-        if isinstance(n, ast.ExceptHandler) and n.name == "range":
+        if isinstance(n, ast.ExceptHandler) and n.name == name:
             return True
-        if isinstance(n, ast.alias) and (n.asname or n.name) == "range":
+        if isinstance(n, ast.alias) and (n.asname or n.name) == name:
             return True
     return False
 
@@ -353,6 +361,17 @@ def _runs_no_contract_code(exprs, pure_calls) -> bool:
                 if any(isinstance(o, (ast.In, ast.NotIn)) for o in n.ops):
                     return False
     return True
+#: ints strictly inside +-_STR_SMALL (below 64 bits) convert for the static ``str_call`` gas
+_STR_SMALL = 1 << 63
+
+
+def _str_of(n):
+    """``x`` when ``n`` is ``str(x)`` (one positional argument, no star), else None."""
+    if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "str"
+            and len(n.args) == 1 and not n.keywords
+            and not isinstance(n.args[0], ast.Starred)):
+        return n.args[0]
+    return None
 
 
 def _is_int_expr(n, ints) -> bool:
@@ -547,6 +566,7 @@ class ExprRewriter(ast.NodeTransformer):
     lists = frozenset()
     #: ``list``/``sorted`` when the module does not rebind them
     list_calls = frozenset()
+    str_ok = False  # ``str`` is the builtin (never rebound in the module)
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
@@ -582,6 +602,11 @@ class ExprRewriter(ast.NodeTransformer):
         return out
 
     def _binop(self, node):
+        if isinstance(node.op, ast.Add) and self.str_ok and _str_of(node.right) is not None:
+            # a + str(x): one helper, the same charges in the same order (Ops.add_str)
+            out = _call("_pc_add_str", self.visit(node.left), self.visit(_str_of(node.right)))
+            out.pc_is_str = True
+            return out
         self.generic_visit(node)
         op = type(node.op)
         left, right = node.left, node.right
@@ -804,10 +829,109 @@ class ExprRewriter(ast.NodeTransformer):
         ):
             return ast.Call(func=_name("_pc_append"), args=[f.args[0], node.args[0]],
                             keywords=[])
+        direct = self._method_call(node)
+        if direct is not None:
+            return direct
+        if self.str_ok and isinstance(node.func, ast.Name) and node.func.id == "str":
+            if _str_of(node) is None:  # str(), str(b, enc), str(*a): the helper, refunded
+                node.func = _name("_pc_str")
+                return node
+            out = self._str_call(_str_of(node))
+            out.pc_is_str = True
+            return out
         if isinstance(node.func, ast.Name) and node.func.id in ALLOWED_EXCEPTIONS:
             node = ast.Call(func=_name("_pc_exc"), args=[node.func, *node.args],
                             keywords=node.keywords)
         return node
+
+    def _method_call(self, node):
+        """``_getattr_(X, 'name')(args)`` (``X.name(args)`` after vetting) ->
+        ``(_pc_M_name if _pc_T(X) is T else _pc_meth(X, 'name'))(X, args)``, T the type
+        ``helpers.METHOD_TYPES`` names: for a T receiver, the implementation the guard would
+        bind, called directly (no guard call, no ``partial``); any other receiver gets the
+        guard's answer from ``_pc_meth`` as a callable that takes X first. The callee is
+        chosen (and a missing attribute raised) before the arguments are evaluated, as in
+        Python, and the arguments appear once. X is used as it is when it is a name
+        (evaluated twice, without effect) or a literal of type T (no test), else through a
+        temporary (function bodies outside comprehensions only); other receivers keep the
+        guard call. Same implementations, same charges: no gas changes."""
+        f = node.func
+        if not (
+            isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "_getattr_"
+            and len(f.args) == 2 and not f.keywords and isinstance(f.args[1], ast.Constant)
+            and f.args[1].value in helpers.METHOD_TYPES
+        ):
+            return None
+        name = f.args[1].value
+        tname = helpers.METHOD_TYPES[name]
+        recv = f.args[0]
+        helper = _name(helpers.method_helper(name))
+        if isinstance(recv, ast.Constant):
+            if type(recv.value).__name__ != tname:
+                return None
+            return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
+        if tname == "str" and self._is_str(recv):
+            # str(x), a + str(x), an f-string: a str whenever it evaluates at all
+            return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
+        if isinstance(recv, ast.Name):
+            first, ref = _name(recv.id), recv.id
+        elif self.in_fn and not self.comp_depth:
+            self.ntemp += 1
+            ref = f"_pc_t{self.ntemp}"
+            first = ast.NamedExpr(target=_name(ref, ast.Store()), value=recv)
+        else:
+            return None
+        test = ast.Compare(left=_call("_pc_T", first), ops=[ast.Is()],
+                           comparators=[_name(helpers.TYPE_CONSTANTS[tname])])
+        callee = ast.IfExp(test=test, body=helper,
+                           orelse=_call("_pc_meth", _name(ref), _const(name)))
+        return ast.Call(func=callee, args=[_name(ref), *node.args], keywords=node.keywords)
+
+    def _str_call(self, x):
+        """``str(x)`` (the builtin; its call weighs ``str_call`` more, v6): ``_pc_S(x)`` inline
+        when ``x`` is an int below 64 bits, whose conversion costs exactly that static part
+        (its <= 20 bytes are not accounted: >= 6 gas each); any other value goes to
+        ``_pc_str`` (``Ops.str_prepaid``), which refunds the static part and charges what
+        ``str()`` charges. ``x`` is tested by name, through a temporary (function bodies
+        outside comprehensions), or not at all when it is an int within the range whatever
+        its operands (``i % 100``, ``i & 7``)."""
+        bound = _STR_SMALL
+        if _is_int_const(x):
+            if -bound < x.value < bound:
+                return _call("_pc_S", x)
+            return _call("_pc_str", x)
+        m = getattr(x, "int_bound", None)
+        if m is not None and m <= bound:
+            return _call("_pc_S", x)
+        if isinstance(x, ast.Name):
+            first, ref = _name(x.id), x.id
+        elif self.in_fn and not self.comp_depth:
+            self.ntemp += 1
+            ref = f"_pc_t{self.ntemp}"
+            first = ast.NamedExpr(target=_name(ref, ast.Store()), value=x)
+        else:
+            return _call("_pc_str", x)
+        in_range = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
+                               comparators=[_name(ref), _const(bound)])
+        if isinstance(x, ast.Name) and x.id in self.ints:
+            in_range.comparators[0] = first
+            test = in_range
+        else:
+            test = ast.BoolOp(op=ast.And(), values=[
+                ast.Compare(left=_call("_pc_T", first), ops=[ast.Is()],
+                            comparators=[_name("_pc_I")]), in_range])
+        return ast.IfExp(test=test, body=_call("_pc_S", _name(ref)),
+                         orelse=_call("_pc_str", _name(ref)))
+
+    def _is_str(self, n) -> bool:
+        """An expression (already rewritten) that gives a str whenever it evaluates at all:
+        ``str(x)`` with the builtin ``str`` (``Ops.str_call`` returns a str or raises), its
+        fused ``a + str(x)`` (``Ops.add_str``: a str, or TypeError), f-strings."""
+        if isinstance(n, ast.JoinedStr) or getattr(n, "pc_is_str", False):
+            return True
+        return self.str_ok and isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and (
+            n.func.id == "str" and len(n.args) == 1 and not n.keywords
+            and not isinstance(n.args[0], ast.Starred))
 
     def _display(self, node):
         self.generic_visit(node)
@@ -962,6 +1086,7 @@ class GasRewriter:
         self.expr.list_calls = frozenset({"list", "sorted"} - bound)
         self.expr.pure_calls = frozenset(set(_PURE_CALLS) - bound) | {"_getitem_"}
         self.expr.enum_ok = "enumerate" not in bound
+        self.expr.str_ok = not binds_name(module, "str")
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)

@@ -44,6 +44,11 @@ class GasSchedule:
     loop_iteration: int = 2  # every for/while iteration, charged at the top of the body
     comprehension_item: int = 2  # every item drawn by a comprehension / generator expression
     builtin_call: int = 2  # every call of a runtime builtin or method wrapper
+    # a call written ``str(...)``: static, on top of the Call's weight (v6). It is what
+    # ``str()`` of an int below 64 bits costs, so such a call runs inline with no charge of its
+    # own; the helper refunds it and charges the conversion as before (same totals when the
+    # call runs)
+    str_call: int = 2
 
     # ---- size rates (gas per unit, or units per gas as *_per_gas)
     bytes_per_gas: int = 16  # copying / scanning / allocating bytes of str or bytes

@@ -80,6 +80,13 @@ def _int_arg(v):
     return int(v)
 
 
+_MEM_LIMIT = S.memory_limit
+_INT_ONLY = {int}
+_STR_ONLY = {str}
+_BYTES_ONLY = {bytes}
+_BIT_LENGTH = int.bit_length
+
+
 def _log2ceil(n):
     return max((n - 1).bit_length(), 1)
 
@@ -315,9 +322,31 @@ class Builtins:
 
     def _sizes_units(self, items):
         """Sum and max of deep units of ``items`` (charged as it goes; depth-checked)."""
+        m = self.m
+        if items:
+            # all ints of at most 64 bits, or all str/bytes shorter than BPG: the same units as
+            # the loop below (1 + 1 word, 0 words for 0; 1 + 0 text units), counted in C
+            types = set(map(type, items))
+            if types == _INT_ONLY:
+                # bit_length is O(1) per int (min/max could compare big ints digit by digit
+                # before anything is charged)
+                if max(map(_BIT_LENGTH, items)) <= 64:
+                    n = len(items)
+                    zeros = items.count(0)
+                    total = 2 * n - zeros
+                    m.g -= total
+                    if m.g < 0:
+                        m.fail()
+                    return total, 1 if zeros == n else 2
+            elif types == _STR_ONLY or types == _BYTES_ONLY:
+                if max(map(len, items)) < BPG:
+                    total = len(items)
+                    m.g -= total
+                    if m.g < 0:
+                        m.fail()
+                    return total, 1
         total = 0
         mx = 0
-        m = self.m
         for x in items:
             t = type(x)  # scalars inline: the same units deep_units gives, without a call each
             if t is int:
@@ -668,8 +697,18 @@ class Builtins:
     m_str_rjust = _pad("rjust")
 
     def m_str_zfill(self, s, width):
-        width = _int_arg(width)
-        self.m.bytes(max(len(s), width))
+        if type(width) is not int:
+            width = _int_arg(width)
+        n = len(s)
+        if width > n:
+            n = width
+        m = self.m  # m.bytes(max(len(s), width)), inline
+        m.g -= 1 + n // BPG
+        if m.g < 0:
+            m.fail()
+        m.mem += n
+        if m.mem > _MEM_LIMIT:
+            m.alloc(0)
         return s.zfill(width)
 
     def _search(name):  # noqa: N805
@@ -720,12 +759,9 @@ class Builtins:
     def _join(self, s, it):
         items = self.materialize(it)
         t = type(s)
-        total = 0
-        for x in items:
-            if type(x) is not t:
-                raise TypeError()
-            total += len(x)
-        total += len(s) * max(len(items) - 1, 0)
+        if items and not {t}.issuperset(map(type, items)):  # every item exactly s's type
+            raise TypeError()
+        total = sum(map(len, items)) + len(s) * max(len(items) - 1, 0)
         self.m.bytes(total)
         return s.join(items)
 

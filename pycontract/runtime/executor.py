@@ -110,6 +110,10 @@ class Runtime:
         ops.b, ops.g = b, self
         b.o, b.g = ops, self
         self.methods = method_table(Builtins)
+        #: {type: {name: implementation bound to this runtime's Builtins}}: what
+        #: ``method_of`` returns (the receiver is passed as the first argument)
+        self.bound_methods = {t: {n: getattr(b, f"m_{t.__name__}_{n}") for n in tbl}
+                              for t, tbl in self.methods.items()}
         self.builtins = self._builtins()
         self.type_map = {}
         for name, real in (("int", int), ("str", str), ("bytes", bytes), ("bool", bool),
@@ -235,6 +239,30 @@ class Runtime:
             if ta is not None and ta[0] is obj and name in ta[1]:
                 return ta[1][name]
         raise AttributeError(name=name, obj=obj)
+
+    def method_of(self, obj, name):
+        """``X.name`` as a callable that takes ``X`` as its first argument (the rewriter's
+        direct method calls, for a receiver of another type than the one it tests inline):
+        the same implementation, checks and errors as ``getattr_``, without binding ``X``."""
+        t = type(obj)
+        tbl = self.bound_methods.get(t)
+        if tbl is not None:
+            impl = tbl.get(name)
+            if impl is not None:
+                return impl
+            raise AttributeError(name=name, obj=obj)
+        if t is Map:
+            if name == "get":
+                return self.map_get
+            if name == "contains":
+                return self.map_contains
+        elif t is Value:
+            if name == "get":
+                return self.value_get
+            if name == "set":
+                return self.value_set
+        bound = self.getattr_(obj, name)  # anything else: the guard's answer (or its error)
+        return lambda _obj, *a, **kw: bound(*a, **kw)
 
     def getitem(self, obj, key):
         t = type(obj)

@@ -27,6 +27,7 @@ _DEC_CHUNK = 500  # digits per chunk: below the smallest int_max_str_digits (640
 _DEC_POW = 10 ** _DEC_CHUNK
 _SMALL_DEC_BITS = 1600  # ints below 2**1600 (< 482 digits) convert directly
 _MEM_LIMIT = S.memory_limit
+_I63 = 1 << 63  # |x| < 2**63 <=> x.bit_length() < 64
 
 _SPEC_RE = re.compile(
     r"(?:(?P<fill>[^{}])?(?P<align>[<>=^]))?(?P<sign>[-+ ]?)(?P<alt>#?)(?P<zero>0?)"
@@ -132,6 +133,33 @@ class Ops:
             self.m.int_mem(max(a.bit_length(), b.bit_length()) + 1)
             return a + b
         raise TypeError()
+
+    def add_str(self, a, x):
+        """``a + str(x)`` as the rewriter emits it when ``str`` is the builtin: ``str(x)`` then
+        ``+``, the same charges and checks in the same order, in one call for a str ``a`` and
+        an int ``x`` below 64 bits (``'acct' + str(i)``)."""
+        if type(x) is int and type(a) is str and -_I63 < x < _I63:
+            s = str(x)  # its gas was prepaid by the block (str_call, v6)
+            m = self.m
+            m.mem += 20
+            if m.mem > _MEM_LIMIT:
+                m.alloc(0)
+            n = len(a) + len(s)  # add
+            m.g -= 1 + n // BPG
+            if m.g < 0:
+                m.fail()
+            m.mem += n
+            if m.mem > _MEM_LIMIT:
+                m.alloc(0)
+            return a + s
+        return self.add(a, self.str_prepaid(x))
+
+    def str_prepaid(self, x="", *a, **kw):
+        """A call written ``str(...)`` that the rewriter did not do inline: its block prepaid
+        ``str_call`` gas (v6), refunded here before ``str()`` charges as it always did, so the
+        total of a call that runs is the figure of schedule 5."""
+        self.m.g += S.str_call
+        return self.str_call(x, *a, **kw)
 
     def sub(self, a, b):
         """``a - b`` of ints: like ``+`` it can double an int (``x - (0 - x)``), so it is
@@ -646,6 +674,15 @@ class Ops:
 
     def str_call(self, x="", encoding=None, errors=None):
         if type(x) is int and encoding is None and errors is None:
+            if -_I63 < x < _I63:  # int_to_dec's charge for ints below 64 bits, inline
+                m = self.m
+                m.g -= 2
+                if m.g < 0:
+                    m.fail()
+                m.mem += 20
+                if m.mem > _MEM_LIMIT:
+                    m.alloc(0)
+                return str(x)
             return self.int_to_dec(x)
         if encoding is None and errors is None:
             return self.str_(x)
@@ -692,6 +729,20 @@ class Ops:
     # ------------------------------------------------------------ formatting
     def fmt(self, value, conversion, spec):
         """One f-string field: ``{value!conversion:spec}`` in a documented safe subset."""
+        if spec == "" and (conversion == -1 or conversion == 115):
+            t = type(value)
+            if t is str:
+                return value
+            if t is int and -_I63 < value < _I63:  # int_to_dec's charge below 64 bits, inline
+                m = self.m
+                m.g -= 2
+                if m.g < 0:
+                    m.fail()
+                m.mem += 20
+                if m.mem > _MEM_LIMIT:
+                    m.alloc(0)
+                return str(value)
+            return self.str_(value)
         if conversion == 115:  # !s
             value = self.str_(value)
         elif conversion in (114, 97):  # !r, !a (our repr escapes non-ASCII: deterministic)

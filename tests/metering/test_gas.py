@@ -79,9 +79,11 @@ def test_schedule_version_and_table():
     # intrinsic cost of every transaction and query (base + per byte of payload), small int
     # *, %, // free (inline), the gas counter tested at function entry and loop tops, lambda,
     # one-element sorts call their key, tuple dict keys priced by collision group; v6 (issue
-    # 12 round 2, branch perf-containers): k in d free for int/str keys, list comprehensions
-    # that run no contract code charged up front
+    # 12 round 2): k in d free for int/str keys, list comprehensions that run no contract code
+    # charged up front, a call written str(...) weighs str_call (2) more (prepaid for small
+    # ints, refunded otherwise)
     assert GAS_SCHEDULE_VERSION == 6 == SCHEDULE.version
+    assert SCHEDULE.str_call == 2
     assert (SCHEDULE.tx_base, SCHEDULE.tx_payload_byte) == (1_000, 2)
     assert NODE_WEIGHTS["Call"] == 2 and NODE_WEIGHTS["Name"] == 1
     assert SCHEDULE.call_depth_limit == 200
