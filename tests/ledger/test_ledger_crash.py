@@ -22,7 +22,7 @@ START = 1000
 
 CHILD = textwrap.dedent(
     """
-    import random, sys
+    import os, random, sys
     from ledger_store import Ledger, TxRecord, EventRecord, codec
     K, V, D = codec.encode_key, codec.encode_value, codec.decode_value
     path, seed, accounts, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -33,7 +33,11 @@ CHILD = textwrap.dedent(
         for a in range(accounts):
             ov.put("bank", K(("bal", a)), V(start))
         led.commit_block(ov, time=0, txs=[])
-    print("ready", led.height, flush=True)
+    def say(*words):
+        # one write(2) per line: print() under PYTHONUNBUFFERED=1 writes each word apart, so a
+        # kill -9 between them left "committed" without its height in the pipe
+        os.write(1, (" ".join(map(str, words)) + "\n").encode())
+    say("ready", led.height)
     while True:
         ov = led.begin_block()
         txs = []
@@ -58,7 +62,7 @@ CHILD = textwrap.dedent(
                 result=ok, error=None if ok else "bank:1: insufficient",
                 events=[EventRecord("bank", "Transfer", {"amount": amount})] if ok else []))
         b = led.commit_block(ov, time=ov.height, txs=txs)
-        print("committed", b.height, flush=True)
+        say("committed", b.height)
     """
 )
 
@@ -95,6 +99,8 @@ def test_kill_9_at_varied_moments(tmp_path):
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, path, str(run), str(ACCOUNTS), str(START)],
             stdout=subprocess.PIPE, text=True,
+            # unbuffered as some CI shells set it: the child's lines must still arrive whole
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
             ready = child.stdout.readline().split()
