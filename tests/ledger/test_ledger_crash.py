@@ -36,7 +36,7 @@ CHILD = textwrap.dedent(
     def say(*words):
         # one write(2) per line: print() under PYTHONUNBUFFERED=1 writes each word apart, so a
         # kill -9 between them left "committed" without its height in the pipe
-        os.write(1, (" ".join(map(str, words)) + "\n").encode())
+        os.write(1, (" ".join(map(str, words)) + "\\n").encode())
     say("ready", led.height)
     while True:
         ov = led.begin_block()
