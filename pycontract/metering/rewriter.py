@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from pycontract.metering.helpers import RECURSIVE_PREFIX
 from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
 from pycontract.vetting.nodes import CHILD_FIELDS, is_singleton_const
@@ -713,6 +714,87 @@ class ExprRewriter(ast.NodeTransformer):
         raise TypeError("gas_rewriter: set comprehensions are not part of the language")
 
 
+# ---------------------------------------------------------------- self-recursion
+
+#: calls that never run contract code and never read or change the call depth ``_pc_m.d``
+#: (sized operators and plain comparisons, exact-type tests, exceptions, storage and list
+#: reads/writes, the charge hooks). ``in``, chains, in-place operators, iteration, lambdas,
+#: methods and API calls are left out: they may draw lazy iterators (which count their depth in
+#: ``_pc_m.d``) or run other contract code (which reads it)
+_NO_REENTRY = frozenset({
+    "_pc_add", "_pc_sub", "_pc_mul", "_pc_pow", "_pc_lshift", "_pc_floordiv", "_pc_mod",
+    "_pc_or", "_pc_and", "_pc_xor", "_pc_rshift", "_pc_neg", "_pc_pos", "_pc_inv",
+    "_pc_cmp_eq", "_pc_cmp_ne", "_pc_cmp_lt", "_pc_cmp_le", "_pc_cmp_gt", "_pc_cmp_ge",
+    "_pc_cmp_is", "_pc_cmp_isnot", "_pc_T", "_pc_exc", "_pc_uncatch", "_pc_oog", "_pc_deep",
+    "_getitem_", "_pc_setitem", "_pc_append", "_pc_hk",
+})
+#: builtins of the same kind, when the module never binds their names
+_NO_REENTRY_BUILTINS = frozenset({"len", "abs"})
+
+
+def rebound_names(module) -> set:
+    """Names bound anywhere in the module other than by exactly one module-level ``def``: a
+    call ``f(...)`` of any other name ``f`` always calls the module-level function ``f``."""
+    top = [st for st in module.body if isinstance(st, ast.FunctionDef)]
+    seen, bad = set(), set()
+    for st in top:
+        (bad if st.name in seen else seen).add(st.name)
+    top_ids = {id(st) for st in top}
+    for n in ast.walk(module):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            bad.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if id(n) not in top_ids:
+                bad.add(n.name)
+        elif isinstance(n, ast.arg):
+            bad.add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bad.add(n.name)
+        elif isinstance(n, ast.alias):
+            bad.add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            bad.update(n.names)
+    return bad
+
+
+def _own_nodes(stmts):
+    """Every node of ``stmts`` except the bodies of nested functions and lambdas (which run in
+    frames of their own)."""
+    stack = list(stmts)
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend(n.decorator_list)
+            stack.append(n.args)
+            continue
+        if isinstance(n, ast.Lambda):
+            stack.append(n.args)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def _self_calls(stmts, name):
+    return [n for n in _own_nodes(stmts) if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name) and n.func.id == name]
+
+
+def _closed(stmts, name, rebound) -> bool:
+    """Whether the (rewritten) body calls nothing but itself and ``_NO_REENTRY`` helpers, so no
+    other contract code and no lazy iterator can run while one of its frames is innermost."""
+    for n in _own_nodes(stmts):
+        if isinstance(n, ast.Call):
+            f = n.func
+            if not isinstance(f, ast.Name):
+                return False
+            if f.id == name or f.id in _NO_REENTRY:
+                continue
+            if f.id in _NO_REENTRY_BUILTINS and f.id not in rebound:
+                continue
+            return False
+    return True
+
+
 class GasRewriter:
     """Statement-level rewriting: block charges, loop charges, function entry and depth."""
 
@@ -723,8 +805,16 @@ class GasRewriter:
     # -- entry point
     range_ok = False  # ``range`` is the builtin (never rebound in the module)
 
+    #: names bound other than by one module-level def (``rebound_names``); functions nesting
+    rebound = frozenset()
+    fn_depth = 0
+    #: give closed self-recursive functions a depth-counting copy (``recursive_copy``); the
+    #: tests compare against the metered code without them
+    RECURSIVE_COPIES = True
+
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
+        self.rebound = rebound_names(module)
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)
@@ -821,7 +911,41 @@ class GasRewriter:
         return [st]
 
     def visit_FunctionDef(self, st):
+        if (self.RECURSIVE_COPIES and self.fn_depth == 0 and st.name not in self.rebound
+                and _self_calls(st.body, st.name)
+                and all(isinstance(d, ast.Constant) for d in st.args.defaults)
+                and all(d is None or isinstance(d, ast.Constant) for d in st.args.kw_defaults)):
+            return self.recursive_copy(st)
         return [self.function(st)]
+
+    def recursive_copy(self, st):
+        """A module-level function that calls itself and nothing that can run other contract
+        code (``_closed``) gets a copy, ``_pc_rec_NAME(_pc_d, ...)``, that counts its call
+        depth in its first parameter instead of in the shared ``_pc_m.d``: every direct
+        self-call (in both) calls the copy with the caller's depth + 1, and the copy tests
+        ``_pc_d > call_depth_limit`` where the function tests ``_pc_m.d``. Charges, tests and
+        their order are the same, so gas and every outcome are too; the copy just skips the
+        shared counter's increment and its ``finally`` decrement (~30 ns per call). While a
+        copy's frame is innermost nothing else reads ``_pc_m.d``, and nothing needs undoing
+        when one raises."""
+        orig = copy.deepcopy(st)
+        outer = self.function(st)
+        if not _closed(outer.body, st.name, self.rebound):
+            return [outer]
+        inner = self.function(orig, counted=False)
+        cname = RECURSIVE_PREFIX + st.name
+        inner.name = cname
+        d = ast.arg(arg="_pc_d")
+        a = inner.args
+        (a.posonlyargs if a.posonlyargs else a.args).insert(0, d)
+        m_d = ast.Attribute(value=_name("_pc_m"), attr="d", ctx=ast.Load())
+        for fn, depth in ((outer, m_d), (inner, _name("_pc_d"))):
+            for c in _self_calls(fn.body, st.name):
+                c.func = _name(cname)
+                c.args.insert(0, ast.BinOp(left=copy.deepcopy(depth), op=ast.Add(),
+                                           right=_const(1)))
+        _set_line(d, st.lineno)
+        return [inner, outer]
 
     def visit_Assert(self, st):
         test = self.expr.visit(st.test)
@@ -957,16 +1081,21 @@ class GasRewriter:
             return ast.copy_location(new, st)
         raise TypeError("gas_rewriter: augmented assignment target must be a name or item")
 
-    def function(self, fn):
+    def function(self, fn, counted: bool = True):
+        """The metered function: entry charge and test, then the call depth (``_pc_m.d``
+        counted in a ``try/finally``; when not ``counted``, only the test of the ``_pc_d``
+        parameter ``recursive_copy`` adds)."""
         s = self.s
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.in_fn
         self.expr.ints, self.expr.in_fn = int_locals(fn, self.range_ok), True
+        self.fn_depth += 1
         try:
             inner = self.body(fn.body, 0, fn.lineno)
         finally:
             self.expr.ints, self.expr.in_fn = outer
+            self.fn_depth -= 1
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
@@ -977,6 +1106,17 @@ class GasRewriter:
             checked = len(inner) >= 2 and isinstance(inner[1], ast.If) and _is_charge_test(inner[1])
             inner = inner[2:] if checked else inner[1:]
         entry = charge_stmts(s.call + first_k)
+        if not counted:
+            check = ast.If(
+                test=ast.Compare(left=_name("_pc_d"), ops=[ast.Gt()],
+                                 comparators=[_const(s.call_depth_limit)]),
+                body=[ast.Expr(value=_call("_pc_deep"))], orelse=[],
+            )
+            for n in entry + [check]:
+                _set_line(n, fn.lineno)
+            fn.body = entry + [check] + inner
+            fn.returns = None
+            return fn
         m_d = lambda ctx: ast.Attribute(value=_name("_pc_m"), attr="d", ctx=ctx)  # noqa: E731
         inc = ast.AugAssign(target=m_d(ast.Store()), op=ast.Add(), value=_const(1))
         check = ast.If(
