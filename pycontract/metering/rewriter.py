@@ -795,6 +795,69 @@ def _closed(stmts, name, rebound) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- charge placement
+
+
+def _is_charge(st) -> bool:
+    """``_pc_m.g -= K`` as ``charge_stmts`` writes it."""
+    return (isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Attribute)
+            and st.target.attr == "g" and isinstance(st.target.value, ast.Name)
+            and st.target.value.id == "_pc_m")
+
+
+def _first_charge(stmts) -> int:
+    """The charge of a rewritten statement list's first block (0 if it has none)."""
+    return stmts[0].value.value if stmts and _is_charge(stmts[0]) else 0
+
+
+def _take_first(stmts, m):
+    """Lower the first block's charge of a rewritten list by ``m`` (moved to the block before
+    it); a charge that drops to 0 disappears with its test."""
+    if not m:
+        return
+    c = stmts[0]
+    c.value.value -= m
+    if c.value.value == 0:
+        del stmts[0]
+        if stmts and isinstance(stmts[0], ast.If) and _is_charge_test(stmts[0]):
+            del stmts[0]
+        if not stmts:
+            stmts.append(ast.Pass(lineno=c.lineno, col_offset=0, end_lineno=c.lineno,
+                                  end_col_offset=0))
+
+
+_JUMPS = (ast.Return, ast.Raise, ast.Break, ast.Continue)
+
+
+def _ending(st):
+    """How the block after compound statement ``st`` is reached from the block of its header:
+    "merge" (always, unless an exception ends the way: an ``if``/loop/``def`` with no
+    ``return`` inside and, for an ``if``, no ``break``/``continue`` that leaves it), "else"
+    (``if`` without ``else`` whose body always jumps away: the block is the other branch), or
+    None (a ``try``, or a ``return`` inside)."""
+    if isinstance(st, ast.FunctionDef):
+        return "merge"
+    if not isinstance(st, (ast.If, ast.For, ast.While)):
+        return None
+    if isinstance(st, ast.If) and not st.orelse and st.body and isinstance(st.body[-1], _JUMPS):
+        return "else"
+    stack = [(n, False) for n in ([st] if not isinstance(st, ast.If) else st.body + st.orelse)]
+    loop_own = isinstance(st, (ast.For, ast.While))
+    if loop_own:
+        stack = [(n, True) for n in st.body + st.orelse]
+    while stack:
+        n, in_loop = stack.pop()
+        if isinstance(n, ast.Return):
+            return None
+        if isinstance(n, (ast.Break, ast.Continue)) and not in_loop:
+            return None
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        inner = in_loop or isinstance(n, (ast.For, ast.While))
+        stack.extend((c, inner) for c in ast.iter_child_nodes(n))
+    return "merge"
+
+
 class GasRewriter:
     """Statement-level rewriting: block charges, loop charges, function entry and depth."""
 
@@ -827,6 +890,12 @@ class GasRewriter:
     #: size-charged helper tests the counter itself)
     LAZY = True
 
+    #: schedule 6: charges move to the earliest point from which their block is always reached
+    #: (``_settle``, ``visit_If``): fewer charges per path, the same total on every path that
+    #: ends normally
+    HOIST = True
+    hoisted = 0  # what the statement just rewritten moved into the block containing its header
+
     def body(self, stmts, extra: int, line: int, head: bool = False):
         """Rewrite a statement list; ``extra`` is added to the charge of its first block, which
         tests the counter when ``head`` (a loop body's top)."""
@@ -834,21 +903,53 @@ class GasRewriter:
         run = []
         run_weight = extra
         first = True
+        target = None  # the charge node that pays for the next block when it is merged
+        prev = None  # how the previous block ended: (kind, rewritten If or None)
         for st in stmts:
             w = header_weight(st)
+            kind = _ending(st) if self.HOIST else None
+            self.hoisted = 0
             new = self.stmt(st)
-            run_weight += w
+            run_weight += w + self.hoisted
+            self.hoisted = 0
             run.extend(new)
             if not isinstance(st, SIMPLE):
-                out.extend(self._flush(run, run_weight, first, line, head and first))
+                run_weight, own = self._settle(prev, target, run_weight)
+                chunk = self._flush(run, run_weight, first, line, head and first)
+                target = chunk[0] if own and chunk and _is_charge(chunk[0]) else target
+                out.extend(chunk)
+                prev = (kind, st)
                 run, run_weight, first = [], 0, False
         if run or first:
+            run_weight, _own = self._settle(prev, target, run_weight)
             out.extend(self._flush(run, run_weight, first, line, head and first))
         return out
 
+    def _settle(self, prev, target, k):
+        """Move the charge ``k`` of the block that follows ``prev`` into ``target`` (the charge
+        of the block ``prev`` ended, or the one that block was merged into) when the block is
+        always reached from there: after an ``if``/loop/``def`` that contains no ``return`` (and,
+        for an ``if``, no ``break``/``continue`` of an enclosing loop). After ``if c: <body that
+        ends in return/raise/break/continue>`` (no ``else``) the block is the other branch: the
+        cheaper of the two first charges moves up. Returns (charge left, whether the block
+        keeps its own charge node and is the next target)."""
+        if prev is None or target is None or not k:
+            return k, True
+        kind, st = prev
+        if kind == "merge":
+            target.value.value += k
+            return 0, False
+        if kind == "else":
+            m = min(_first_charge(st.body), k)
+            if m:
+                target.value.value += m
+                _take_first(st.body, m)
+            return k - m, True
+        return k, True
+
     def _flush(self, run, k, first, line, head=False):
-        if not run and k == 0:
-            return []
+        if k == 0:
+            return list(run)
         ln = run[0].lineno if run else line
         ch = charge_stmts(k, head or not self.LAZY or not self.expr.in_fn)
         for c in ch:
@@ -874,6 +975,14 @@ class GasRewriter:
         st.test = self.expr.visit(st.test)
         st.body = self.body(st.body, 0, st.lineno)
         self._orelse(st)
+        if self.HOIST and st.orelse:
+            # the cheaper branch's first charge is paid at the branch point (in the block of
+            # the ``if`` header); each branch pays only what it costs more
+            m = min(_first_charge(st.body), _first_charge(st.orelse))
+            if m:
+                _take_first(st.body, m)
+                _take_first(st.orelse, m)
+                self.hoisted = m
         return [st]
 
     def visit_While(self, st):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pycontract.vetting.nodes import NODE_WEIGHTS as _NODE_WEIGHTS
 
-GAS_SCHEDULE_VERSION = 5
+GAS_SCHEDULE_VERSION = 6
 
 #: static weight of each AST node type, charged when the basic block containing it is entered;
 #: the figures live in the one node-kind table (``pycontract.vetting.nodes.NODE_KINDS``) and are
