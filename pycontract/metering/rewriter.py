@@ -9,11 +9,14 @@ What the rewriter inserts (every name begins with ``_pc_``, which contract code 
       _pc_m.g -= K
       if _pc_m.g < 0: _pc_oog()
 
+  (schedule 6: moved up to the earliest block that always leads to it, see ``_settle`` and
+  ``visit_If``, so fewer charges run per path);
 * a charge at the TOP of every loop body (loop iteration + the loop test / target + the body's
   first block), so ``continue`` and caught exceptions cannot skip it;
 * at every function entry a charge (call + first block), then the engine-owned call depth
   counter ``_pc_m.d`` (incremented, checked against ``call_depth_limit``, decremented in a
-  ``finally``);
+  ``finally``), or, in the copy of a closed self-recursive function (``recursive_copy``), a
+  test of the depth parameter ``_pc_d``;
 * comprehension / generator-expression iterables wrapped in ``_pc_citer(it, per_item_gas)``;
 * size-dependent operations routed to runtime helpers that charge by size BEFORE the work:
   ``+ * ** << // % |`` (``_pc_add`` ...), comparisons of non-constant operands, ``in``,
@@ -907,7 +910,9 @@ class GasRewriter:
         prev = None  # how the previous block ended: (kind, rewritten If or None)
         for st in stmts:
             w = header_weight(st)
-            kind = _ending(st) if self.HOIST else None
+            # module code runs once per transaction: its blocks keep their own charges (and
+            # an out of gas there the line it had)
+            kind = _ending(st) if self.HOIST and self.expr.in_fn else None
             self.hoisted = 0
             new = self.stmt(st)
             run_weight += w + self.hoisted
@@ -975,7 +980,7 @@ class GasRewriter:
         st.test = self.expr.visit(st.test)
         st.body = self.body(st.body, 0, st.lineno)
         self._orelse(st)
-        if self.HOIST and st.orelse:
+        if self.HOIST and self.expr.in_fn and st.orelse:
             # the cheaper branch's first charge is paid at the branch point (in the block of
             # the ``if`` header); each branch pays only what it costs more
             m = min(_first_charge(st.body), _first_charge(st.orelse))

@@ -32,12 +32,13 @@ def both(monkeypatch, src, **kw):
     """(with copies, without copies) outcomes of one source."""
     compiler.clear_cache()
     a = outcome(src, **kw)
-    monkeypatch.setattr(gas_rewriter.GasRewriter, "RECURSIVE_COPIES", False)
-    compiler.clear_cache()
-    try:
-        b = outcome(src, **kw)
-    finally:
+    with monkeypatch.context() as mp:
+        mp.setattr(gas_rewriter.GasRewriter, "RECURSIVE_COPIES", False)
         compiler.clear_cache()
+        try:
+            b = outcome(src, **kw)
+        finally:
+            compiler.clear_cache()
     return a, b
 
 
