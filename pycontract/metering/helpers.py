@@ -45,6 +45,7 @@ RUNTIME_HELPERS: dict[str, str] = {
     "_pc_dstar": "builtins.dstar",
     "_pc_append": "builtins.append", "_pc_hk": "builtins.sk",
     # loops, comprehensions, generator expressions
+    "_pc_rng": "runtime.range_loop",
     "_pc_citer": "builtins.citer", "_pc_gxiter": "builtins.gxiter", "_pc_gx": "builtins.gx",
     # exceptions: raise/assert, handlers that must not catch the engine's aborts
     "_pc_exc": "builtins.exc", "_pc_uncatch": "runtime.uncatch",

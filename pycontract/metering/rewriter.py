@@ -12,7 +12,8 @@ What the rewriter inserts (every name begins with ``_pc_``, which contract code 
   (schedule 6: moved up to the earliest block that always leads to it, see ``_settle`` and
   ``visit_If``, so fewer charges run per path);
 * a charge at the TOP of every loop body (loop iteration + the loop test / target + the body's
-  first block), so ``continue`` and caught exceptions cannot skip it;
+  first block), so ``continue`` and caught exceptions cannot skip it (schedule 6: for every
+  iteration up front, ``_pc_rng``, for a ``for`` over ``range`` that cannot break or return);
 * at every function entry a charge (call + first block), then the engine-owned call depth
   counter ``_pc_m.d`` (incremented, checked against ``call_depth_limit``, decremented in a
   ``finally``), or, in the copy of a closed self-recursive function (``recursive_copy``), a
@@ -832,6 +833,21 @@ def _take_first(stmts, m):
 _JUMPS = (ast.Return, ast.Raise, ast.Break, ast.Continue)
 
 
+def _leaves_early(body) -> bool:
+    """Whether a loop body can end the loop before its last iteration other than by an
+    exception: a ``return`` (outside nested functions) or a ``break`` of this loop."""
+    stack = [(n, False) for n in body]
+    while stack:
+        n, nested = stack.pop()
+        if isinstance(n, ast.Return) or (isinstance(n, ast.Break) and not nested):
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        inner = nested or isinstance(n, (ast.For, ast.While))
+        stack.extend((c, inner) for c in ast.iter_child_nodes(n))
+    return False
+
+
 def _ending(st):
     """How the block after compound statement ``st`` is reached from the block of its header:
     "merge" (always, unless an exception ends the way: an ``if``/loop/``def`` with no
@@ -897,6 +913,9 @@ class GasRewriter:
     #: (``_settle``, ``visit_If``): fewer charges per path, the same total on every path that
     #: ends normally
     HOIST = True
+    #: schedule 6: a ``for`` over ``range`` that cannot break or return pays every iteration
+    #: before the first (``visit_For``)
+    PREPAY_RANGE_LOOPS = True
     hoisted = 0  # what the statement just rewritten moved into the block containing its header
 
     def body(self, stmts, extra: int, line: int, head: bool = False):
@@ -999,12 +1018,22 @@ class GasRewriter:
 
     def visit_For(self, st):
         per = self.s.loop_iteration + weight(st.target)
+        prepay = (self.PREPAY_RANGE_LOOPS and self.expr.in_fn and self.range_ok
+                  and isinstance(st.target, ast.Name)
+                  and _range_iter(st.iter) and not _leaves_early(st.body))
         if _flat_names(st.target) and _unpack_call(st.iter, "_iter_unpack_sequence_"):
             per += flat_unpack_units(st.target)
             st.iter = _call("_getiter_", st.iter.args[0])
         st.iter = self.expr.visit(st.iter)
         st.target = self.expr.visit(st.target)
         st.body = self.body(st.body, per, st.lineno, head=True)
+        if prepay and _range_iter(st.iter):
+            # (schedule 6) every iteration pays the body's first charge, and none can be
+            # skipped but by an exception: all of them are paid before the first, from the
+            # range's length (``_pc_rng`` tests the counter), and the body has no charge at top
+            k = _first_charge(st.body)
+            _take_first(st.body, k)
+            st.iter = _call("_pc_rng", st.iter.args[0], _const(k))
         self._orelse(st)
         return [st]
 

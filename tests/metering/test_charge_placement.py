@@ -32,6 +32,7 @@ def both(monkeypatch, src, **kw):
     a = outcome()
     with monkeypatch.context() as mp:
         mp.setattr(gas_rewriter.GasRewriter, "HOIST", False)
+        mp.setattr(gas_rewriter.GasRewriter, "PREPAY_RANGE_LOOPS", False)
         compiler.clear_cache()
         try:
             b = outcome()
@@ -152,3 +153,46 @@ def test_loop_top_keeps_its_test():
     top = [line.strip() for line in out.split("while True:")[1].split("\n")[1:3]]
     assert top == ["_pc_m.g -= 4", "if _pc_m.g < 0:"]
 
+
+LOOP = contract(
+    "@public\n"
+    "def main(n: int, bad: int) -> int:\n"
+    "    s = 0\n"
+    "    for i in range(n):\n"
+    "        if i % 3 == 0:\n"
+    "            continue\n"
+    "        s += 10 // (i - bad)\n"
+    "        for j in range(i):\n"
+    "            if j == 2:\n"
+    "                break\n"
+    "            s += j\n"
+    "    return s\n"
+)
+
+
+def test_range_loop_without_break_or_return_is_paid_up_front():
+    out = rewritten(LOOP)
+    assert "for i in _pc_rng(range(n), " in out
+    assert "for j in _getiter_(range(i)):" in out  # it can break: paid per iteration
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 50])
+def test_range_loop_paid_up_front_costs_the_same(monkeypatch, n):
+    a, b = both(monkeypatch, LOOP, n=n, bad=-1)
+    assert a == b and a[0] == "success"
+
+
+def test_range_loop_interrupted_by_an_exception_has_paid_every_iteration(monkeypatch):
+    got, before = both(monkeypatch, LOOP, n=50, bad=4)
+    assert got[:3] == before[:3] == ("reverted", None, "c:8: ZeroDivisionError")
+    assert got[3] > before[3]
+
+
+def test_range_too_long_to_pay_ends_at_the_loop(monkeypatch):
+    src = contract("@public\ndef main(n: int) -> int:\n    s = 0\n    for i in range(n):\n"
+                   "        s += 1\n    return s\n")
+    for n in (10**6, 10**30):
+        got, before = both(monkeypatch, src, gas=20_000, n=n)
+        assert got == ("out_of_gas", None, "c:5: out of gas", 20_000)  # the for line
+        assert before[0] == "out_of_gas" and before[3] == 20_000
+    assert both(monkeypatch, src, n=100)[0][:2] == ("success", 100)

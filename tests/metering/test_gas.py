@@ -79,7 +79,7 @@ def test_schedule_version_and_table():
     # intrinsic cost of every transaction and query (base + per byte of payload), small int
     # *, %, // free (inline), the gas counter tested at function entry and loop tops, lambda,
     # one-element sorts call their key, tuple dict keys priced by collision group; v6: charges
-    # placed at the earliest point that always leads to their block
+    # placed at the earliest point that always leads to their block, range loops paid up front
     assert GAS_SCHEDULE_VERSION == 6 == SCHEDULE.version
     assert (SCHEDULE.tx_base, SCHEDULE.tx_payload_byte) == (1_000, 2)
     assert NODE_WEIGHTS["Call"] == 2 and NODE_WEIGHTS["Name"] == 1
