@@ -302,11 +302,14 @@ def proven_int_adds() -> int:
     # + and - of two proven ints inline (no helper call, no type test)
     a = 0
     b = 1
-    for i in range(10**12):
-        a += i
-        a -= i
-        b = a + b
-        b = b - a
+    while True:
+        # (schedule 6) an inner range loop is paid up front, 1,000 iterations at a time: a
+        # single range(10**12) would now be refused at once as unaffordable
+        for i in range(1000):
+            a += i
+            a -= i
+            b = a + b
+            b = b - a
 
 
 @public
@@ -316,3 +319,13 @@ def temp_operands() -> list:
     while True:
         v[0] = (v[0] * v[1] + len(v)) % 1000003
         v[1] = v[0] // 7 + v[1] % 11
+
+
+@public
+def range_loop_prepaid() -> int:
+    # (schedule 6) for over range() without break/return: every iteration paid before the
+    # first, no charge or test per iteration (the cheapest loop body there is: a list store)
+    flags = [True] * 1000
+    while True:
+        for m in range(1000):
+            flags[m] = False
