@@ -320,11 +320,14 @@ def proven_int_adds() -> int:
     # + and - of two proven ints inline (no helper call, no type test)
     a = 0
     b = 1
-    for i in range(10**12):
-        a += i
-        a -= i
-        b = a + b
-        b = b - a
+    while True:
+        # (schedule 6) an inner range loop is paid up front, 1,000 iterations at a time: a
+        # single range(10**12) would now be refused at once as unaffordable
+        for i in range(1000):
+            a += i
+            a -= i
+            b = a + b
+            b = b - a
 
 
 @public
@@ -386,3 +389,13 @@ def list_comprehension() -> int:
     while True:
         x = [str(v) + "x" for v in src if v % 3]
         y = {i: v for i, v in enumerate(src)}
+
+
+@public
+def range_loop_prepaid() -> int:
+    # (schedule 6) for over range() without break/return: every iteration paid before the
+    # first, no charge or test per iteration (the cheapest loop body there is: a list store)
+    flags = [True] * 1000
+    while True:
+        for m in range(1000):
+            flags[m] = False

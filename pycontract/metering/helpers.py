@@ -51,6 +51,7 @@ RUNTIME_HELPERS: dict[str, str] = {
     "_pc_meth": "runtime.method_of",
     # loops, comprehensions, generator expressions
     "_pc_citer": "builtins.citer", "_pc_cenum": "builtins.cenum", "_pc_gxiter": "builtins.gxiter", "_pc_gx": "builtins.gx",
+    "_pc_rng": "runtime.range_loop",
     # exceptions: raise/assert, handlers that must not catch the engine's aborts
     "_pc_exc": "builtins.exc", "_pc_uncatch": "runtime.uncatch",
 }
@@ -98,7 +99,7 @@ CONSTANTS: dict[str, object] = {
 PER_EXECUTION = frozenset({"_pc_m", "_pc_oog"})
 
 #: temporaries the rewriter assigns (locals of the metered function, never namespace entries)
-LOCALS = frozenset({"_pc_v", "_pc_t", "_pc_o", "_pc_k", "_pc_r"})
+LOCALS = frozenset({"_pc_v", "_pc_t", "_pc_o", "_pc_k", "_pc_r", "_pc_d"})
 
 #: operand temporaries of the inline int fast paths: ``_pc_t1``, ``_pc_t2``, ... (locals)
 TEMP_PREFIX = "_pc_t"
@@ -107,6 +108,17 @@ TEMP_PREFIX = "_pc_t"
 def is_temporary(name: str) -> bool:
     """Whether ``name`` is one of the rewriter's numbered operand temporaries."""
     return name.startswith(TEMP_PREFIX) and name[len(TEMP_PREFIX):].isdigit()
+
+
+#: the module-level copy of a self-recursive function that counts its own depth in a parameter
+#: (``_pc_rec_fib`` for ``def fib``; see ``rewriter.GasRewriter.recursive_copy``)
+RECURSIVE_PREFIX = "_pc_rec_"
+
+
+def is_generated(name: str) -> bool:
+    """Whether ``name`` is a name the rewriter composes per contract (an operand temporary or
+    a recursive function's counted copy), not a fixed entry of this table."""
+    return is_temporary(name) or name.startswith(RECURSIVE_PREFIX)
 
 
 #: every name metered code may contain that is not the contract's own

@@ -9,11 +9,15 @@ What the rewriter inserts (every name begins with ``_pc_``, which contract code 
       _pc_m.g -= K
       if _pc_m.g < 0: _pc_oog()
 
+  (schedule 6: moved up to the earliest block that always leads to it, see ``_settle`` and
+  ``visit_If``, so fewer charges run per path);
 * a charge at the TOP of every loop body (loop iteration + the loop test / target + the body's
-  first block), so ``continue`` and caught exceptions cannot skip it;
+  first block), so ``continue`` and caught exceptions cannot skip it (schedule 6: for every
+  iteration up front, ``_pc_rng``, for a ``for`` over ``range`` that cannot break or return);
 * at every function entry a charge (call + first block), then the engine-owned call depth
   counter ``_pc_m.d`` (incremented, checked against ``call_depth_limit``, decremented in a
-  ``finally``);
+  ``finally``), or, in the copy of a closed self-recursive function (``recursive_copy``), a
+  test of the depth parameter ``_pc_d``;
 * comprehension / generator-expression iterables wrapped in ``_pc_citer(it, per_item_gas)``;
 * size-dependent operations routed to runtime helpers that charge by size BEFORE the work:
   ``+ * ** << // % |`` (``_pc_add`` ...), comparisons of non-constant operands, ``in``,
@@ -33,6 +37,7 @@ import ast
 import copy
 
 from pycontract.metering import helpers
+from pycontract.metering.helpers import RECURSIVE_PREFIX
 from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
 from pycontract.language import ALLOWED_EXCEPTIONS
 from pycontract.vetting.nodes import CHILD_FIELDS, is_singleton_const
@@ -1070,6 +1075,165 @@ class ExprRewriter(ast.NodeTransformer):
         raise TypeError("gas_rewriter: set comprehensions are not part of the language")
 
 
+# ---------------------------------------------------------------- self-recursion
+
+#: calls that never run contract code and never read or change the call depth ``_pc_m.d``
+#: (sized operators and plain comparisons, exact-type tests, exceptions, storage and list
+#: reads/writes, the charge hooks). ``in``, chains, in-place operators, iteration, lambdas,
+#: methods and API calls are left out: they may draw lazy iterators (which count their depth in
+#: ``_pc_m.d``) or run other contract code (which reads it)
+_NO_REENTRY = frozenset({
+    "_pc_add", "_pc_sub", "_pc_mul", "_pc_pow", "_pc_lshift", "_pc_floordiv", "_pc_mod",
+    "_pc_or", "_pc_and", "_pc_xor", "_pc_rshift", "_pc_neg", "_pc_pos", "_pc_inv",
+    "_pc_cmp_eq", "_pc_cmp_ne", "_pc_cmp_lt", "_pc_cmp_le", "_pc_cmp_gt", "_pc_cmp_ge",
+    "_pc_cmp_is", "_pc_cmp_isnot", "_pc_T", "_pc_exc", "_pc_uncatch", "_pc_oog", "_pc_deep",
+    "_getitem_", "_pc_setitem", "_pc_append", "_pc_hk",
+})
+#: builtins of the same kind, when the module never binds their names
+_NO_REENTRY_BUILTINS = frozenset({"len", "abs"})
+
+
+def rebound_names(module) -> set:
+    """Names bound anywhere in the module other than by exactly one module-level ``def``: a
+    call ``f(...)`` of any other name ``f`` always calls the module-level function ``f``."""
+    top = [st for st in module.body if isinstance(st, ast.FunctionDef)]
+    seen, bad = set(), set()
+    for st in top:
+        (bad if st.name in seen else seen).add(st.name)
+    top_ids = {id(st) for st in top}
+    for n in ast.walk(module):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            bad.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if id(n) not in top_ids:
+                bad.add(n.name)
+        elif isinstance(n, ast.arg):
+            bad.add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bad.add(n.name)
+        elif isinstance(n, ast.alias):
+            bad.add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            bad.update(n.names)
+    return bad
+
+
+def _own_nodes(stmts):
+    """Every node of ``stmts`` except the bodies of nested functions and lambdas (which run in
+    frames of their own)."""
+    stack = list(stmts)
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend(n.decorator_list)
+            stack.append(n.args)
+            continue
+        if isinstance(n, ast.Lambda):
+            stack.append(n.args)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def _self_calls(stmts, name):
+    return [n for n in _own_nodes(stmts) if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name) and n.func.id == name]
+
+
+def _closed(stmts, name, rebound) -> bool:
+    """Whether the (rewritten) body calls nothing but itself and ``_NO_REENTRY`` helpers, so no
+    other contract code and no lazy iterator can run while one of its frames is innermost."""
+    for n in _own_nodes(stmts):
+        if isinstance(n, ast.Call):
+            f = n.func
+            if not isinstance(f, ast.Name):
+                return False
+            if f.id == name or f.id in _NO_REENTRY:
+                continue
+            if f.id in _NO_REENTRY_BUILTINS and f.id not in rebound:
+                continue
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- charge placement
+
+
+def _is_charge(st) -> bool:
+    """``_pc_m.g -= K`` as ``charge_stmts`` writes it."""
+    return (isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Attribute)
+            and st.target.attr == "g" and isinstance(st.target.value, ast.Name)
+            and st.target.value.id == "_pc_m")
+
+
+def _first_charge(stmts) -> int:
+    """The charge of a rewritten statement list's first block (0 if it has none)."""
+    return stmts[0].value.value if stmts and _is_charge(stmts[0]) else 0
+
+
+def _take_first(stmts, m):
+    """Lower the first block's charge of a rewritten list by ``m`` (moved to the block before
+    it); a charge that drops to 0 disappears with its test."""
+    if not m:
+        return
+    c = stmts[0]
+    c.value.value -= m
+    if c.value.value == 0:
+        del stmts[0]
+        if stmts and isinstance(stmts[0], ast.If) and _is_charge_test(stmts[0]):
+            del stmts[0]
+        if not stmts:
+            stmts.append(ast.Pass(lineno=c.lineno, col_offset=0, end_lineno=c.lineno,
+                                  end_col_offset=0))
+
+
+_JUMPS = (ast.Return, ast.Raise, ast.Break, ast.Continue)
+
+
+def _leaves_early(body) -> bool:
+    """Whether a loop body can end the loop before its last iteration other than by an
+    exception: a ``return`` (outside nested functions) or a ``break`` of this loop."""
+    stack = [(n, False) for n in body]
+    while stack:
+        n, nested = stack.pop()
+        if isinstance(n, ast.Return) or (isinstance(n, ast.Break) and not nested):
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        inner = nested or isinstance(n, (ast.For, ast.While))
+        stack.extend((c, inner) for c in ast.iter_child_nodes(n))
+    return False
+
+
+def _ending(st):
+    """How the block after compound statement ``st`` is reached from the block of its header:
+    "merge" (always, unless an exception ends the way: an ``if``/loop/``def`` with no
+    ``return`` inside and, for an ``if``, no ``break``/``continue`` that leaves it), "else"
+    (``if`` without ``else`` whose body always jumps away: the block is the other branch), or
+    None (a ``try``, or a ``return`` inside)."""
+    if isinstance(st, ast.FunctionDef):
+        return "merge"
+    if not isinstance(st, (ast.If, ast.For, ast.While)):
+        return None
+    if isinstance(st, ast.If) and not st.orelse and st.body and isinstance(st.body[-1], _JUMPS):
+        return "else"
+    stack = [(n, False) for n in ([st] if not isinstance(st, ast.If) else st.body + st.orelse)]
+    loop_own = isinstance(st, (ast.For, ast.While))
+    if loop_own:
+        stack = [(n, True) for n in st.body + st.orelse]
+    while stack:
+        n, in_loop = stack.pop()
+        if isinstance(n, ast.Return):
+            return None
+        if isinstance(n, (ast.Break, ast.Continue)) and not in_loop:
+            return None
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        inner = in_loop or isinstance(n, (ast.For, ast.While))
+        stack.extend((c, inner) for c in ast.iter_child_nodes(n))
+    return "merge"
+
+
 class GasRewriter:
     """Statement-level rewriting: block charges, loop charges, function entry and depth."""
 
@@ -1080,6 +1244,13 @@ class GasRewriter:
     # -- entry point
     range_ok = False  # ``range`` is the builtin (never rebound in the module)
 
+    #: names bound other than by one module-level def (``rebound_names``); functions nesting
+    rebound = frozenset()
+    fn_depth = 0
+    #: give closed self-recursive functions a depth-counting copy (``recursive_copy``); the
+    #: tests compare against the metered code without them
+    RECURSIVE_COPIES = True
+
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
         bound = bound_names(module, _PURE_CALLS + ("enumerate", "list", "sorted"))
@@ -1087,6 +1258,7 @@ class GasRewriter:
         self.expr.pure_calls = frozenset(set(_PURE_CALLS) - bound) | {"_getitem_"}
         self.expr.enum_ok = "enumerate" not in bound
         self.expr.str_ok = not binds_name(module, "str")
+        self.rebound = rebound_names(module)
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)
@@ -1099,6 +1271,15 @@ class GasRewriter:
     #: size-charged helper tests the counter itself)
     LAZY = True
 
+    #: schedule 6: charges move to the earliest point from which their block is always reached
+    #: (``_settle``, ``visit_If``): fewer charges per path, the same total on every path that
+    #: ends normally
+    HOIST = True
+    #: schedule 6: a ``for`` over ``range`` that cannot break or return pays every iteration
+    #: before the first (``visit_For``)
+    PREPAY_RANGE_LOOPS = True
+    hoisted = 0  # what the statement just rewritten moved into the block containing its header
+
     def body(self, stmts, extra: int, line: int, head: bool = False):
         """Rewrite a statement list; ``extra`` is added to the charge of its first block, which
         tests the counter when ``head`` (a loop body's top)."""
@@ -1106,21 +1287,55 @@ class GasRewriter:
         run = []
         run_weight = extra
         first = True
+        target = None  # the charge node that pays for the next block when it is merged
+        prev = None  # how the previous block ended: (kind, rewritten If or None)
         for st in stmts:
             w = header_weight(st)
+            # module code runs once per transaction: its blocks keep their own charges (and
+            # an out of gas there the line it had)
+            kind = _ending(st) if self.HOIST and self.expr.in_fn else None
+            self.hoisted = 0
             new = self.stmt(st)
-            run_weight += w
+            run_weight += w + self.hoisted
+            self.hoisted = 0
             run.extend(new)
             if not isinstance(st, SIMPLE):
-                out.extend(self._flush(run, run_weight, first, line, head and first))
+                run_weight, own = self._settle(prev, target, run_weight)
+                chunk = self._flush(run, run_weight, first, line, head and first)
+                target = chunk[0] if own and chunk and _is_charge(chunk[0]) else target
+                out.extend(chunk)
+                prev = (kind, st)
                 run, run_weight, first = [], 0, False
         if run or first:
+            run_weight, _own = self._settle(prev, target, run_weight)
             out.extend(self._flush(run, run_weight, first, line, head and first))
         return out
 
+    def _settle(self, prev, target, k):
+        """Move the charge ``k`` of the block that follows ``prev`` into ``target`` (the charge
+        of the block ``prev`` ended, or the one that block was merged into) when the block is
+        always reached from there: after an ``if``/loop/``def`` that contains no ``return`` (and,
+        for an ``if``, no ``break``/``continue`` of an enclosing loop). After ``if c: <body that
+        ends in return/raise/break/continue>`` (no ``else``) the block is the other branch: the
+        cheaper of the two first charges moves up. Returns (charge left, whether the block
+        keeps its own charge node and is the next target)."""
+        if prev is None or target is None or not k:
+            return k, True
+        kind, st = prev
+        if kind == "merge":
+            target.value.value += k
+            return 0, False
+        if kind == "else":
+            m = min(_first_charge(st.body), k)
+            if m:
+                target.value.value += m
+                _take_first(st.body, m)
+            return k - m, True
+        return k, True
+
     def _flush(self, run, k, first, line, head=False):
-        if not run and k == 0:
-            return []
+        if k == 0:
+            return list(run)
         ln = run[0].lineno if run else line
         ch = charge_stmts(k, head or not self.LAZY or not self.expr.in_fn)
         for c in ch:
@@ -1177,6 +1392,14 @@ class GasRewriter:
         st.test = self.expr.visit(st.test)
         st.body = self.body(st.body, 0, st.lineno)
         self._orelse(st)
+        if self.HOIST and self.expr.in_fn and st.orelse:
+            # the cheaper branch's first charge is paid at the branch point (in the block of
+            # the ``if`` header); each branch pays only what it costs more
+            m = min(_first_charge(st.body), _first_charge(st.orelse))
+            if m:
+                _take_first(st.body, m)
+                _take_first(st.orelse, m)
+                self.hoisted = m
         return [st]
 
     def visit_While(self, st):
@@ -1188,12 +1411,22 @@ class GasRewriter:
 
     def visit_For(self, st):
         per = self.s.loop_iteration + weight(st.target)
+        prepay = (self.PREPAY_RANGE_LOOPS and self.expr.in_fn and self.range_ok
+                  and isinstance(st.target, ast.Name)
+                  and _range_iter(st.iter) and not _leaves_early(st.body))
         if _flat_names(st.target) and _unpack_call(st.iter, "_iter_unpack_sequence_"):
             per += flat_unpack_units(st.target)
             st.iter = _call("_getiter_", st.iter.args[0])
         st.iter = self.expr.visit(st.iter)
         st.target = self.expr.visit(st.target)
         st.body = self.body(st.body, per, st.lineno, head=True)
+        if prepay and _range_iter(st.iter):
+            # (schedule 6) every iteration pays the body's first charge, and none can be
+            # skipped but by an exception: all of them are paid before the first, from the
+            # range's length (``_pc_rng`` tests the counter), and the body has no charge at top
+            k = _first_charge(st.body)
+            _take_first(st.body, k)
+            st.iter = _call("_pc_rng", st.iter.args[0], _const(k))
         self._orelse(st)
         return [st]
 
@@ -1214,7 +1447,41 @@ class GasRewriter:
         return [st]
 
     def visit_FunctionDef(self, st):
+        if (self.RECURSIVE_COPIES and self.fn_depth == 0 and st.name not in self.rebound
+                and _self_calls(st.body, st.name)
+                and all(isinstance(d, ast.Constant) for d in st.args.defaults)
+                and all(d is None or isinstance(d, ast.Constant) for d in st.args.kw_defaults)):
+            return self.recursive_copy(st)
         return [self.function(st)]
+
+    def recursive_copy(self, st):
+        """A module-level function that calls itself and nothing that can run other contract
+        code (``_closed``) gets a copy, ``_pc_rec_NAME(_pc_d, ...)``, that counts its call
+        depth in its first parameter instead of in the shared ``_pc_m.d``: every direct
+        self-call (in both) calls the copy with the caller's depth + 1, and the copy tests
+        ``_pc_d > call_depth_limit`` where the function tests ``_pc_m.d``. Charges, tests and
+        their order are the same, so gas and every outcome are too; the copy just skips the
+        shared counter's increment and its ``finally`` decrement (~30 ns per call). While a
+        copy's frame is innermost nothing else reads ``_pc_m.d``, and nothing needs undoing
+        when one raises."""
+        orig = copy.deepcopy(st)
+        outer = self.function(st)
+        if not _closed(outer.body, st.name, self.rebound):
+            return [outer]
+        inner = self.function(orig, counted=False)
+        cname = RECURSIVE_PREFIX + st.name
+        inner.name = cname
+        d = ast.arg(arg="_pc_d")
+        a = inner.args
+        (a.posonlyargs if a.posonlyargs else a.args).insert(0, d)
+        m_d = ast.Attribute(value=_name("_pc_m"), attr="d", ctx=ast.Load())
+        for fn, depth in ((outer, m_d), (inner, _name("_pc_d"))):
+            for c in _self_calls(fn.body, st.name):
+                c.func = _name(cname)
+                c.args.insert(0, ast.BinOp(left=copy.deepcopy(depth), op=ast.Add(),
+                                           right=_const(1)))
+        _set_line(d, st.lineno)
+        return [inner, outer]
 
     def visit_Assert(self, st):
         test = self.expr.visit(st.test)
@@ -1445,17 +1712,22 @@ class GasRewriter:
             _set_line(n, st.lineno)
         return out
 
-    def function(self, fn):
+    def function(self, fn, counted: bool = True):
+        """The metered function: entry charge and test, then the call depth (``_pc_m.d``
+        counted in a ``try/finally``; when not ``counted``, only the test of the ``_pc_d``
+        parameter ``recursive_copy`` adds)."""
         s = self.s
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.lists, self.expr.in_fn
         self.expr.ints, self.expr.in_fn = int_locals(fn, self.range_ok), True
         self.expr.lists = list_locals(fn, self.expr.list_calls)
+        self.fn_depth += 1
         try:
             inner = self.body(fn.body, 0, fn.lineno)
         finally:
             self.expr.ints, self.expr.lists, self.expr.in_fn = outer
+            self.fn_depth -= 1
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
@@ -1466,6 +1738,17 @@ class GasRewriter:
             checked = len(inner) >= 2 and isinstance(inner[1], ast.If) and _is_charge_test(inner[1])
             inner = inner[2:] if checked else inner[1:]
         entry = charge_stmts(s.call + first_k)
+        if not counted:
+            check = ast.If(
+                test=ast.Compare(left=_name("_pc_d"), ops=[ast.Gt()],
+                                 comparators=[_const(s.call_depth_limit)]),
+                body=[ast.Expr(value=_call("_pc_deep"))], orelse=[],
+            )
+            for n in entry + [check]:
+                _set_line(n, fn.lineno)
+            fn.body = entry + [check] + inner
+            fn.returns = None
+            return fn
         m_d = lambda ctx: ast.Attribute(value=_name("_pc_m"), attr="d", ctx=ctx)  # noqa: E731
         inc = ast.AugAssign(target=m_d(ast.Store()), op=ast.Add(), value=_const(1))
         check = ast.If(

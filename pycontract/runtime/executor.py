@@ -211,6 +211,22 @@ class Runtime:
     def deep(self):
         self.m.revert(f"call depth limit of {S.call_depth_limit} exceeded")
 
+    def range_loop(self, r, k):
+        """``for x in range(...)`` whose body cannot leave early (schedule 6): charge ``k`` gas
+        (the body's first block with the iteration) for every iteration before the first,
+        then iterate the range. A range too long for ``len`` cannot be paid for."""
+        if type(r) is not range:
+            return self.b.getiter(r)  # never: the rewriter emits this for builtin range() only
+        try:
+            n = len(r)
+        except OverflowError:
+            n = 1 << 64
+        m = self.m
+        m.g -= n * k
+        if m.g < 0:
+            m.fail()
+        return r
+
     # ------------------------------------------------------------ guards
     def getattr_(self, obj, name, *default):
         t = type(obj)

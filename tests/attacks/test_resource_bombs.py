@@ -268,9 +268,13 @@ def test_unaccounted_big_int_allocations_hit_the_memory_limit(chain):
         def f():
             big = 7 ** 23000
             l = []
+            i = 0
             try:
-                for i in range(400000):
+                # a while loop: a range loop this long is paid up front (schedule 6) and would
+                # end out of gas before allocating anything
+                while i < 400000:
                     l.append(-big)
+                    i += 1
             except Exception as e:
                 return str(e)
             return len(l)

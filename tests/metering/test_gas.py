@@ -81,7 +81,8 @@ def test_schedule_version_and_table():
     # one-element sorts call their key, tuple dict keys priced by collision group; v6 (issue
     # 12 round 2): k in d free for int/str keys, list comprehensions that run no contract code
     # charged up front, a call written str(...) weighs str_call (2) more (prepaid for small
-    # ints, refunded otherwise)
+    # ints, refunded otherwise), charges placed at the earliest point that always leads to
+    # their block, range loops without break/return paid up front
     assert GAS_SCHEDULE_VERSION == 6 == SCHEDULE.version
     assert SCHEDULE.str_call == 2
     assert (SCHEDULE.tx_base, SCHEDULE.tx_payload_byte) == (1_000, 2)

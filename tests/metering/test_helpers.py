@@ -66,6 +66,6 @@ def test_metered_code_names_only_table_entries(path):
         names.update(code.co_names)
         names.update(code.co_varnames)
         stack.extend(c for c in code.co_consts if inspect.iscode(c))
-    engine = {n for n in names if n.startswith("_") and not helpers.is_temporary(n)}
+    engine = {n for n in names if n.startswith("_") and not helpers.is_generated(n)}
     engine -= {"__name__", "__builtins__"}
     assert engine <= helpers.ALL, sorted(engine - helpers.ALL)
