@@ -30,10 +30,13 @@ given that statement's line, so tracebacks name the same line on every version.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 
-from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
-from pycontract.language import ALLOWED_EXCEPTIONS
+from pycontract.metering.schedule import MAX_GAS_LIMIT, NODE_WEIGHTS, SCHEDULE
+from pycontract.language import (
+    ALLOWED_BUILTINS, ALLOWED_EXCEPTIONS, API_NAMES, FORBIDDEN_BUILTINS,
+)
 from pycontract.vetting.nodes import CHILD_FIELDS, is_singleton_const
 
 SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Pass, ast.Break,
@@ -158,9 +161,10 @@ _SMALL_INT = 1 << 64
 
 
 def _small_int_or(node, operands, helper_call):
-    """``node if -2**64 < x < 2**64 [and ...] else helper(...)`` when every operand is a name or
-    a small int literal (a non-int operand makes the range test raise TypeError, as the operation
-    itself would); the helper call alone otherwise."""
+    """``node if -2**64 < x < 2**64 [and ...] else helper(...)`` when every operand in
+    ``operands`` (those not already proven small) is a name or a small int literal (a non-int
+    operand makes the range test raise TypeError, as the operation itself would); the helper
+    call alone otherwise."""
     tests = []
     for o in operands:
         if _is_int_const(o):
@@ -277,27 +281,31 @@ def binds_range(module) -> bool:
     return False
 
 
-def _is_int_expr(n, ints) -> bool:
+def _is_int_expr(n, ints, funcs=frozenset()) -> bool:
     """An expression that, if it evaluates at all, gives an int (or bool): int literals, names
-    proven int, and arithmetic of those (the sizing helpers return ints for ints or raise)."""
+    proven int, arithmetic of those (the sizing helpers return ints for ints or raise), and
+    calls of module functions proven to return ints (``int_functions``)."""
     if isinstance(n, ast.Constant):
         return type(n.value) in (int, bool)
     if isinstance(n, ast.Name):
         return n.id in ints
     if isinstance(n, ast.BinOp):
-        return (isinstance(n.op, _INT_BINOPS) and _is_int_expr(n.left, ints)
-                and _is_int_expr(n.right, ints))
+        return (isinstance(n.op, _INT_BINOPS) and _is_int_expr(n.left, ints, funcs)
+                and _is_int_expr(n.right, ints, funcs))
     if isinstance(n, ast.UnaryOp):
-        return isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert)) and _is_int_expr(n.operand, ints)
+        return (isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert))
+                and _is_int_expr(n.operand, ints, funcs))
+    if isinstance(n, ast.Call):
+        return isinstance(n.func, ast.Name) and n.func.id in funcs
     return False
 
 
-def int_locals(fn, range_ok: bool) -> frozenset:
-    """Local names of ``fn`` that can only ever hold an int (or bool): every binding of the name
-    in the function's own scope is ``x = E``, ``x: T = E`` or ``x op= E`` with ``E`` an int
-    expression (given the other such names: a fixpoint), or ``for x in range(...)``.
-    Parameters, unpacking targets, except-as names, nested defs and anything else disqualify
-    the name. A proof, not a guess: the rewriter drops type tests for these names."""
+def _local_bindings(fn, range_ok: bool):
+    """(``good``, ``bad``): every binding of a local name in ``fn``'s own scope that the int
+    facts understand, as ``name -> [(kind, node)]`` with kind ``"="`` (``x = E``, ``x: T = E``),
+    an ``ast`` operator class (``x op= E``) or ``"for"`` (``for x in range(...)``: node is the
+    ``range(...)`` call); and the names bound any other way (parameters, unpacking, except-as,
+    nested defs, other scopes' walrus/global/nonlocal), which no fact may be proven about."""
     good = {}  # name -> list of (kind, value)
     bad = set()
     seen_targets = set()
@@ -320,7 +328,7 @@ def int_locals(fn, range_ok: bool) -> frozenset:
             seen_targets.add(id(n.target))
         elif isinstance(n, ast.For) and isinstance(n.target, ast.Name):
             if range_ok and _range_iter(n.iter):
-                good.setdefault(n.target.id, [])
+                good.setdefault(n.target.id, []).append(("for", n.iter.args[0]))
                 seen_targets.add(id(n.target))
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             if id(n) not in seen_targets:
@@ -340,18 +348,317 @@ def int_locals(fn, range_ok: bool) -> frozenset:
                     bad.update(m.names)
             continue
         stack.extend(ast.iter_child_nodes(n))
+    return good, bad
+
+
+def int_locals(fn, range_ok: bool, funcs=frozenset()) -> frozenset:
+    """Local names of ``fn`` that can only ever hold an int (or bool): every binding of the name
+    in the function's own scope is ``x = E``, ``x: T = E`` or ``x op= E`` with ``E`` an int
+    expression (given the other such names: a fixpoint), or ``for x in range(...)``.
+    Parameters, unpacking targets, except-as names, nested defs and anything else disqualify
+    the name. A proof, not a guess: the rewriter drops type tests for these names."""
+    return _int_locals(*_local_bindings(fn, range_ok), funcs)
+
+
+def _int_locals(good, bad, funcs) -> frozenset:
     ints = {k for k in good if k not in bad}
     changed = True
     while changed:
         changed = False
         for k in list(ints):
             for op, value in good[k]:
-                ok = _is_int_expr(value, ints) and (op == "=" or op in _INT_BINOPS)
+                ok = op == "for" or (_is_int_expr(value, ints, funcs)
+                                     and (op == "=" or op in _INT_BINOPS))
                 if not ok:
                     ints.discard(k)
                     changed = True
                     break
     return frozenset(ints)
+
+
+# ---------------------------------------------------------------- int bounds (issue 12)
+
+#: the most times one statement can run in one function frame (a call of a function), and the
+#: most iterations one loop can make there, in any transaction or query: every loop iteration
+#: is charged (``loop_iteration`` >= 1 gas) and the counter TESTED at the top of the loop body
+#: before the body runs, the counter never goes up, and it starts at most at
+#: ``schedule.MAX_GAS_LIMIT`` (the meter refuses more), so at most ``MAX_GAS_LIMIT`` tests at
+#: loop tops can pass in a whole transaction (cross-contract calls share the meter). A statement
+#: outside any loop runs once per frame; one inside a loop at most once per iteration of its
+#: innermost loop that passed its test. Nothing else repeats code within a frame (no generators,
+#: no ``goto``); an out-of-gas swallowed by ``finally: continue`` lands on a loop top, which
+#: tests again. See :func:`int_bounds`.
+EXEC_MAX = MAX_GAS_LIMIT // max(SCHEDULE.loop_iteration, 1) + 1
+assert SCHEDULE.loop_iteration >= 1
+#: bounds at or above this are not kept: no operation's free range is that wide
+_BOUND_CAP = 1 << 64
+#: a name whose bound rose this many times in the fixpoint is given up (a cycle such as
+#: ``x = x * 2`` would otherwise climb to the cap one step at a time)
+_WIDEN_AFTER = 6
+
+
+def _pow2_above(*us):
+    """2**k with every |x| <= u < 2**k: bitwise ops of such x lie within +-2**k."""
+    return 1 << max(u.bit_length() for u in us)
+
+
+def _ubound(n, ub):
+    """U with |value| <= U for an expression already proven int (``_is_int_expr``), given the
+    bounds ``ub(name)`` of names (None: unbounded); None when no bound is known below
+    ``_BOUND_CAP``. Exact integer arithmetic on the bounds, so the figures hold on every
+    CPython version."""
+    u = _ubound1(n, ub)
+    return u if u is not None and u < _BOUND_CAP else None
+
+
+def _ubound1(n, ub):
+    if isinstance(n, ast.Constant):
+        return abs(int(n.value)) if type(n.value) in (int, bool) else None
+    if isinstance(n, ast.Name):
+        return ub(n.id)
+    if isinstance(n, ast.UnaryOp):
+        u = _ubound(n.operand, ub)
+        if u is None:
+            return None
+        return u + 1 if isinstance(n.op, ast.Invert) else u  # ~x == -x - 1
+    if not isinstance(n, ast.BinOp):
+        return None
+    op = type(n.op)
+    left, right = n.left, n.right
+    if op is ast.BitAnd:
+        # x & c with c >= 0 lies in [0, c] whatever x is
+        consts = [o.value for o in (left, right) if _is_int_const(o) and o.value >= 0]
+        if consts:
+            return min(consts)
+    if op is ast.Mod and _is_int_const(right) and right.value != 0:
+        return abs(right.value) - 1  # x % c lies strictly between 0 and c
+    ul = _ubound(left, ub)
+    if op in (ast.FloorDiv, ast.RShift):
+        return ul  # |x // y| <= |x| for y != 0; x >> k == x // 2**k
+    ur = _ubound(right, ub)
+    if op is ast.Mod:
+        return None if ur is None else max(ur - 1, 0)  # |x % y| < |y|
+    if ul is None:
+        return None
+    if op is ast.LShift:
+        if _is_int_const(right) and 0 <= right.value <= 64:
+            return ul << right.value
+        return None
+    if op is ast.Pow:
+        if _is_int_const(right) and 0 <= right.value and ul.bit_length() * right.value <= 130:
+            return ul ** right.value
+        return None
+    if ur is None:
+        return None
+    if op in (ast.Add, ast.Sub):
+        return ul + ur
+    if op is ast.Mult:
+        return ul * ur
+    if op in (ast.BitAnd, ast.BitOr, ast.BitXor):
+        return _pow2_above(ul, ur)
+    return None
+
+
+def _additive_terms(n, out):
+    """The terms of a ``+``/``-`` chain (signs dropped: only magnitudes matter here)."""
+    if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub)):
+        _additive_terms(n.left, out)
+        _additive_terms(n.right, out)
+    else:
+        out.append(n)
+    return out
+
+
+def _range_args(call):
+    """(start, stop, step) expressions of ``range(...)`` (None where absent or unusable)."""
+    a = call.args
+    if call.keywords or any(isinstance(x, ast.Starred) for x in a) or not 1 <= len(a) <= 3:
+        return None
+    if len(a) == 1:
+        return _const(0), a[0], _const(1)
+    return a[0], a[1], a[2] if len(a) == 3 else _const(1)
+
+
+def int_bounds(good, ints, funcs=frozenset()) -> dict:
+    """``name -> U``: each proven-int local (``ints``) that can be shown to satisfy
+    ``|value| <= U < 2**64`` at every moment, from its bindings ``good`` (``_local_bindings``).
+
+    * ``x = E`` (a reset): U >= bound(E), computed from the bounds of the names in E.
+    * ``x = x + E``, ``x = E - x``, ``x += E``, ``x -= E`` (a step: x appears once among the
+      terms of a ``+``/``-`` chain): each run moves |x| by at most bound(E). Since the last
+      reset, each step statement ran at most :data:`EXEC_MAX` times in this frame (a local
+      lives in one frame), so U >= max(resets) + EXEC_MAX * sum of the step bounds.
+    * ``for x in range(a, b, s)``: x lies between a and b, and x == a + j*s with j < EXEC_MAX
+      iterations, so U >= min(max(|a|, |b|), |a| + EXEC_MAX*|s|) (whichever is known).
+
+    The bounds are the least solution of these inequalities, found by iterating up from 0
+    (a name rising more than ``_WIDEN_AFTER`` times, or to ``_BOUND_CAP``, is dropped); by
+    induction over the execution every value then stays within its bound. Other scopes cannot
+    rebind a local (``_local_bindings`` rules them out), and a bound is read only for names
+    that are still proven int where it is used (comprehension and lambda names hide them)."""
+    U = {k: 0 for k in ints}
+    rises = dict.fromkeys(ints, 0)
+
+    def ub(name):
+        return U.get(name)
+
+    def bound_of(k):
+        base, step = 0, 0
+        for kind, v in good[k]:
+            if kind == "for":
+                args = _range_args(v)
+                if args is None:
+                    return None
+                a, b, s = (_ubound(x, ub) for x in args)
+                cands = []
+                if a is not None and b is not None:
+                    cands.append(max(a, b))
+                if a is not None and s is not None:
+                    cands.append(a + EXEC_MAX * s)
+                if not cands:
+                    return None
+                base = max(base, min(cands))
+                continue
+            if kind in (ast.Add, ast.Sub):
+                terms = [v]
+            elif kind == "=":
+                terms = _additive_terms(v, [])
+                mine = [t for t in terms if isinstance(t, ast.Name) and t.id == k]
+                if len(mine) == 1 and len(terms) > 1:
+                    terms = [t for t in terms if t is not mine[0]]
+                else:
+                    terms = None
+            else:
+                terms = None
+            if terms is not None:  # a step
+                for t in terms:
+                    u = _ubound(t, ub)
+                    if u is None:
+                        return None
+                    step += u
+                continue
+            e = v if kind == "=" else ast.BinOp(left=_name(k), op=kind(), right=v)
+            u = _ubound(e, ub)
+            if u is None:
+                return None
+            base = max(base, u)
+        total = base + EXEC_MAX * step
+        return total if total < _BOUND_CAP else None
+
+    changed = True
+    while changed:
+        changed = False
+        for k in list(U):
+            if U[k] is None:
+                continue
+            new = bound_of(k)
+            if new is not None and new <= U[k]:
+                continue
+            if new is not None:
+                rises[k] += 1
+                if rises[k] > _WIDEN_AFTER:
+                    new = None
+            U[k] = new
+            changed = True
+    return {k: u for k, u in U.items() if u is not None}
+
+
+def int_facts(fn, range_ok: bool, funcs=frozenset()):
+    """(proven-int locals, their bounds) of ``fn``: :func:`int_locals`, :func:`int_bounds`."""
+    good, bad = _local_bindings(fn, range_ok)
+    ints = _int_locals(good, bad, funcs)
+    return ints, int_bounds(good, ints, funcs)
+
+
+# ---------------------------------------------------------------- functions that return ints
+
+def _module_binding_counts(module) -> dict:
+    """How many times each name is bound anywhere in the module (any scope)."""
+    counts = {}
+
+    def add(name, k=1):
+        counts[name] = counts.get(name, 0) + k
+    for n in ast.walk(module):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            add(n.name)
+        elif isinstance(n, ast.arg):
+            add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            add(n.name)
+        elif isinstance(n, ast.alias):
+            add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            for name in n.names:
+                add(name, 2)
+    return counts
+
+
+def _own_nodes(fn):
+    """The nodes of ``fn``'s own scope (not inside nested functions or lambdas)."""
+    stack = list(fn.body)
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def _always_leaves(stmts) -> bool:
+    """Whether running ``stmts`` can never fall off their end (a return or raise ends every
+    path), judged conservatively."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (ast.Return, ast.Raise)):
+        return True
+    if isinstance(last, ast.If):
+        return _always_leaves(last.body) and _always_leaves(last.orelse)
+    return False
+
+
+#: names the runtime provides to contracts (a module ``def`` of such a name does not shadow
+#: them until it runs: ``def str`` called before, from a function, would reach the builtin)
+_PROVIDED = (frozenset(dir(builtins)) | ALLOWED_BUILTINS | API_NAMES | ALLOWED_EXCEPTIONS
+             | frozenset(FORBIDDEN_BUILTINS))
+
+
+def int_functions(module, range_ok: bool) -> frozenset:
+    """Names of module-level functions whose every call that returns gives an int (or bool):
+    undecorated ``def``s whose name is bound nowhere else in the module (no assignment, no
+    parameter, no nested def, no import of that name anywhere, so every ``f(...)`` in the
+    module calls this ``def`` or raises NameError), with no ``yield``, that cannot fall off their
+    end (no implicit ``return None``) and whose every ``return E`` has ``E`` an int expression
+    given the others (the greatest fixpoint: a call returns only after the calls it made
+    returned, so by induction every returned value is an int)."""
+    counts = _module_binding_counts(module)
+    cands, returns, calls = {}, {}, {}
+    for st in module.body:
+        if (isinstance(st, ast.FunctionDef) and not st.decorator_list
+                and counts.get(st.name) == 1 and st.name not in _PROVIDED
+                and not st.name.startswith("_") and _always_leaves(st.body)):
+            own = list(_own_nodes(st))
+            if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in own):
+                continue
+            cands[st.name] = st
+            returns[st.name] = [n.value for n in own if isinstance(n, ast.Return)]
+            calls[st.name] = {n.func.id for n in own
+                              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    bindings = {name: _local_bindings(fn, range_ok) for name, fn in cands.items()}
+    funcs = set(cands)
+    dirty = set(funcs)
+    while dirty:
+        removed = set()
+        for name in dirty:
+            ints = _int_locals(*bindings[name], funcs)
+            if any(v is None or not _is_int_expr(v, ints, funcs) for v in returns[name]):
+                removed.add(name)
+        funcs -= removed
+        # only functions that call a removed one can change their verdict
+        dirty = {name for name in funcs if calls[name] & removed}
+    return frozenset(funcs)
 
 
 #: operands that are never ints (non-int literals, displays, f-strings)
@@ -372,10 +679,37 @@ class ExprRewriter(ast.NodeTransformer):
 
     #: local names proven to hold ints in the function being rewritten (``int_locals``)
     ints = frozenset()
+    #: name -> U (|value| <= U) for proven-int locals with a static bound (``int_bounds``);
+    #: read only for names still in ``ints`` (nested scopes hide theirs)
+    bounds = {}
+    #: module functions proven to return ints (``int_functions``)
+    funcs = frozenset()
 
     def _proven(self, n) -> bool:
         """A name proven to hold an int, or an int literal."""
         return _is_int_const(n) or (isinstance(n, ast.Name) and n.id in self.ints)
+
+    def _isint(self, n) -> bool:
+        """``n`` (not yet rewritten) gives an int whenever it evaluates."""
+        return _is_int_expr(n, self.ints, self.funcs)
+
+    def _ub(self, n):
+        """U with |n| <= U for an int expression ``n`` (not yet rewritten), else None."""
+        return _ubound(n, self._name_bound)
+
+    def _name_bound(self, name):
+        return self.bounds.get(name) if name in self.ints else None
+
+    def _within(self, o, m) -> bool:
+        """The (rewritten) operand ``o`` is proven an int with -m < o < m: an int literal, a
+        bounded name, or an expression marked ``int_bound`` <= m."""
+        if _is_int_const(o):
+            return -m < o.value < m
+        if isinstance(o, ast.Name):
+            u = self._name_bound(o.id)
+            return u is not None and u < m
+        b = getattr(o, "int_bound", None)
+        return b is not None and b <= m
 
     #: inside a function body (temporaries may be assigned), inside a comprehension (not)
     in_fn = False
@@ -385,46 +719,56 @@ class ExprRewriter(ast.NodeTransformer):
 
     def _shadowed(self, node, names, comp=False):
         """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
-        saved = self.ints
+        saved, saved_bounds = self.ints, self.bounds
         self.ints = saved - set(names)
+        self.bounds = {k: u for k, u in saved_bounds.items() if k not in names}
         self.comp_depth += comp
         try:
             return self.generic_visit(node)
         finally:
-            self.ints = saved
+            self.ints, self.bounds = saved, saved_bounds
             self.comp_depth -= comp
 
-    def _bounded(self, node):
-        """M such that -M < result < M when ``node`` is ``x & c`` (c >= 0) or ``x % c`` (c > 0)
-        of a proven int expression ``x`` and an int literal ``c`` (whatever x's size), else
-        None."""
-        r = node.right
-        if not (_is_int_const(r) and _is_int_expr(node.left, self.ints)):
-            return None
-        if isinstance(node.op, ast.BitAnd) and r.value >= 0:
-            return r.value + 1
-        if isinstance(node.op, ast.Mod) and r.value > 0:
-            return r.value
-        return None
+    def _facts(self, node):
+        """What is proven of ``node`` (not yet rewritten: its children are rewritten in place
+        later): (int whenever it evaluates, U with |value| <= U or None)."""
+        if not self._isint(node):
+            return False, None
+        return True, self._ub(node)
+
+    @staticmethod
+    def _mark(facts, out):
+        """Record ``facts`` on the rewritten ``out``: ``int_expr`` and ``int_bound`` M with
+        -M < value < M (read by ``int_inline``/``_within``: no test needed)."""
+        isint, u = facts
+        if isint:
+            out.int_expr = True
+            if u is not None:
+                out.int_bound = u + 1
+        return out
 
     def visit_BinOp(self, node):
-        bounded = self._bounded(node)
-        out = self._binop(node)
-        if bounded is not None:
-            out.int_bound = bounded  # read by int_inline: needs no range test
-        return out
+        facts = self._facts(node)
+        return self._mark(facts, self._binop(node))
 
     def _binop(self, node):
         self.generic_visit(node)
         op = type(node.op)
         left, right = node.left, node.right
-        if _simple(left) and _simple(right) and (op in _INLINE_CHEAP or (
+        if op in _INLINE_CHEAP or (
                 op in (ast.Add, ast.Sub) and (_is_int_const(left) or _is_int_const(right))
-        ) or (op is ast.FloorDiv and _is_int_const(right) and right.value != 0)):
-            # linear int ops whose result is no bigger than an operand: inline when every
-            # operand is a name or int literal known (by an inline range test) to fit in 64
-            # bits; otherwise the helper, which charges and accounts the memory of big results
-            return _small_int_or(node, [left, right], _call(_BINOP_HELPER[op], left, right))
+        ) or (op is ast.FloorDiv and _is_int_const(right) and right.value != 0):
+            small = [self._within(o, _SMALL_INT) for o in (left, right)]
+            if all(small):
+                # both proven ints within +-2**64 (bounds): the helper would charge nothing
+                return node
+            if _simple(left) and _simple(right):
+                # linear int ops whose result is no bigger than an operand: inline when every
+                # operand is a name or int literal known (by an inline range test) to fit in
+                # 64 bits; otherwise the helper, which charges and accounts the memory of big
+                # results
+                return _small_int_or(node, [o for o, ok in zip((left, right), small) if not ok],
+                                     _call(_BINOP_HELPER[op], left, right))
         # x - (0 - x) doubles x just as x + x does: - is charged (and sized) like +
         fast = self.int_inline(node, _BINOP_HELPER[op], [left, right])
         if fast is not None:
@@ -451,9 +795,13 @@ class ExprRewriter(ast.NodeTransformer):
                for o in operands):
             return None  # not an int: straight to the helper (a heuristic; both paths agree)
         for i, o in enumerate(operands):
+            if isinstance(o, ast.Name) and self._within(o, bound):
+                uses.append(o.id)  # a bounded int local: no test
+                continue
             m = getattr(o, "int_bound", None)
             if m is not None and m <= bound and (i == len(operands) - 1 or all(
-                    isinstance(x, ast.Name) or _is_int_const(x) for x in operands[i + 1:])):
+                    isinstance(x, ast.Name) or _is_int_const(x) or self._within(x, bound)
+                    for x in operands[i + 1:])):
                 # a proven int within the free range whatever its operands' sizes (x & 7,
                 # x % 10): no test and no temporary; it is evaluated in the branch taken,
                 # after the other operand's test, which keeps the helper's order because the
@@ -474,7 +822,9 @@ class ExprRewriter(ast.NodeTransformer):
                 self.ntemp += 1
                 ref = f"_pc_t{self.ntemp}"
                 first = ast.NamedExpr(target=_name(ref, ast.Store()), value=o)
-                proven, temps = False, True
+                # a proven int expression (e.g. a call of an int-returning function) needs
+                # only the range test
+                proven, temps = bool(getattr(o, "int_expr", False)), True
             else:
                 return None
             in_range = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
@@ -493,7 +843,7 @@ class ExprRewriter(ast.NodeTransformer):
                 return copy.deepcopy(u) if again else u
             return _name(u) if isinstance(u, str) else _const(u)
         if not tests:
-            if not exprs:
+            if all(type(u) is int for u in uses):
                 return None  # two literals: the helper (as before)
             return ast.BinOp(left=use(uses[0]), op=node.op, right=use(uses[1]))
         if len(tests) == 1:
@@ -507,14 +857,31 @@ class ExprRewriter(ast.NodeTransformer):
                          orelse=_call(helper, *[use(u, again=True) for u in uses]))
 
     def visit_UnaryOp(self, node):
+        facts = self._facts(node)
         self.generic_visit(node)
         op = type(node.op)
         if op is ast.Not or isinstance(node.operand, ast.Constant):
             return node
-        return _small_int_or(node, [node.operand], _call(_UNARY_HELPER[op], node.operand))
+        if self._within(node.operand, _SMALL_INT):
+            return self._mark(facts, node)  # a bounded int: the helper would charge nothing
+        return self._mark(facts, _small_int_or(node, [node.operand],
+                                              _call(_UNARY_HELPER[op], node.operand)))
+
+    #: comparisons the helpers price by the operands' sizes, and charge nothing for when
+    #: either operand is an int or bool (``Ops._cmp_charge``)
+    _ORDER = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
     def visit_Compare(self, node):
+        # which operands are proven ints (or int/bool/None literals), before rewriting
+        free = [self._isint(o) or is_singleton_const(o)
+                for o in [node.left] + node.comparators]
         self.generic_visit(node)
+        if all(isinstance(o, self._ORDER) for o in node.ops) and all(
+                a or b for a, b in zip(free, free[1:])):
+            # every compare has an int (or None) side: the helper would charge nothing and
+            # do just this (int vs anything is O(1): a value, or TypeError at once), so the
+            # plain compare (a chain too: Python evaluates it lazily, each operand once)
+            return node
         if len(node.ops) == 1:
             return self._compare1(node.left, node.ops[0], node.comparators[0], node)
         # chained: _pc_chain(left, ('lt', 'le'), lambda: b, lambda: c) evaluates lazily, once
@@ -619,6 +986,8 @@ class ExprRewriter(ast.NodeTransformer):
         if isinstance(node.func, ast.Name) and node.func.id in ALLOWED_EXCEPTIONS:
             node = ast.Call(func=_name("_pc_exc"), args=[node.func, *node.args],
                             keywords=node.keywords)
+        elif isinstance(node.func, ast.Name) and node.func.id in self.funcs:
+            node.int_expr = True  # returns an int (int_functions): range test only
         return node
 
     def _display(self, node):
@@ -675,12 +1044,15 @@ class ExprRewriter(ast.NodeTransformer):
         own = [n.id for g in gens for n in ast.walk(g.target) if isinstance(n, ast.Name)]
         ranged = {g.target.id for g in gens if isinstance(g.target, ast.Name)
                   and self.range_ok and _range_iter(g.iter) and own.count(g.target.id) == 1}
-        saved = self.ints
+        saved, saved_bounds = self.ints, self.bounds
         try:
             self.ints = (saved - set(own)) | ranged
+            # the comprehension's own names hide our bounds too (its range-drawn names are
+            # ints of no known bound)
+            self.bounds = {k: u for k, u in saved_bounds.items() if k not in own}
             self._shadowed(node, (), comp=True)
         finally:
-            self.ints = saved
+            self.ints, self.bounds = saved, saved_bounds
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -725,6 +1097,7 @@ class GasRewriter:
 
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
+        self.expr.funcs = int_functions(module, self.range_ok)
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)
@@ -885,31 +1258,44 @@ class GasRewriter:
         op = type(st.op)
         ints = self.expr.ints
         tgt = st.target
-        int_value = isinstance(tgt, ast.Name) and tgt.id in ints and _is_int_expr(st.value, ints)
+        int_value = (isinstance(tgt, ast.Name) and tgt.id in ints
+                     and _is_int_expr(st.value, ints, self.expr.funcs))
         value = self.expr.visit(st.value)
         if (int_value and op in (ast.Add, ast.Sub) and not _is_int_const(value)
                 and getattr(value, "int_bound", None) is None):
             # x += e with x and e proven ints: free in the helper while both have at most 63
             # bits, so done inline then. x is loaded (and tested) before e is evaluated, as in
             # the helper call, and ``&`` evaluates both tests (no short circuit)
+            x_small = self.expr._within(_name(tgt.id), _FREE_INT)
             if isinstance(value, ast.Name):
-                v, test = value, _free_int_test(_name(tgt.id), _name(value.id))
+                v = value
+                names = [n for n in (tgt.id, value.id)
+                         if not self.expr._within(_name(n), _FREE_INT)]
+                test = _free_int_test(*[_name(n) for n in names]) if names else None
+            elif x_small:
+                # x is bounded: only the value's range is tested
+                v = _name("_pc_t")
+                test = _free_int_test(ast.NamedExpr(target=_name("_pc_t", ast.Store()),
+                                                    value=value))
             else:
                 v = _name("_pc_t")
                 test = ast.BinOp(
                     left=_free_int_test(_name(tgt.id)), op=ast.BitAnd(),
                     right=_free_int_test(ast.NamedExpr(target=_name("_pc_t", ast.Store()),
                                                        value=value)))
-            expr = ast.IfExp(test=test,
-                             body=ast.BinOp(left=_name(tgt.id), op=st.op, right=_name(v.id)),
-                             orelse=_call(_BINOP_HELPER[op], _name(tgt.id), _name(v.id)))
+            body = ast.BinOp(left=_name(tgt.id), op=st.op, right=_name(v.id))
+            expr = body if test is None else ast.IfExp(
+                test=test, body=body, orelse=_call(_BINOP_HELPER[op], _name(tgt.id), _name(v.id)))
             new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
             return ast.copy_location(new, st)
         if isinstance(tgt, ast.Name):
             if op in _INLINE_CHEAP or (op in (ast.Add, ast.Sub) and _is_int_const(value)):
                 # x op= v as x = x op v: inline for small ints, else the sizing helper
                 load = ast.Name(id=tgt.id, ctx=ast.Load())
-                expr = _small_int_or(ast.BinOp(left=load, op=st.op, right=value), [load, value],
+                # operands proven within +-2**64 (bounds) need no test
+                expr = _small_int_or(ast.BinOp(left=load, op=st.op, right=value),
+                                     [o for o in (load, value)
+                                      if not self.expr._within(o, _SMALL_INT)],
                                      _call(_BINOP_HELPER[op], copy.deepcopy(load),
                                            copy.deepcopy(value)))
                 new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
@@ -962,11 +1348,14 @@ class GasRewriter:
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.in_fn
-        self.expr.ints, self.expr.in_fn = int_locals(fn, self.range_ok), True
+        outer_bounds = self.expr.bounds
+        self.expr.ints, self.expr.bounds = int_facts(fn, self.range_ok, self.expr.funcs)
+        self.expr.in_fn = True
         try:
             inner = self.body(fn.body, 0, fn.lineno)
         finally:
             self.expr.ints, self.expr.in_fn = outer
+            self.expr.bounds = outer_bounds
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
