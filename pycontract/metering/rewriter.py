@@ -300,18 +300,23 @@ def _is_int_expr(n, ints, funcs=frozenset()) -> bool:
     return False
 
 
-def _local_bindings(fn, range_ok: bool):
+def _local_bindings(fn, range_ok: bool, params=frozenset()):
     """(``good``, ``bad``): every binding of a local name in ``fn``'s own scope that the int
     facts understand, as ``name -> [(kind, node)]`` with kind ``"="`` (``x = E``, ``x: T = E``),
-    an ``ast`` operator class (``x op= E``) or ``"for"`` (``for x in range(...)``: node is the
-    ``range(...)`` call); and the names bound any other way (parameters, unpacking, except-as,
-    nested defs, other scopes' walrus/global/nonlocal), which no fact may be proven about."""
+    an ``ast`` operator class (``x op= E``), ``"for"`` (``for x in range(...)``: node is the
+    ``range(...)`` call) or ``"param"`` (a parameter in ``params``: every call passes an int,
+    ``module_int_facts``); and the names bound any other way (other parameters, unpacking,
+    except-as, nested defs, other scopes' walrus/global/nonlocal), which no fact may be proven
+    about."""
     good = {}  # name -> list of (kind, value)
     bad = set()
     seen_targets = set()
     stack = list(fn.body)
     for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
-        bad.add(a.arg)
+        if a.arg in params:
+            good.setdefault(a.arg, []).append(("param", None))
+        else:
+            bad.add(a.arg)
     for a in (fn.args.vararg, fn.args.kwarg):
         if a is not None:
             bad.add(a.arg)
@@ -367,7 +372,7 @@ def _int_locals(good, bad, funcs) -> frozenset:
         changed = False
         for k in list(ints):
             for op, value in good[k]:
-                ok = op == "for" or (_is_int_expr(value, ints, funcs)
+                ok = op in ("for", "param") or (_is_int_expr(value, ints, funcs)
                                      and (op == "=" or op in _INT_BINOPS))
                 if not ok:
                     ints.discard(k)
@@ -404,9 +409,9 @@ def _pow2_above(*us):
 
 def _ubound(n, ub):
     """U with |value| <= U for an expression already proven int (``_is_int_expr``), given the
-    bounds ``ub(name)`` of names (None: unbounded); None when no bound is known below
-    ``_BOUND_CAP``. Exact integer arithmetic on the bounds, so the figures hold on every
-    CPython version."""
+    bounds ``ub(leaf)`` of its names and calls (``ast.Name`` / ``ast.Call`` nodes; None:
+    unbounded); None when no bound is known below ``_BOUND_CAP``. Exact integer arithmetic on
+    the bounds, so the figures hold on every CPython version."""
     u = _ubound1(n, ub)
     return u if u is not None and u < _BOUND_CAP else None
 
@@ -414,8 +419,8 @@ def _ubound(n, ub):
 def _ubound1(n, ub):
     if isinstance(n, ast.Constant):
         return abs(int(n.value)) if type(n.value) in (int, bool) else None
-    if isinstance(n, ast.Name):
-        return ub(n.id)
+    if isinstance(n, (ast.Name, ast.Call)):
+        return ub(n)
     if isinstance(n, ast.UnaryOp):
         u = _ubound(n.operand, ub)
         if u is None:
@@ -479,7 +484,12 @@ def _range_args(call):
     return a[0], a[1], a[2] if len(a) == 3 else _const(1)
 
 
-def int_bounds(good, ints, funcs=frozenset()) -> dict:
+def _call_bound(n, rbounds):
+    """The bound of a call ``f(...)`` of a function with a return bound, else None."""
+    return rbounds.get(n.func.id) if isinstance(n.func, ast.Name) else None
+
+
+def int_bounds(good, ints, funcs=frozenset(), rbounds=None) -> dict:
     """``name -> U``: each proven-int local (``ints``) that can be shown to satisfy
     ``|value| <= U < 2**64`` at every moment, from its bindings ``good`` (``_local_bindings``).
 
@@ -495,16 +505,22 @@ def int_bounds(good, ints, funcs=frozenset()) -> dict:
     (a name rising more than ``_WIDEN_AFTER`` times, or to ``_BOUND_CAP``, is dropped); by
     induction over the execution every value then stays within its bound. Other scopes cannot
     rebind a local (``_local_bindings`` rules them out), and a bound is read only for names
-    that are still proven int where it is used (comprehension and lambda names hide them)."""
+    that are still proven int where it is used (comprehension and lambda names hide them).
+    ``rbounds``: bounds of what module functions return (``return_bounds``)."""
     U = {k: 0 for k in ints}
     rises = dict.fromkeys(ints, 0)
+    rbounds = rbounds or {}
 
-    def ub(name):
-        return U.get(name)
+    def ub(n):
+        if isinstance(n, ast.Name):
+            return U.get(n.id)
+        return _call_bound(n, rbounds)
 
     def bound_of(k):
         base, step = 0, 0
         for kind, v in good[k]:
+            if kind == "param":
+                return None  # an int of any size
             if kind == "for":
                 args = _range_args(v)
                 if args is None:
@@ -563,11 +579,80 @@ def int_bounds(good, ints, funcs=frozenset()) -> dict:
     return {k: u for k, u in U.items() if u is not None}
 
 
-def int_facts(fn, range_ok: bool, funcs=frozenset()):
-    """(proven-int locals, their bounds) of ``fn``: :func:`int_locals`, :func:`int_bounds`."""
-    good, bad = _local_bindings(fn, range_ok)
+def int_facts(fn, range_ok: bool, funcs=frozenset(), params=frozenset(), rbounds=None):
+    """(proven-int locals, their bounds) of ``fn``: :func:`int_locals`, :func:`int_bounds`
+    (``params``: its parameters proven to receive ints, ``module_int_facts``; ``rbounds``:
+    :func:`return_bounds`)."""
+    good, bad = _local_bindings(fn, range_ok, params)
     ints = _int_locals(good, bad, funcs)
-    return ints, int_bounds(good, ints, funcs)
+    return ints, int_bounds(good, ints, funcs, rbounds)
+
+
+#: more than this many contract function frames are never active at once: ``execute`` sets
+#: the interpreter's recursion limit to 5,000 Python frames (``executor._RECURSION_LIMIT``,
+#: checked by a test) and every contract function call is at least one of them
+FRAMES_MAX = 5000
+
+
+def return_bounds(module, range_ok: bool, funcs, params=None) -> dict:
+    """``name -> R``: every value a call of the int-returning function ``name`` returns has
+    |value| <= R. Found for a group of ``funcs`` whose every ``return E`` is either a *base*
+    (E bounded, calling no function of the group) or a *step* (E a ``+``/``-`` chain with
+    exactly one term a call of a group function, the other terms bounded): a call returns a
+    base, or a step added to what a call one frame deeper returned, and at most ``FRAMES_MAX``
+    frames are active at once, so R = max(bases) + FRAMES_MAX * max(steps) for the whole group
+    (e.g. ``return 0`` / ``return 1 + f(...)``: R = 5,000). Functions that fit neither leave
+    the group until it is stable, and so do those whose own figures reach ``_BOUND_CAP``."""
+    params = params or {}
+    group = {st.name: st for st in module.body
+             if isinstance(st, ast.FunctionDef) and st.name in funcs}
+    local = {}
+    for name, st in group.items():
+        good, bad = _local_bindings(st, range_ok, params.get(id(st), frozenset()))
+        ints = _int_locals(good, bad, funcs)
+        local[name] = int_bounds(good, ints, funcs)
+        local[name] = (local[name], [n.value for n in _own_nodes(st) if isinstance(n, ast.Return)])
+    while group:
+        base = step = 0
+        out = set()
+        for name in group:
+            lb, rets = local[name]
+            fbase = fstep = 0
+
+            def ub(n, lb=lb):
+                return lb.get(n.id) if isinstance(n, ast.Name) else None
+            for e in rets:
+                terms = _additive_terms(e, [])
+                calls = [t for t in terms if isinstance(t, ast.Call)
+                         and isinstance(t.func, ast.Name) and t.func.id in group]
+                if len(calls) > 1:
+                    out.add(name)
+                    break
+                u = 0
+                for t in terms:
+                    v = None if t in calls else _ubound(t, ub)
+                    if t in calls:
+                        continue
+                    if v is None:
+                        u = None
+                        break
+                    u += v
+                if u is None:
+                    out.add(name)
+                    break
+                if calls:
+                    fstep = max(fstep, u)
+                else:
+                    fbase = max(fbase, u)
+            if fbase + FRAMES_MAX * fstep >= _BOUND_CAP:
+                out.add(name)  # too wide alone: it would spoil the others' bound
+            base, step = max(base, fbase), max(step, fstep)
+        if out:
+            group = {k: v for k, v in group.items() if k not in out}
+            continue
+        r = base + FRAMES_MAX * step
+        return dict.fromkeys(group, r) if r < _BOUND_CAP else {}
+    return {}
 
 
 # ---------------------------------------------------------------- functions that return ints
@@ -626,39 +711,141 @@ _PROVIDED = (frozenset(dir(builtins)) | ALLOWED_BUILTINS | API_NAMES | ALLOWED_E
 
 
 def int_functions(module, range_ok: bool) -> frozenset:
-    """Names of module-level functions whose every call that returns gives an int (or bool):
-    undecorated ``def``s whose name is bound nowhere else in the module (no assignment, no
-    parameter, no nested def, no import of that name anywhere, so every ``f(...)`` in the
-    module calls this ``def`` or raises NameError), with no ``yield``, that cannot fall off their
-    end (no implicit ``return None``) and whose every ``return E`` has ``E`` an int expression
-    given the others (the greatest fixpoint: a call returns only after the calls it made
-    returned, so by induction every returned value is an int)."""
-    counts = _module_binding_counts(module)
-    cands, returns, calls = {}, {}, {}
+    """Names of module-level functions whose every call that returns gives an int (or bool)
+    (``module_int_facts`` without parameter facts)."""
+    return module_int_facts(module, range_ok)[0]
+
+
+def _scoped_nodes(module):
+    """``(node, owner)`` for every node of the module: ``owner`` is the top-level ``def`` whose
+    own scope the node is in, or None (module code, default values, and anything inside a
+    lambda, comprehension or nested def, where that function's facts do not apply)."""
     for st in module.body:
-        if (isinstance(st, ast.FunctionDef) and not st.decorator_list
-                and counts.get(st.name) == 1 and st.name not in _PROVIDED
-                and not st.name.startswith("_") and _always_leaves(st.body)):
-            own = list(_own_nodes(st))
-            if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in own):
+        if not isinstance(st, ast.FunctionDef):
+            for n in ast.walk(st):
+                yield n, None
+            continue
+        yield st, None
+        for n in ast.walk(st.args):
+            yield n, None  # defaults are evaluated in module scope
+        stack = list(st.body)
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (_SCOPES, ast.AsyncFunctionDef, ast.ClassDef)):
+                for m in ast.walk(n):
+                    yield m, None
                 continue
-            cands[st.name] = st
-            returns[st.name] = [n.value for n in own if isinstance(n, ast.Return)]
-            calls[st.name] = {n.func.id for n in own
-                              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    bindings = {name: _local_bindings(fn, range_ok) for name, fn in cands.items()}
-    funcs = set(cands)
-    dirty = set(funcs)
-    while dirty:
-        removed = set()
-        for name in dirty:
-            ints = _int_locals(*bindings[name], funcs)
-            if any(v is None or not _is_int_expr(v, ints, funcs) for v in returns[name]):
-                removed.add(name)
-        funcs -= removed
-        # only functions that call a removed one can change their verdict
-        dirty = {name for name in funcs if calls[name] & removed}
-    return frozenset(funcs)
+            yield n, st
+            stack.extend(ast.iter_child_nodes(n))
+
+
+def module_int_facts(module, range_ok: bool, entry_points=None):
+    """(``funcs``, ``params``): the module functions proven to return ints, and for each
+    top-level ``def`` node (by ``id``) the parameters proven to receive ints.
+
+    A function qualifies for either only if its name is bound nowhere else in the module (no
+    assignment, no parameter, no nested def, no import of that name anywhere, and not a name the
+    runtime provides: a module ``def str`` called before it runs would reach the builtin), so
+    every ``f(...)`` in the module calls this ``def`` or raises NameError.
+
+    * returns int: no ``yield``, cannot fall off its end (no implicit ``return None``), and
+      every ``return E`` has ``E`` an int expression given the facts (a call returns only after
+      the calls it made returned, so by induction every returned value is an int);
+    * parameters (only when ``entry_points`` is given: entry points, called from outside with
+      any values, never qualify): the name is used only as ``f(a, b, ...)`` with exactly one
+      positional argument per parameter (no defaults, keywords or stars), so the function
+      object never escapes and no other call exists; a parameter is proven when the argument
+      at its position is an int expression at every call site (in the caller's facts; inside
+      a lambda, comprehension or module code, with no facts).
+
+    The greatest fixpoint of both together: start from every candidate fact and drop those
+    whose condition fails under the rest until none does; by induction over the execution
+    every fact left holds."""
+    counts = _module_binding_counts(module)
+    fns = [st for st in module.body if isinstance(st, ast.FunctionDef)]
+    unique = {st.name: st for st in fns if counts.get(st.name) == 1
+              and st.name not in _PROVIDED and not st.name.startswith("_")}
+    funcs, returns = set(), {}
+    for name, st in unique.items():
+        own = list(_own_nodes(st))
+        if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in own):
+            continue
+        if _always_leaves(st.body):
+            funcs.add(name)
+            returns[name] = [n.value for n in own if isinstance(n, ast.Return)]
+    # parameter candidates: every reference to the name is a plain positional call
+    params, sites = {}, {}
+    if entry_points is not None:
+        refs = {}
+        for n, owner in _scoped_nodes(module):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in unique:
+                refs.setdefault(n.id, []).append(n)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in unique:
+                sites.setdefault(n.func.id, []).append((n, owner))
+        for name, st in unique.items():
+            a = st.args
+            names = [x.arg for x in a.posonlyargs + a.args]
+            if (name in entry_points or a.vararg or a.kwarg or a.kwonlyargs or a.defaults
+                    or not names):
+                continue
+            calls = sites.get(name, [])
+            if len(calls) != len(refs.get(name, ())) or any(
+                    c.keywords or len(c.args) != len(names)
+                    or any(isinstance(x, ast.Starred) for x in c.args) for c, _ in calls):
+                continue  # referenced other than by a plain call: it may escape
+            params[name] = set(names)
+    # bindings once, with every candidate parameter as an int; each round drops the others.
+    # Each round removes at least one fact, and recomputes only what a removal can change:
+    # the facts of functions that lost a parameter or call a function that lost its fact
+    bindings = {id(st): _local_bindings(st, range_ok, frozenset(params.get(st.name, ())))
+                for st in fns}
+    called = {id(st): {n.func.id for n in _own_nodes(st)
+                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)} for st in fns}
+    by_owner = {}  # owner id (None: no facts) -> [(callee name, call)]
+    for name, calls in sites.items():
+        for call, owner in calls:
+            by_owner.setdefault(None if owner is None else id(owner), []).append((name, call))
+    ints = {}
+    dirty = {id(st) for st in fns}
+    removed, first = set(), True
+    while True:
+        for st in fns:
+            if id(st) not in dirty:
+                continue
+            good, bad = bindings[id(st)]
+            dropped = {x.arg for x in st.args.posonlyargs + st.args.args} - params.get(
+                st.name, set())
+            if dropped & set(good):
+                good = {k: v for k, v in good.items() if k not in dropped}
+                bad = bad | dropped
+            ints[id(st)] = _int_locals(good, bad, funcs)
+        gone, lost = set(), set()  # functions no longer int-returning; lost parameters
+        for name in list(funcs):
+            st = unique[name]
+            if first or id(st) in dirty or called[id(st)] & removed:
+                if any(v is None or not _is_int_expr(v, ints[id(st)], funcs)
+                       for v in returns[name]):
+                    gone.add(name)
+        for owner, calls in by_owner.items():
+            if not first and (owner not in dirty and not called[owner] & removed
+                              if owner is not None else not removed):
+                continue
+            ctx = ints[owner] if owner is not None else frozenset()
+            for name, call in calls:
+                ps = params.get(name)
+                if not ps:
+                    continue
+                st = unique[name]
+                for arg, x in zip(call.args, st.args.posonlyargs + st.args.args):
+                    if x.arg in ps and not _is_int_expr(arg, ctx, funcs):
+                        ps.discard(x.arg)
+                        lost.add(name)
+        if not gone and not lost:
+            break
+        funcs -= gone
+        removed, first = gone, False
+        dirty = {id(unique[n]) for n in lost} | {id(st) for st in fns if called[id(st)] & gone}
+    return frozenset(funcs), {id(unique[n]): frozenset(ps) for n, ps in params.items() if ps}
 
 
 #: operands that are never ints (non-int literals, displays, f-strings)
@@ -693,9 +880,17 @@ class ExprRewriter(ast.NodeTransformer):
         """``n`` (not yet rewritten) gives an int whenever it evaluates."""
         return _is_int_expr(n, self.ints, self.funcs)
 
+    #: module function name -> bound of what it returns (``return_bounds``)
+    rbounds = {}
+
     def _ub(self, n):
         """U with |n| <= U for an int expression ``n`` (not yet rewritten), else None."""
-        return _ubound(n, self._name_bound)
+        return _ubound(n, self._leaf_bound)
+
+    def _leaf_bound(self, n):
+        if isinstance(n, ast.Name):
+            return self._name_bound(n.id)
+        return _call_bound(n, self.rbounds) if self._isint(n) else None
 
     def _name_bound(self, name):
         return self.bounds.get(name) if name in self.ints else None
@@ -988,6 +1183,9 @@ class ExprRewriter(ast.NodeTransformer):
                             keywords=node.keywords)
         elif isinstance(node.func, ast.Name) and node.func.id in self.funcs:
             node.int_expr = True  # returns an int (int_functions): range test only
+            r = self.rbounds.get(node.func.id)
+            if r is not None:
+                node.int_bound = r + 1  # and within +-r (return_bounds): no test
         return node
 
     def _display(self, node):
@@ -1088,16 +1286,21 @@ class ExprRewriter(ast.NodeTransformer):
 class GasRewriter:
     """Statement-level rewriting: block charges, loop charges, function entry and depth."""
 
-    def __init__(self, schedule=SCHEDULE):
+    def __init__(self, schedule=SCHEDULE, entry_points=None):
         self.s = schedule
         self.expr = ExprRewriter()
+        #: names of the contract's entry points (called from outside with any arguments);
+        #: None: unknown, so no parameter is proven int
+        self.entry_points = entry_points
+        self.params = {}
 
     # -- entry point
     range_ok = False  # ``range`` is the builtin (never rebound in the module)
 
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
-        self.expr.funcs = int_functions(module, self.range_ok)
+        self.expr.funcs, self.params = module_int_facts(module, self.range_ok, self.entry_points)
+        self.expr.rbounds = return_bounds(module, self.range_ok, self.expr.funcs, self.params)
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)
@@ -1349,7 +1552,9 @@ class GasRewriter:
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.in_fn
         outer_bounds = self.expr.bounds
-        self.expr.ints, self.expr.bounds = int_facts(fn, self.range_ok, self.expr.funcs)
+        self.expr.ints, self.expr.bounds = int_facts(
+            fn, self.range_ok, self.expr.funcs, self.params.get(id(fn), frozenset()),
+            self.expr.rbounds)
         self.expr.in_fn = True
         try:
             inner = self.body(fn.body, 0, fn.lineno)
@@ -1437,6 +1642,8 @@ def _fix_lines(stmts):
                 _set_line(st, line)
 
 
-def rewrite(tree: ast.Module) -> ast.Module:
-    """Rewrite a vetted module tree in place and return it."""
-    return GasRewriter().rewrite(tree)
+def rewrite(tree: ast.Module, entry_points=None) -> ast.Module:
+    """Rewrite a vetted module tree in place and return it. ``entry_points``: the names of the
+    contract's entry points (``VettedModule.entry_points``); given, the other functions'
+    parameters may be proven int (``module_int_facts``)."""
+    return GasRewriter(entry_points=entry_points).rewrite(tree)

@@ -36,7 +36,8 @@ def bounds(src: str, fn: str = "main") -> dict:
 
 
 def rewritten(src: str, fn: str = "main") -> str:
-    code = ast.unparse(rewriter.rewrite(vetting.vet(contract(src), "c").tree))
+    v = vetting.vet(contract(src), "c")
+    code = ast.unparse(rewriter.rewrite(v.tree, entry_points=frozenset(v.entry_points)))
     return code.split(f"def {fn}(", 1)[1].split("\ndef ", 1)[0]
 
 
@@ -249,7 +250,8 @@ def test_int_function_results_skip_the_type_test_and_agree_with_the_helper():
            "    return out + [depth(2**70, 100) + 1]\n")
     assert _funcs(src) == {"depth"}
     code = rewritten(src, "depth")
-    assert ":= depth(" in code and not re.search(r"_pc_T\(\(_pc_t\d+ := depth\(", code)
+    assert not re.search(r"_pc_T\(\(_pc_t\d+ := depth\(", code)  # no type test of results
+    assert "_pc_add(1" not in code  # and no range test: depth returns at most 5,000
 
     def depth(x, d):
         if x == 1 or d == 0:
@@ -268,3 +270,120 @@ def test_int_function_results_skip_the_type_test_and_agree_with_the_helper():
     f0, s0 = run(contract(src), n=1), run(contract(unproven), n=1)
     assert fast.gas_used - f0.gas_used == slow.gas_used - s0.gas_used
     assert s0.gas_used - f0.gas_used == 4
+
+
+# ---- parameters proven to receive ints
+
+def _params(src: str) -> dict:
+    v = vetting.vet(contract(src), "c")
+    tree = v.tree
+    funcs, params = rewriter.module_int_facts(tree, not rewriter.binds_range(tree),
+                                              frozenset(v.entry_points))
+    names = {id(st): st.name for st in tree.body if isinstance(st, ast.FunctionDef)}
+    return {names[k]: set(ps) for k, ps in params.items()}
+
+
+def test_which_parameters_are_proven_int():
+    src = ("def step(x: int, d: int) -> int:\n    if d == 0:\n        return x\n"
+           "    return step(x // 2 + 1, d - 1)\n\n"
+           "def mixed_args(a: int, b: int) -> int:\n    return a\n\n"
+           "def escapes(x: int) -> int:\n    return x + 1\n\n"
+           "def keywords(x: int) -> int:\n    return x\n\n"
+           "def defaults(x: int, y: int = 2) -> int:\n    return x\n\n"
+           "def in_lambda(x: int) -> int:\n    return x\n\n"
+           "def rebinds(x: int) -> int:\n    x = 'a'\n    return 1\n\n"
+           "@public\ndef main(n: int, s: str) -> list:\n    i = 0\n    for j in range(3):\n"
+           "        i += step(j, 5)\n    f = lambda v: in_lambda(v)\n"
+           "    return [mixed_args(i, s), mixed_args(2, 3), sorted([1], key=escapes),"
+           " keywords(x=1), defaults(1), f(2), in_lambda(4), rebinds(3), main(1, 'a')]\n")
+    p = _params(src)
+    # rebinds' x receives ints, but is rebound to a str: the local is not proven
+    assert p == {"step": {"x", "d"}, "mixed_args": {"a"}, "rebinds": {"x"}}, p
+    v = vetting.vet(contract(src), "c")
+    fn = next(n for n in v.tree.body if getattr(n, "name", "") == "rebinds")
+    assert rewriter.int_facts(fn, True, frozenset(), frozenset({"x"}))[0] == frozenset()
+    funcs = rewriter.module_int_facts(v.tree, True, frozenset(v.entry_points))[0]
+    assert funcs >= {"step", "mixed_args"}  # they return x / a, int parameters
+    # a call site inside a lambda or comprehension is judged without the function's facts
+    only = ("def f(x: int) -> list:\n    return [x]\n\n@public\ndef main() -> list:\n"
+            "    h = lambda: f('a')\n    return f(3) + h()\n")
+    assert _params(only) == {} and run(contract(only)).result == [3, "a"]
+    # without the entry points (unknown callers) no parameter is proven
+    tree = vetting.vet(contract(src), "c").tree
+    assert rewriter.module_int_facts(tree, True)[1] == {}
+
+
+def test_int_parameters_agree_with_the_guarded_path():
+    src = ("def collatz(x: int, depth: int) -> int:\n    if x == 1 or depth == 0:\n"
+           "        return 0\n    if x % 2 == 0:\n        return 1 + collatz(x // 2, depth - 1)\n"
+           "    return 1 + collatz(3 * x + 1, depth - 1)\n\n"
+           "@public\ndef main(n: int, big: int) -> list:\n    out = []\n    acc = 0\n"
+           "    for i in range(1, n):\n        s = collatz(i, 40)\n        acc = (acc * 31 + s) % 1000003\n"
+           "        out.append(s)\n    return out + [acc, collatz(2**100 + 7, 150),"
+           " collatz((2**100 + 7) ** 2, 60)]\n")
+    assert _params(src) == {"collatz": {"x", "depth"}}
+    code = rewritten(src, "collatz")
+    assert "_pc_T(x)" not in code and "_pc_T(depth)" not in code
+    # the same with collatz referenced once as a value (its parameters are then unknown)
+    unproven = src.replace("    out = []\n", "    out = []\n    g = collatz\n", 1)
+    assert _params(unproven) == {}
+
+    def collatz(x, depth):
+        if x == 1 or depth == 0:
+            return 0
+        if x % 2 == 0:
+            return 1 + collatz(x // 2, depth - 1)
+        return 1 + collatz(3 * x + 1, depth - 1)
+    big = 2**100 + 7
+    out = [collatz(i, 40) for i in range(1, 80)]
+    acc = 0
+    for s in out:
+        acc = (acc * 31 + s) % 1000003
+    want = out + [acc, collatz(big, 150), collatz(big * big, 60)]
+    a, b = run(contract(src), n=80, big=big), run(contract(unproven), n=80, big=big)
+    assert a.result == b.result == want, (a, b)
+    a0, b0 = run(contract(src), n=1, big=3), run(contract(unproven), n=1, big=3)
+    assert a.gas_used - a0.gas_used == b.gas_used - b0.gas_used
+
+
+# ---- bounds of what int functions return
+
+def test_return_bounds_rest_on_the_frame_limit():
+    from pycontract.runtime import executor
+    assert executor._RECURSION_LIMIT <= rewriter.FRAMES_MAX
+    src = ("def walk(x: int, d: int) -> int:\n    if x == 1 or d == 0:\n        return 0\n"
+           "    if x % 2 == 0:\n        return 1 + walk(x // 2, d - 1)\n"
+           "    return 2 + hop(3 * x + 1, d - 1)\n\n"
+           "def hop(x: int, d: int) -> int:\n    return walk(x, d) - 3\n\n"
+           "def two(x: int) -> int:\n    return two(x) + two(x)\n\n"
+           "def wide(x: int) -> int:\n    if x:\n        return 2**60 + wide(x - 1)\n    return 0\n\n"
+           "@public\ndef main(n: int) -> list:\n    out = []\n    for i in range(1, n):\n"
+           "        s = walk(i, 150)\n        out.append(s % 5 + s * s - hop(i, 3))\n    return out\n")
+    v = vetting.vet(contract(src), "c")
+    funcs, params = rewriter.module_int_facts(v.tree, True, frozenset(v.entry_points))
+    assert {"walk", "hop", "two", "wide"} <= funcs
+    rb = rewriter.return_bounds(v.tree, True, funcs, params)
+    # walk and hop: bases 0, steps 1, 2, 3: 0 + 5,000 * 3; two: two calls; wide: 2**60 * 5,000
+    assert rb == {"walk": 15_000, "hop": 15_000}, rb
+    code = rewritten(src)
+    tail = code.split("_pc_append(out")[1]
+    assert "_pc_add" not in tail and "_pc_mul" not in tail and "_pc_T" not in tail
+
+    def walk(x, d):
+        if x == 1 or d == 0:
+            return 0
+        if x % 2 == 0:
+            return 1 + walk(x // 2, d - 1)
+        return 2 + hop(3 * x + 1, d - 1)
+
+    def hop(x, d):
+        return walk(x, d) - 3
+    want = [walk(i, 150) % 5 + walk(i, 150) ** 2 - hop(i, 3) for i in range(1, 70)]
+    out = run(contract(src), n=70)
+    assert out.result == want, out
+    # the same arithmetic without the facts (hop referenced as a value): same gas
+    unproven = src.replace("    out = []\n", "    out = []\n    g = hop\n", 1)
+    slow = run(contract(unproven), n=70)
+    assert slow.result == want
+    a0, b0 = run(contract(src), n=1), run(contract(unproven), n=1)
+    assert out.gas_used - a0.gas_used == slow.gas_used - b0.gas_used
