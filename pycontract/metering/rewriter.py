@@ -383,18 +383,21 @@ def _int_locals(good, bad, funcs) -> frozenset:
 
 # ---------------------------------------------------------------- int bounds (issue 12)
 
-#: the most times one statement can run in one function frame (a call of a function), and the
-#: most iterations one loop can make there, in any transaction or query: every loop iteration
-#: is charged (``loop_iteration`` >= 1 gas) and the counter TESTED at the top of the loop body
-#: before the body runs, the counter never goes up, and it starts at most at
-#: ``schedule.MAX_GAS_LIMIT`` (the meter refuses more), so at most ``MAX_GAS_LIMIT`` tests at
-#: loop tops can pass in a whole transaction (cross-contract calls share the meter). A statement
+#: the most times one statement can run in one function frame (a call of a function), the
+#: most iterations one loop can make there and the most items one comprehension can draw, in
+#: any transaction or query: every loop iteration is charged (``loop_iteration`` gas) and the
+#: counter TESTED at the top of the loop body before the body runs, every comprehension item is
+#: charged (``comprehension_item`` + weights) and tested before it is used (``_pc_citer``, per
+#: item or up front), the counter never goes up, and it starts at most at
+#: ``schedule.MAX_GAS_LIMIT`` (the meter refuses more; cross-contract calls share the meter),
+#: so at most MAX_GAS_LIMIT / 2 loop-top tests can pass in a whole transaction. A statement
 #: outside any loop runs once per frame; one inside a loop at most once per iteration of its
-#: innermost loop that passed its test. Nothing else repeats code within a frame (no generators,
-#: no ``goto``); an out-of-gas swallowed by ``finally: continue`` lands on a loop top, which
-#: tests again. See :func:`int_bounds`.
-EXEC_MAX = MAX_GAS_LIMIT // max(SCHEDULE.loop_iteration, 1) + 1
-assert SCHEDULE.loop_iteration >= 1
+#: innermost loop that passed its test. Nothing else repeats code within a frame (no
+#: generators, no ``goto``); an out-of-gas swallowed by ``finally: continue`` lands on a loop
+#: top, which tests again. See :func:`int_bounds`.
+_PER_ITEM = min(SCHEDULE.loop_iteration, SCHEDULE.comprehension_item)
+EXEC_MAX = MAX_GAS_LIMIT // max(_PER_ITEM, 1) + 1
+assert SCHEDULE.loop_iteration >= 1 and SCHEDULE.comprehension_item >= 1
 #: bounds at or above this are not kept: no operation's free range is that wide
 _BOUND_CAP = 1 << 64
 #: a name whose bound rose this many times in the fixpoint is given up (a cycle such as
@@ -484,6 +487,23 @@ def _range_args(call):
     return a[0], a[1], a[2] if len(a) == 3 else _const(1)
 
 
+def _range_bound(call, ub):
+    """Bound of every value ``range(a, b, s)`` yields to a loop or comprehension: between a
+    and b, and a + j*s with j < EXEC_MAX items drawn (a ``for`` iteration, like a
+    comprehension item, is charged at least 1 gas and the counter tested before its body)."""
+    args = _range_args(call)
+    if args is None:
+        return None
+    a, b, s = (_ubound(x, ub) for x in args)
+    cands = []
+    if a is not None and b is not None:
+        cands.append(max(a, b))
+    if a is not None and s is not None:
+        cands.append(a + EXEC_MAX * s)
+    u = min(cands) if cands else None
+    return u if u is not None and u < _BOUND_CAP else None
+
+
 def _call_bound(n, rbounds):
     """The bound of a call ``f(...)`` of a function with a return bound, else None."""
     return rbounds.get(n.func.id) if isinstance(n.func, ast.Name) else None
@@ -522,18 +542,10 @@ def int_bounds(good, ints, funcs=frozenset(), rbounds=None) -> dict:
             if kind == "param":
                 return None  # an int of any size
             if kind == "for":
-                args = _range_args(v)
-                if args is None:
+                u = _range_bound(v, ub)
+                if u is None:
                     return None
-                a, b, s = (_ubound(x, ub) for x in args)
-                cands = []
-                if a is not None and b is not None:
-                    cands.append(max(a, b))
-                if a is not None and s is not None:
-                    cands.append(a + EXEC_MAX * s)
-                if not cands:
-                    return None
-                base = max(base, min(cands))
+                base = max(base, u)
                 continue
             if kind in (ast.Add, ast.Sub):
                 terms = [v]
@@ -1244,10 +1256,20 @@ class ExprRewriter(ast.NodeTransformer):
                   and self.range_ok and _range_iter(g.iter) and own.count(g.target.id) == 1}
         saved, saved_bounds = self.ints, self.bounds
         try:
-            self.ints = (saved - set(own)) | ranged
-            # the comprehension's own names hide our bounds too (its range-drawn names are
-            # ints of no known bound)
+            # the comprehension's own names hide our bounds too; a range-drawn name is bounded
+            # like a ``for`` target (every item drawn is charged >= 1 gas, tested, before it
+            # is used: ``_pc_citer`` per item or up front), its range's arguments read with
+            # none of the comprehension's own names bounded
             self.bounds = {k: u for k, u in saved_bounds.items() if k not in own}
+            self.ints = saved - set(own)
+            drawn = {}
+            for g in gens:
+                if isinstance(g.target, ast.Name) and g.target.id in ranged:
+                    u = _range_bound(g.iter.args[0], self._leaf_bound)
+                    if u is not None:
+                        drawn[g.target.id] = u
+            self.ints = (saved - set(own)) | ranged
+            self.bounds.update(drawn)
             self._shadowed(node, (), comp=True)
         finally:
             self.ints, self.bounds = saved, saved_bounds

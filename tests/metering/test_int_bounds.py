@@ -387,3 +387,27 @@ def test_return_bounds_rest_on_the_frame_limit():
     assert slow.result == want
     a0, b0 = run(contract(src), n=1), run(contract(unproven), n=1)
     assert out.gas_used - a0.gas_used == slow.gas_used - b0.gas_used
+
+
+def test_comprehension_range_targets_are_bounded_like_loop_targets():
+    src = ("@public\ndef main(n: int) -> list:\n    a = [i * 7919 % 10007 for i in range(n)]\n"
+           "    b = [i * j for i in range(3) for j in range(i * 2**40, i * 2**40 + 2)]\n"
+           "    c = [i * 3 - 1 for i in range(2**70, 2**70 + 3)]\n"
+           "    d = sum(i * i for i in range(n))\n    return [a, b, c, d]\n")
+    code = rewritten(src)
+    assert "[i * 7919 % 10007 for i in" in code  # i < EXEC_MAX: * and % inline, no test
+    assert "_pc_mul(i, j)" in code and "_pc_mul(i, 3)" in code  # unbounded: helpers kept
+
+    def plain(n):
+        return [[i * 7919 % 10007 for i in range(n)],
+                [i * j for i in range(3) for j in range(i * 2**40, i * 2**40 + 2)],
+                [i * 3 - 1 for i in range(2**70, 2**70 + 3)], sum(i * i for i in range(n))]
+    unproven = src.replace("range(n)", "list(range(n))")  # not drawn from range: helpers
+    assert "_pc_mod(" in rewritten(unproven)
+    for n in (0, 7, 400):
+        a, b = run(contract(src), n=n), run(contract(unproven), n=n)
+        assert a.result == b.result == plain(n), (a, b)
+    # the bounded form costs only the static weights: per item the same as the helpers did
+    d1 = run(contract(src), n=401).gas_used - run(contract(src), n=400).gas_used
+    d2 = run(contract(unproven), n=401).gas_used - run(contract(unproven), n=400).gas_used
+    assert d1 == d2 - 2  # only the two list(range(n)) calls cost more: 1 per element each
