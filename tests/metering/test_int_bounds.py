@@ -109,6 +109,23 @@ def test_every_loop_body_begins_with_a_tested_charge():
     assert loops > 20
 
 
+def test_an_out_of_gas_swallowed_by_finally_is_raised_again_at_the_loop_top():
+    """The other half of EXEC_MAX's premise: code that catches the out-of-gas (``finally:
+    continue`` / ``return``) cannot keep a loop going, so a bounded counter cannot step again
+    and again after the gas is gone."""
+    spin = ("@public\ndef main() -> int:\n    i = 0\n    while True:\n        try:\n"
+            "            i += 1\n            j = i + 1\n        finally:\n            continue\n")
+    assert "i" in bounds(spin) and "j" in bounds(spin)
+    for gas in (500, 5_000, 50_000):
+        out = run(contract(spin), gas=gas)
+        assert (out.status, out.gas_used) == ("out_of_gas", gas), out
+    nested = ("def f(n: int) -> int:\n    k = 0\n    while True:\n        try:\n"
+              "            k += 1\n        finally:\n            return k\n\n"
+              "@public\ndef main() -> int:\n    t = 0\n    while True:\n        t += f(1)\n")
+    out = run(contract(nested), gas=20_000)
+    assert (out.status, out.gas_used) == ("out_of_gas", 20_000), out
+
+
 # ---- the emitted code and its behaviour
 
 def test_bounded_loop_needs_no_tests():
