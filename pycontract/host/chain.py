@@ -27,6 +27,7 @@ from ledger_store.records import ContractRecord, TxRecord
 from pycontract.errors import InvalidTransaction, NodeFault, PycontractError, QueryError
 from pycontract.host import accounts, hashing
 from pycontract.host.limits import MAX_GAS_PER_TX
+from pycontract.metering.schedule import MAX_GAS_LIMIT
 from pycontract.host.records import (
     DEFAULT_CALL_GAS,
     DEFAULT_DEPLOY_GAS,
@@ -125,6 +126,9 @@ class Chain:
         self.path = os.path.abspath(os.fspath(path))
         self.chain_id = chain_id
         self.max_gas_per_tx = int(max_gas_per_tx)
+        if not 0 < self.max_gas_per_tx <= MAX_GAS_LIMIT:
+            # the engine runs nothing with more (the rewriter's int bounds rest on it)
+            raise ValueError(f"max_gas_per_tx must be in [1, {MAX_GAS_LIMIT}]")
         self._limits = dict(worker_limits or {})
         # A secret random seed by default: results never depend on it (dict order is insertion
         # order, sets and hash() are not in the language), and a seed nobody knows means no

@@ -34,12 +34,15 @@ given that statement's line, so tracebacks name the same line on every version.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 
 from pycontract.metering import helpers
 from pycontract.metering.helpers import RECURSIVE_PREFIX
-from pycontract.metering.schedule import NODE_WEIGHTS, SCHEDULE
-from pycontract.language import ALLOWED_EXCEPTIONS
+from pycontract.metering.schedule import MAX_GAS_LIMIT, NODE_WEIGHTS, SCHEDULE
+from pycontract.language import (
+    ALLOWED_BUILTINS, ALLOWED_EXCEPTIONS, API_NAMES, FORBIDDEN_BUILTINS,
+)
 from pycontract.vetting.nodes import CHILD_FIELDS, is_singleton_const
 
 SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Pass, ast.Break,
@@ -166,9 +169,10 @@ _SMALL_INT = 1 << 64
 
 
 def _small_int_or(node, operands, helper_call):
-    """``node if -2**64 < x < 2**64 [and ...] else helper(...)`` when every operand is a name or
-    a small int literal (a non-int operand makes the range test raise TypeError, as the operation
-    itself would); the helper call alone otherwise."""
+    """``node if -2**64 < x < 2**64 [and ...] else helper(...)`` when every operand in
+    ``operands`` (those not already proven small) is a name or a small int literal (a non-int
+    operand makes the range test raise TypeError, as the operation itself would); the helper
+    call alone otherwise."""
     tests = []
     for o in operands:
         if _is_int_const(o):
@@ -379,33 +383,42 @@ def _str_of(n):
     return None
 
 
-def _is_int_expr(n, ints) -> bool:
+def _is_int_expr(n, ints, funcs=frozenset()) -> bool:
     """An expression that, if it evaluates at all, gives an int (or bool): int literals, names
-    proven int, and arithmetic of those (the sizing helpers return ints for ints or raise)."""
+    proven int, arithmetic of those (the sizing helpers return ints for ints or raise), and
+    calls of module functions proven to return ints (``int_functions``)."""
     if isinstance(n, ast.Constant):
         return type(n.value) in (int, bool)
     if isinstance(n, ast.Name):
         return n.id in ints
     if isinstance(n, ast.BinOp):
-        return (isinstance(n.op, _INT_BINOPS) and _is_int_expr(n.left, ints)
-                and _is_int_expr(n.right, ints))
+        return (isinstance(n.op, _INT_BINOPS) and _is_int_expr(n.left, ints, funcs)
+                and _is_int_expr(n.right, ints, funcs))
     if isinstance(n, ast.UnaryOp):
-        return isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert)) and _is_int_expr(n.operand, ints)
+        return (isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert))
+                and _is_int_expr(n.operand, ints, funcs))
+    if isinstance(n, ast.Call):
+        return isinstance(n.func, ast.Name) and n.func.id in funcs
     return False
 
 
-def int_locals(fn, range_ok: bool) -> frozenset:
-    """Local names of ``fn`` that can only ever hold an int (or bool): every binding of the name
-    in the function's own scope is ``x = E``, ``x: T = E`` or ``x op= E`` with ``E`` an int
-    expression (given the other such names: a fixpoint), or ``for x in range(...)``.
-    Parameters, unpacking targets, except-as names, nested defs and anything else disqualify
-    the name. A proof, not a guess: the rewriter drops type tests for these names."""
+def _local_bindings(fn, range_ok: bool, params=frozenset()):
+    """(``good``, ``bad``): every binding of a local name in ``fn``'s own scope that the int
+    facts understand, as ``name -> [(kind, node)]`` with kind ``"="`` (``x = E``, ``x: T = E``),
+    an ``ast`` operator class (``x op= E``), ``"for"`` (``for x in range(...)``: node is the
+    ``range(...)`` call) or ``"param"`` (a parameter in ``params``: every call passes an int,
+    ``module_int_facts``); and the names bound any other way (other parameters, unpacking,
+    except-as, nested defs, other scopes' walrus/global/nonlocal), which no fact may be proven
+    about."""
     good = {}  # name -> list of (kind, value)
     bad = set()
     seen_targets = set()
     stack = list(fn.body)
     for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
-        bad.add(a.arg)
+        if a.arg in params:
+            good.setdefault(a.arg, []).append(("param", None))
+        else:
+            bad.add(a.arg)
     for a in (fn.args.vararg, fn.args.kwarg):
         if a is not None:
             bad.add(a.arg)
@@ -422,7 +435,7 @@ def int_locals(fn, range_ok: bool) -> frozenset:
             seen_targets.add(id(n.target))
         elif isinstance(n, ast.For) and isinstance(n.target, ast.Name):
             if range_ok and _range_iter(n.iter):
-                good.setdefault(n.target.id, [])
+                good.setdefault(n.target.id, []).append(("for", n.iter.args[0]))
                 seen_targets.add(id(n.target))
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             if id(n) not in seen_targets:
@@ -442,13 +455,27 @@ def int_locals(fn, range_ok: bool) -> frozenset:
                     bad.update(m.names)
             continue
         stack.extend(ast.iter_child_nodes(n))
+    return good, bad
+
+
+def int_locals(fn, range_ok: bool, funcs=frozenset()) -> frozenset:
+    """Local names of ``fn`` that can only ever hold an int (or bool): every binding of the name
+    in the function's own scope is ``x = E``, ``x: T = E`` or ``x op= E`` with ``E`` an int
+    expression (given the other such names: a fixpoint), or ``for x in range(...)``.
+    Parameters, unpacking targets, except-as names, nested defs and anything else disqualify
+    the name. A proof, not a guess: the rewriter drops type tests for these names."""
+    return _int_locals(*_local_bindings(fn, range_ok), funcs)
+
+
+def _int_locals(good, bad, funcs) -> frozenset:
     ints = {k for k in good if k not in bad}
     changed = True
     while changed:
         changed = False
         for k in list(ints):
             for op, value in good[k]:
-                ok = _is_int_expr(value, ints) and (op == "=" or op in _INT_BINOPS)
+                ok = op in ("for", "param") or (_is_int_expr(value, ints, funcs)
+                                     and (op == "=" or op in _INT_BINOPS))
                 if not ok:
                     ints.discard(k)
                     changed = True
@@ -536,6 +563,485 @@ def list_locals(fn, calls_ok) -> frozenset:
     return frozenset(lists)
 
 
+# ---------------------------------------------------------------- int bounds (issue 12)
+
+#: the most times one statement can run in one function frame (a call of a function), the
+#: most iterations one loop can make there and the most items one comprehension can draw, in
+#: any transaction or query: every loop iteration is charged (``loop_iteration`` gas) and the
+#: counter TESTED at the top of the loop body before the body runs, every comprehension item is
+#: charged (``comprehension_item`` + weights) and tested before it is used (``_pc_citer``, per
+#: item or up front), the counter never goes up, and it starts at most at
+#: ``schedule.MAX_GAS_LIMIT`` (the meter refuses more; cross-contract calls share the meter),
+#: so at most MAX_GAS_LIMIT / 2 loop-top tests can pass in a whole transaction. A statement
+#: outside any loop runs once per frame; one inside a loop at most once per iteration of its
+#: innermost loop that passed its test. Nothing else repeats code within a frame (no
+#: generators, no ``goto``); an out-of-gas swallowed by ``finally: continue`` lands on a loop
+#: top, which tests again. See :func:`int_bounds`.
+_PER_ITEM = min(SCHEDULE.loop_iteration, SCHEDULE.comprehension_item)
+EXEC_MAX = MAX_GAS_LIMIT // max(_PER_ITEM, 1) + 1
+assert SCHEDULE.loop_iteration >= 1 and SCHEDULE.comprehension_item >= 1
+#: bounds at or above this are not kept: no operation's free range is that wide
+_BOUND_CAP = 1 << 64
+#: a name whose bound rose this many times in the fixpoint is given up (a cycle such as
+#: ``x = x * 2`` would otherwise climb to the cap one step at a time)
+_WIDEN_AFTER = 6
+
+
+def _pow2_above(*us):
+    """2**k with every |x| <= u < 2**k: bitwise ops of such x lie within +-2**k."""
+    return 1 << max(u.bit_length() for u in us)
+
+
+def _ubound(n, ub):
+    """U with |value| <= U for an expression already proven int (``_is_int_expr``), given the
+    bounds ``ub(leaf)`` of its names and calls (``ast.Name`` / ``ast.Call`` nodes; None:
+    unbounded); None when no bound is known below ``_BOUND_CAP``. Exact integer arithmetic on
+    the bounds, so the figures hold on every CPython version."""
+    u = _ubound1(n, ub)
+    return u if u is not None and u < _BOUND_CAP else None
+
+
+def _ubound1(n, ub):
+    if isinstance(n, ast.Constant):
+        return abs(int(n.value)) if type(n.value) in (int, bool) else None
+    if isinstance(n, (ast.Name, ast.Call)):
+        return ub(n)
+    if isinstance(n, ast.UnaryOp):
+        u = _ubound(n.operand, ub)
+        if u is None:
+            return None
+        return u + 1 if isinstance(n.op, ast.Invert) else u  # ~x == -x - 1
+    if not isinstance(n, ast.BinOp):
+        return None
+    op = type(n.op)
+    left, right = n.left, n.right
+    if op is ast.BitAnd:
+        # x & c with c >= 0 lies in [0, c] whatever x is
+        consts = [o.value for o in (left, right) if _is_int_const(o) and o.value >= 0]
+        if consts:
+            return min(consts)
+    if op is ast.Mod and _is_int_const(right) and right.value != 0:
+        return abs(right.value) - 1  # x % c lies strictly between 0 and c
+    ul = _ubound(left, ub)
+    if op in (ast.FloorDiv, ast.RShift):
+        return ul  # |x // y| <= |x| for y != 0; x >> k == x // 2**k
+    ur = _ubound(right, ub)
+    if op is ast.Mod:
+        return None if ur is None else max(ur - 1, 0)  # |x % y| < |y|
+    if ul is None:
+        return None
+    if op is ast.LShift:
+        if _is_int_const(right) and 0 <= right.value <= 64:
+            return ul << right.value
+        return None
+    if op is ast.Pow:
+        if _is_int_const(right) and 0 <= right.value and ul.bit_length() * right.value <= 130:
+            return ul ** right.value
+        return None
+    if ur is None:
+        return None
+    if op in (ast.Add, ast.Sub):
+        return ul + ur
+    if op is ast.Mult:
+        return ul * ur
+    if op in (ast.BitAnd, ast.BitOr, ast.BitXor):
+        return _pow2_above(ul, ur)
+    return None
+
+
+def _additive_terms(n, out):
+    """The terms of a ``+``/``-`` chain (signs dropped: only magnitudes matter here)."""
+    if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub)):
+        _additive_terms(n.left, out)
+        _additive_terms(n.right, out)
+    else:
+        out.append(n)
+    return out
+
+
+def _range_args(call):
+    """(start, stop, step) expressions of ``range(...)`` (None where absent or unusable)."""
+    a = call.args
+    if call.keywords or any(isinstance(x, ast.Starred) for x in a) or not 1 <= len(a) <= 3:
+        return None
+    if len(a) == 1:
+        return _const(0), a[0], _const(1)
+    return a[0], a[1], a[2] if len(a) == 3 else _const(1)
+
+
+def _range_bound(call, ub):
+    """Bound of every value ``range(a, b, s)`` yields to a loop or comprehension: between a
+    and b, and a + j*s with j < EXEC_MAX items drawn (a ``for`` iteration, like a
+    comprehension item, is charged at least 1 gas and the counter tested before its body)."""
+    args = _range_args(call)
+    if args is None:
+        return None
+    a, b, s = (_ubound(x, ub) for x in args)
+    cands = []
+    if a is not None and b is not None:
+        cands.append(max(a, b))
+    if a is not None and s is not None:
+        cands.append(a + EXEC_MAX * s)
+    u = min(cands) if cands else None
+    return u if u is not None and u < _BOUND_CAP else None
+
+
+def _call_bound(n, rbounds):
+    """The bound of a call ``f(...)`` of a function with a return bound, else None."""
+    return rbounds.get(n.func.id) if isinstance(n.func, ast.Name) else None
+
+
+def int_bounds(good, ints, funcs=frozenset(), rbounds=None) -> dict:
+    """``name -> U``: each proven-int local (``ints``) that can be shown to satisfy
+    ``|value| <= U < 2**64`` at every moment, from its bindings ``good`` (``_local_bindings``).
+
+    * ``x = E`` (a reset): U >= bound(E), computed from the bounds of the names in E.
+    * ``x = x + E``, ``x = E - x``, ``x += E``, ``x -= E`` (a step: x appears once among the
+      terms of a ``+``/``-`` chain): each run moves |x| by at most bound(E). Since the last
+      reset, each step statement ran at most :data:`EXEC_MAX` times in this frame (a local
+      lives in one frame), so U >= max(resets) + EXEC_MAX * sum of the step bounds.
+    * ``for x in range(a, b, s)``: x lies between a and b, and x == a + j*s with j < EXEC_MAX
+      iterations, so U >= min(max(|a|, |b|), |a| + EXEC_MAX*|s|) (whichever is known).
+
+    The bounds are the least solution of these inequalities, found by iterating up from 0
+    (a name rising more than ``_WIDEN_AFTER`` times, or to ``_BOUND_CAP``, is dropped); by
+    induction over the execution every value then stays within its bound. Other scopes cannot
+    rebind a local (``_local_bindings`` rules them out), and a bound is read only for names
+    that are still proven int where it is used (comprehension and lambda names hide them).
+    ``rbounds``: bounds of what module functions return (``return_bounds``)."""
+    U = {k: 0 for k in ints}
+    rises = dict.fromkeys(ints, 0)
+    rbounds = rbounds or {}
+
+    def ub(n):
+        if isinstance(n, ast.Name):
+            return U.get(n.id)
+        return _call_bound(n, rbounds)
+
+    def bound_of(k):
+        base, step = 0, 0
+        for kind, v in good[k]:
+            if kind == "param":
+                return None  # an int of any size
+            if kind == "for":
+                u = _range_bound(v, ub)
+                if u is None:
+                    return None
+                base = max(base, u)
+                continue
+            if kind in (ast.Add, ast.Sub):
+                terms = [v]
+            elif kind == "=":
+                terms = _additive_terms(v, [])
+                mine = [t for t in terms if isinstance(t, ast.Name) and t.id == k]
+                if len(mine) == 1 and len(terms) > 1:
+                    terms = [t for t in terms if t is not mine[0]]
+                else:
+                    terms = None
+            else:
+                terms = None
+            if terms is not None:  # a step
+                for t in terms:
+                    u = _ubound(t, ub)
+                    if u is None:
+                        return None
+                    step += u
+                continue
+            e = v if kind == "=" else ast.BinOp(left=_name(k), op=kind(), right=v)
+            u = _ubound(e, ub)
+            if u is None:
+                return None
+            base = max(base, u)
+        total = base + EXEC_MAX * step
+        return total if total < _BOUND_CAP else None
+
+    changed = True
+    while changed:
+        changed = False
+        for k in list(U):
+            if U[k] is None:
+                continue
+            new = bound_of(k)
+            if new is not None and new <= U[k]:
+                continue
+            if new is not None:
+                rises[k] += 1
+                if rises[k] > _WIDEN_AFTER:
+                    new = None
+            U[k] = new
+            changed = True
+    return {k: u for k, u in U.items() if u is not None}
+
+
+def int_facts(fn, range_ok: bool, funcs=frozenset(), params=frozenset(), rbounds=None):
+    """(proven-int locals, their bounds) of ``fn``: :func:`int_locals`, :func:`int_bounds`
+    (``params``: its parameters proven to receive ints, ``module_int_facts``; ``rbounds``:
+    :func:`return_bounds`)."""
+    good, bad = _local_bindings(fn, range_ok, params)
+    ints = _int_locals(good, bad, funcs)
+    return ints, int_bounds(good, ints, funcs, rbounds)
+
+
+#: more than this many contract function frames are never active at once: ``execute`` sets
+#: the interpreter's recursion limit to 5,000 Python frames (``executor._RECURSION_LIMIT``,
+#: checked by a test) and every contract function call is at least one of them
+FRAMES_MAX = 5000
+
+
+def return_bounds(module, range_ok: bool, funcs, params=None) -> dict:
+    """``name -> R``: every value a call of the int-returning function ``name`` returns has
+    |value| <= R. Found for a group of ``funcs`` whose every ``return E`` is either a *base*
+    (E bounded, calling no function of the group) or a *step* (E a ``+``/``-`` chain with
+    exactly one term a call of a group function, the other terms bounded): a call returns a
+    base, or a step added to what a call one frame deeper returned, and at most ``FRAMES_MAX``
+    frames are active at once, so R = max(bases) + FRAMES_MAX * max(steps) for the whole group
+    (e.g. ``return 0`` / ``return 1 + f(...)``: R = 5,000). Functions that fit neither leave
+    the group until it is stable, and so do those whose own figures reach ``_BOUND_CAP``."""
+    params = params or {}
+    group = {st.name: st for st in module.body
+             if isinstance(st, ast.FunctionDef) and st.name in funcs}
+    local = {}
+    for name, st in group.items():
+        good, bad = _local_bindings(st, range_ok, params.get(id(st), frozenset()))
+        ints = _int_locals(good, bad, funcs)
+        local[name] = int_bounds(good, ints, funcs)
+        local[name] = (local[name], [n.value for n in _scope_nodes(st) if isinstance(n, ast.Return)])
+    while group:
+        base = step = 0
+        out = set()
+        for name in group:
+            lb, rets = local[name]
+            fbase = fstep = 0
+
+            def ub(n, lb=lb):
+                return lb.get(n.id) if isinstance(n, ast.Name) else None
+            for e in rets:
+                terms = _additive_terms(e, [])
+                calls = [t for t in terms if isinstance(t, ast.Call)
+                         and isinstance(t.func, ast.Name) and t.func.id in group]
+                if len(calls) > 1:
+                    out.add(name)
+                    break
+                u = 0
+                for t in terms:
+                    v = None if t in calls else _ubound(t, ub)
+                    if t in calls:
+                        continue
+                    if v is None:
+                        u = None
+                        break
+                    u += v
+                if u is None:
+                    out.add(name)
+                    break
+                if calls:
+                    fstep = max(fstep, u)
+                else:
+                    fbase = max(fbase, u)
+            if fbase + FRAMES_MAX * fstep >= _BOUND_CAP:
+                out.add(name)  # too wide alone: it would spoil the others' bound
+            base, step = max(base, fbase), max(step, fstep)
+        if out:
+            group = {k: v for k, v in group.items() if k not in out}
+            continue
+        r = base + FRAMES_MAX * step
+        return dict.fromkeys(group, r) if r < _BOUND_CAP else {}
+    return {}
+
+
+# ---------------------------------------------------------------- functions that return ints
+
+def _module_binding_counts(module) -> dict:
+    """How many times each name is bound anywhere in the module (any scope)."""
+    counts = {}
+
+    def add(name, k=1):
+        counts[name] = counts.get(name, 0) + k
+    for n in ast.walk(module):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            add(n.name)
+        elif isinstance(n, ast.arg):
+            add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            add(n.name)
+        elif isinstance(n, ast.alias):
+            add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            for name in n.names:
+                add(name, 2)
+    return counts
+
+
+def _scope_nodes(fn):
+    """The nodes of ``fn``'s own scope (not inside nested functions or lambdas)."""
+    stack = list(fn.body)
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def _always_leaves(stmts) -> bool:
+    """Whether running ``stmts`` can never fall off their end (a return or raise ends every
+    path), judged conservatively."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (ast.Return, ast.Raise)):
+        return True
+    if isinstance(last, ast.If):
+        return _always_leaves(last.body) and _always_leaves(last.orelse)
+    return False
+
+
+#: names the runtime provides to contracts (a module ``def`` of such a name does not shadow
+#: them until it runs: ``def str`` called before, from a function, would reach the builtin)
+_PROVIDED = (frozenset(dir(builtins)) | ALLOWED_BUILTINS | API_NAMES | ALLOWED_EXCEPTIONS
+             | frozenset(FORBIDDEN_BUILTINS))
+
+
+def int_functions(module, range_ok: bool) -> frozenset:
+    """Names of module-level functions whose every call that returns gives an int (or bool)
+    (``module_int_facts`` without parameter facts)."""
+    return module_int_facts(module, range_ok)[0]
+
+
+def _scoped_nodes(module):
+    """``(node, owner)`` for every node of the module: ``owner`` is the top-level ``def`` whose
+    own scope the node is in, or None (module code, default values, and anything inside a
+    lambda, comprehension or nested def, where that function's facts do not apply)."""
+    for st in module.body:
+        if not isinstance(st, ast.FunctionDef):
+            for n in ast.walk(st):
+                yield n, None
+            continue
+        yield st, None
+        for n in ast.walk(st.args):
+            yield n, None  # defaults are evaluated in module scope
+        stack = list(st.body)
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (_SCOPES, ast.AsyncFunctionDef, ast.ClassDef)):
+                for m in ast.walk(n):
+                    yield m, None
+                continue
+            yield n, st
+            stack.extend(ast.iter_child_nodes(n))
+
+
+def module_int_facts(module, range_ok: bool, entry_points=None):
+    """(``funcs``, ``params``): the module functions proven to return ints, and for each
+    top-level ``def`` node (by ``id``) the parameters proven to receive ints.
+
+    A function qualifies for either only if its name is bound nowhere else in the module (no
+    assignment, no parameter, no nested def, no import of that name anywhere, and not a name the
+    runtime provides: a module ``def str`` called before it runs would reach the builtin), so
+    every ``f(...)`` in the module calls this ``def`` or raises NameError.
+
+    * returns int: no ``yield``, cannot fall off its end (no implicit ``return None``), and
+      every ``return E`` has ``E`` an int expression given the facts (a call returns only after
+      the calls it made returned, so by induction every returned value is an int);
+    * parameters (only when ``entry_points`` is given: entry points, called from outside with
+      any values, never qualify): the name is used only as ``f(a, b, ...)`` with exactly one
+      positional argument per parameter (no defaults, keywords or stars), so the function
+      object never escapes and no other call exists; a parameter is proven when the argument
+      at its position is an int expression at every call site (in the caller's facts; inside
+      a lambda, comprehension or module code, with no facts).
+
+    The greatest fixpoint of both together: start from every candidate fact and drop those
+    whose condition fails under the rest until none does; by induction over the execution
+    every fact left holds."""
+    counts = _module_binding_counts(module)
+    fns = [st for st in module.body if isinstance(st, ast.FunctionDef)]
+    unique = {st.name: st for st in fns if counts.get(st.name) == 1
+              and st.name not in _PROVIDED and not st.name.startswith("_")}
+    funcs, returns = set(), {}
+    for name, st in unique.items():
+        own = list(_scope_nodes(st))
+        if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in own):
+            continue
+        if _always_leaves(st.body):
+            funcs.add(name)
+            returns[name] = [n.value for n in own if isinstance(n, ast.Return)]
+    # parameter candidates: every reference to the name is a plain positional call
+    params, sites = {}, {}
+    if entry_points is not None:
+        refs = {}
+        for n, owner in _scoped_nodes(module):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in unique:
+                refs.setdefault(n.id, []).append(n)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in unique:
+                sites.setdefault(n.func.id, []).append((n, owner))
+        for name, st in unique.items():
+            a = st.args
+            names = [x.arg for x in a.posonlyargs + a.args]
+            if (name in entry_points or a.vararg or a.kwarg or a.kwonlyargs or a.defaults
+                    or not names):
+                continue
+            calls = sites.get(name, [])
+            if len(calls) != len(refs.get(name, ())) or any(
+                    c.keywords or len(c.args) != len(names)
+                    or any(isinstance(x, ast.Starred) for x in c.args) for c, _ in calls):
+                continue  # referenced other than by a plain call: it may escape
+            params[name] = set(names)
+    # bindings once, with every candidate parameter as an int; each round drops the others.
+    # Each round removes at least one fact, and recomputes only what a removal can change:
+    # the facts of functions that lost a parameter or call a function that lost its fact
+    bindings = {id(st): _local_bindings(st, range_ok, frozenset(params.get(st.name, ())))
+                for st in fns}
+    called = {id(st): {n.func.id for n in _scope_nodes(st)
+                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)} for st in fns}
+    by_owner = {}  # owner id (None: no facts) -> [(callee name, call)]
+    for name, calls in sites.items():
+        for call, owner in calls:
+            by_owner.setdefault(None if owner is None else id(owner), []).append((name, call))
+    ints = {}
+    dirty = {id(st) for st in fns}
+    removed, first = set(), True
+    while True:
+        for st in fns:
+            if id(st) not in dirty:
+                continue
+            good, bad = bindings[id(st)]
+            dropped = {x.arg for x in st.args.posonlyargs + st.args.args} - params.get(
+                st.name, set())
+            if dropped & set(good):
+                good = {k: v for k, v in good.items() if k not in dropped}
+                bad = bad | dropped
+            ints[id(st)] = _int_locals(good, bad, funcs)
+        gone, lost = set(), set()  # functions no longer int-returning; lost parameters
+        for name in list(funcs):
+            st = unique[name]
+            if first or id(st) in dirty or called[id(st)] & removed:
+                if any(v is None or not _is_int_expr(v, ints[id(st)], funcs)
+                       for v in returns[name]):
+                    gone.add(name)
+        for owner, calls in by_owner.items():
+            if not first and (owner not in dirty and not called[owner] & removed
+                              if owner is not None else not removed):
+                continue
+            ctx = ints[owner] if owner is not None else frozenset()
+            for name, call in calls:
+                ps = params.get(name)
+                if not ps:
+                    continue
+                st = unique[name]
+                for arg, x in zip(call.args, st.args.posonlyargs + st.args.args):
+                    if x.arg in ps and not _is_int_expr(arg, ctx, funcs):
+                        ps.discard(x.arg)
+                        lost.add(name)
+        if not gone and not lost:
+            break
+        funcs -= gone
+        removed, first = gone, False
+        dirty = {id(unique[n]) for n in lost} | {id(st) for st in fns if called[id(st)] & gone}
+    return frozenset(funcs), {id(unique[n]): frozenset(ps) for n, ps in params.items() if ps}
+
+
 #: operands that are never ints (non-int literals, displays, f-strings)
 _NOT_INT = (ast.List, ast.Tuple, ast.Dict, ast.JoinedStr, ast.ListComp, ast.DictComp,
             ast.GeneratorExp)
@@ -554,10 +1060,45 @@ class ExprRewriter(ast.NodeTransformer):
 
     #: local names proven to hold ints in the function being rewritten (``int_locals``)
     ints = frozenset()
+    #: name -> U (|value| <= U) for proven-int locals with a static bound (``int_bounds``);
+    #: read only for names still in ``ints`` (nested scopes hide theirs)
+    bounds = {}
+    #: module functions proven to return ints (``int_functions``)
+    funcs = frozenset()
 
     def _proven(self, n) -> bool:
         """A name proven to hold an int, or an int literal."""
         return _is_int_const(n) or (isinstance(n, ast.Name) and n.id in self.ints)
+
+    def _isint(self, n) -> bool:
+        """``n`` (not yet rewritten) gives an int whenever it evaluates."""
+        return _is_int_expr(n, self.ints, self.funcs)
+
+    #: module function name -> bound of what it returns (``return_bounds``)
+    rbounds = {}
+
+    def _ub(self, n):
+        """U with |n| <= U for an int expression ``n`` (not yet rewritten), else None."""
+        return _ubound(n, self._leaf_bound)
+
+    def _leaf_bound(self, n):
+        if isinstance(n, ast.Name):
+            return self._name_bound(n.id)
+        return _call_bound(n, self.rbounds) if self._isint(n) else None
+
+    def _name_bound(self, name):
+        return self.bounds.get(name) if name in self.ints else None
+
+    def _within(self, o, m) -> bool:
+        """The (rewritten) operand ``o`` is proven an int with -m < o < m: an int literal, a
+        bounded name, or an expression marked ``int_bound`` <= m."""
+        if _is_int_const(o):
+            return -m < o.value < m
+        if isinstance(o, ast.Name):
+            u = self._name_bound(o.id)
+            return u is not None and u < m
+        b = getattr(o, "int_bound", None)
+        return b is not None and b <= m
 
     #: inside a function body (temporaries may be assigned), inside a comprehension (not)
     in_fn = False
@@ -576,35 +1117,38 @@ class ExprRewriter(ast.NodeTransformer):
 
     def _shadowed(self, node, names, comp=False):
         """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
-        saved = self.ints, self.lists
+        saved, saved_bounds = (self.ints, self.lists), self.bounds
         self.ints = saved[0] - set(names)
         self.lists = saved[1] - set(names)
+        self.bounds = {k: u for k, u in saved_bounds.items() if k not in names}
         self.comp_depth += comp
         try:
             return self.generic_visit(node)
         finally:
-            self.ints, self.lists = saved
+            (self.ints, self.lists), self.bounds = saved, saved_bounds
             self.comp_depth -= comp
 
-    def _bounded(self, node):
-        """M such that -M < result < M when ``node`` is ``x & c`` (c >= 0) or ``x % c`` (c > 0)
-        of a proven int expression ``x`` and an int literal ``c`` (whatever x's size), else
-        None."""
-        r = node.right
-        if not (_is_int_const(r) and _is_int_expr(node.left, self.ints)):
-            return None
-        if isinstance(node.op, ast.BitAnd) and r.value >= 0:
-            return r.value + 1
-        if isinstance(node.op, ast.Mod) and r.value > 0:
-            return r.value
-        return None
+    def _facts(self, node):
+        """What is proven of ``node`` (not yet rewritten: its children are rewritten in place
+        later): (int whenever it evaluates, U with |value| <= U or None)."""
+        if not self._isint(node):
+            return False, None
+        return True, self._ub(node)
+
+    @staticmethod
+    def _mark(facts, out):
+        """Record ``facts`` on the rewritten ``out``: ``int_expr`` and ``int_bound`` M with
+        -M < value < M (read by ``int_inline``/``_within``: no test needed)."""
+        isint, u = facts
+        if isint:
+            out.int_expr = True
+            if u is not None:
+                out.int_bound = u + 1
+        return out
 
     def visit_BinOp(self, node):
-        bounded = self._bounded(node)
-        out = self._binop(node)
-        if bounded is not None:
-            out.int_bound = bounded  # read by int_inline: needs no range test
-        return out
+        facts = self._facts(node)
+        return self._mark(facts, self._binop(node))
 
     def _binop(self, node):
         if isinstance(node.op, ast.Add) and self.str_ok and _str_of(node.right) is not None:
@@ -615,13 +1159,20 @@ class ExprRewriter(ast.NodeTransformer):
         self.generic_visit(node)
         op = type(node.op)
         left, right = node.left, node.right
-        if _simple(left) and _simple(right) and (op in _INLINE_CHEAP or (
+        if op in _INLINE_CHEAP or (
                 op in (ast.Add, ast.Sub) and (_is_int_const(left) or _is_int_const(right))
-        ) or (op is ast.FloorDiv and _is_int_const(right) and right.value != 0)):
-            # linear int ops whose result is no bigger than an operand: inline when every
-            # operand is a name or int literal known (by an inline range test) to fit in 64
-            # bits; otherwise the helper, which charges and accounts the memory of big results
-            return _small_int_or(node, [left, right], _call(_BINOP_HELPER[op], left, right))
+        ) or (op is ast.FloorDiv and _is_int_const(right) and right.value != 0):
+            small = [self._within(o, _SMALL_INT) for o in (left, right)]
+            if all(small):
+                # both proven ints within +-2**64 (bounds): the helper would charge nothing
+                return node
+            if _simple(left) and _simple(right):
+                # linear int ops whose result is no bigger than an operand: inline when every
+                # operand is a name or int literal known (by an inline range test) to fit in
+                # 64 bits; otherwise the helper, which charges and accounts the memory of big
+                # results
+                return _small_int_or(node, [o for o, ok in zip((left, right), small) if not ok],
+                                     _call(_BINOP_HELPER[op], left, right))
         # x - (0 - x) doubles x just as x + x does: - is charged (and sized) like +
         fast = self.int_inline(node, _BINOP_HELPER[op], [left, right])
         if fast is not None:
@@ -648,9 +1199,13 @@ class ExprRewriter(ast.NodeTransformer):
                for o in operands):
             return None  # not an int: straight to the helper (a heuristic; both paths agree)
         for i, o in enumerate(operands):
+            if isinstance(o, ast.Name) and self._within(o, bound):
+                uses.append(o.id)  # a bounded int local: no test
+                continue
             m = getattr(o, "int_bound", None)
             if m is not None and m <= bound and (i == len(operands) - 1 or all(
-                    isinstance(x, ast.Name) or _is_int_const(x) for x in operands[i + 1:])):
+                    isinstance(x, ast.Name) or _is_int_const(x) or self._within(x, bound)
+                    for x in operands[i + 1:])):
                 # a proven int within the free range whatever its operands' sizes (x & 7,
                 # x % 10): no test and no temporary; it is evaluated in the branch taken,
                 # after the other operand's test, which keeps the helper's order because the
@@ -671,7 +1226,9 @@ class ExprRewriter(ast.NodeTransformer):
                 self.ntemp += 1
                 ref = f"_pc_t{self.ntemp}"
                 first = ast.NamedExpr(target=_name(ref, ast.Store()), value=o)
-                proven, temps = False, True
+                # a proven int expression (e.g. a call of an int-returning function) needs
+                # only the range test
+                proven, temps = bool(getattr(o, "int_expr", False)), True
             else:
                 return None
             in_range = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
@@ -683,14 +1240,13 @@ class ExprRewriter(ast.NodeTransformer):
                                      comparators=[_name("_pc_I")])
                 tests.append(ast.BoolOp(op=ast.And(), values=[is_int, in_range]))
             uses.append(ref)
-        exprs = [u for u in uses if isinstance(u, ast.AST)]
 
         def use(u, again=False):
             if isinstance(u, ast.AST):
                 return copy.deepcopy(u) if again else u
             return _name(u) if isinstance(u, str) else _const(u)
         if not tests:
-            if not exprs:
+            if all(type(u) is int for u in uses):
                 return None  # two literals: the helper (as before)
             return ast.BinOp(left=use(uses[0]), op=node.op, right=use(uses[1]))
         if len(tests) == 1:
@@ -704,14 +1260,31 @@ class ExprRewriter(ast.NodeTransformer):
                          orelse=_call(helper, *[use(u, again=True) for u in uses]))
 
     def visit_UnaryOp(self, node):
+        facts = self._facts(node)
         self.generic_visit(node)
         op = type(node.op)
         if op is ast.Not or isinstance(node.operand, ast.Constant):
             return node
-        return _small_int_or(node, [node.operand], _call(_UNARY_HELPER[op], node.operand))
+        if self._within(node.operand, _SMALL_INT):
+            return self._mark(facts, node)  # a bounded int: the helper would charge nothing
+        return self._mark(facts, _small_int_or(node, [node.operand],
+                                              _call(_UNARY_HELPER[op], node.operand)))
+
+    #: comparisons the helpers price by the operands' sizes, and charge nothing for when
+    #: either operand is an int or bool (``Ops._cmp_charge``)
+    _ORDER = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
     def visit_Compare(self, node):
+        # which operands are proven ints (or int/bool/None literals), before rewriting
+        free = [self._isint(o) or is_singleton_const(o)
+                for o in [node.left] + node.comparators]
         self.generic_visit(node)
+        if all(isinstance(o, self._ORDER) for o in node.ops) and all(
+                a or b for a, b in zip(free, free[1:])):
+            # every compare has an int (or None) side: the helper would charge nothing and
+            # do just this (int vs anything is O(1): a value, or TypeError at once), so the
+            # plain compare (a chain too: Python evaluates it lazily, each operand once)
+            return node
         if len(node.ops) == 1:
             return self._compare1(node.left, node.ops[0], node.comparators[0], node)
         # chained: _pc_chain(left, ('lt', 'le'), lambda: b, lambda: c) evaluates lazily, once
@@ -847,6 +1420,11 @@ class ExprRewriter(ast.NodeTransformer):
         if isinstance(node.func, ast.Name) and node.func.id in ALLOWED_EXCEPTIONS:
             node = ast.Call(func=_name("_pc_exc"), args=[node.func, *node.args],
                             keywords=node.keywords)
+        elif isinstance(node.func, ast.Name) and node.func.id in self.funcs:
+            node.int_expr = True  # returns an int (int_functions): range test only
+            r = self.rbounds.get(node.func.id)
+            if r is not None:
+                node.int_bound = r + 1  # and within +-r (return_bounds): no test
         return node
 
     def _method_call(self, node):
@@ -1009,15 +1587,29 @@ class ExprRewriter(ast.NodeTransformer):
         ranged |= {g.target.elts[0].id for g in gens if self.enum_ok and _enumerate_iter(g.iter)
                    and _flat_names(g.target) and len(g.target.elts) == 2
                    and own.count(g.target.elts[0].id) == 1}
-        saved = self.ints, self.lists
+        saved, saved_bounds = (self.ints, self.lists), self.bounds
         try:
-            self.ints = (saved[0] - set(own)) | ranged
+            # the comprehension's own names hide our bounds too; a range-drawn name is bounded
+            # like a ``for`` target (every item drawn is charged >= 1 gas, tested, before it
+            # is used: ``_pc_citer`` per item or up front), its range's arguments read with
+            # none of the comprehension's own names bounded
+            self.bounds = {k: u for k, u in saved_bounds.items() if k not in own}
+            self.ints = saved[0] - set(own)
             self.lists = saved[1] - set(own)
+            drawn = {}
+            for g in gens:
+                if (isinstance(g.target, ast.Name) and g.target.id in ranged
+                        and _range_iter(g.iter)):
+                    u = _range_bound(g.iter.args[0], self._leaf_bound)
+                    if u is not None:
+                        drawn[g.target.id] = u
+            self.ints = (saved[0] - set(own)) | ranged
+            self.bounds.update(drawn)
             self._shadowed(node, (), comp=True)
             if dict_key and not _is_small_const(node.key):
                 node.key = self._store_key(node.key)  # with the comprehension's proven names
         finally:
-            self.ints, self.lists = saved
+            (self.ints, self.lists), self.bounds = saved, saved_bounds
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -1237,9 +1829,13 @@ def _ending(st):
 class GasRewriter:
     """Statement-level rewriting: block charges, loop charges, function entry and depth."""
 
-    def __init__(self, schedule=SCHEDULE):
+    def __init__(self, schedule=SCHEDULE, entry_points=None):
         self.s = schedule
         self.expr = ExprRewriter()
+        #: names of the contract's entry points (called from outside with any arguments);
+        #: None: unknown, so no parameter is proven int
+        self.entry_points = entry_points
+        self.params = {}
 
     # -- entry point
     range_ok = False  # ``range`` is the builtin (never rebound in the module)
@@ -1259,6 +1855,8 @@ class GasRewriter:
         self.expr.enum_ok = "enumerate" not in bound
         self.expr.str_ok = not binds_name(module, "str")
         self.rebound = rebound_names(module)
+        self.expr.funcs, self.params = module_int_facts(module, self.range_ok, self.entry_points)
+        self.expr.rbounds = return_bounds(module, self.range_ok, self.expr.funcs, self.params)
         module.body = self.body(module.body, 0, module.body[0].lineno if module.body else 1)
         _fix_lines(module.body)
         ast.fix_missing_locations(module)
@@ -1551,31 +2149,44 @@ class GasRewriter:
         op = type(st.op)
         ints = self.expr.ints
         tgt = st.target
-        int_value = isinstance(tgt, ast.Name) and tgt.id in ints and _is_int_expr(st.value, ints)
+        int_value = (isinstance(tgt, ast.Name) and tgt.id in ints
+                     and _is_int_expr(st.value, ints, self.expr.funcs))
         value = self.expr.visit(st.value)
         if (int_value and op in (ast.Add, ast.Sub) and not _is_int_const(value)
                 and getattr(value, "int_bound", None) is None):
             # x += e with x and e proven ints: free in the helper while both have at most 63
             # bits, so done inline then. x is loaded (and tested) before e is evaluated, as in
             # the helper call, and ``&`` evaluates both tests (no short circuit)
+            x_small = self.expr._within(_name(tgt.id), _FREE_INT)
             if isinstance(value, ast.Name):
-                v, test = value, _free_int_test(_name(tgt.id), _name(value.id))
+                v = value
+                names = [n for n in (tgt.id, value.id)
+                         if not self.expr._within(_name(n), _FREE_INT)]
+                test = _free_int_test(*[_name(n) for n in names]) if names else None
+            elif x_small:
+                # x is bounded: only the value's range is tested
+                v = _name("_pc_t")
+                test = _free_int_test(ast.NamedExpr(target=_name("_pc_t", ast.Store()),
+                                                    value=value))
             else:
                 v = _name("_pc_t")
                 test = ast.BinOp(
                     left=_free_int_test(_name(tgt.id)), op=ast.BitAnd(),
                     right=_free_int_test(ast.NamedExpr(target=_name("_pc_t", ast.Store()),
                                                        value=value)))
-            expr = ast.IfExp(test=test,
-                             body=ast.BinOp(left=_name(tgt.id), op=st.op, right=_name(v.id)),
-                             orelse=_call(_BINOP_HELPER[op], _name(tgt.id), _name(v.id)))
+            body = ast.BinOp(left=_name(tgt.id), op=st.op, right=_name(v.id))
+            expr = body if test is None else ast.IfExp(
+                test=test, body=body, orelse=_call(_BINOP_HELPER[op], _name(tgt.id), _name(v.id)))
             new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
             return ast.copy_location(new, st)
         if isinstance(tgt, ast.Name):
             if op in _INLINE_CHEAP or (op in (ast.Add, ast.Sub) and _is_int_const(value)):
                 # x op= v as x = x op v: inline for small ints, else the sizing helper
                 load = ast.Name(id=tgt.id, ctx=ast.Load())
-                expr = _small_int_or(ast.BinOp(left=load, op=st.op, right=value), [load, value],
+                # operands proven within +-2**64 (bounds) need no test
+                expr = _small_int_or(ast.BinOp(left=load, op=st.op, right=value),
+                                     [o for o in (load, value)
+                                      if not self.expr._within(o, _SMALL_INT)],
                                      _call(_BINOP_HELPER[op], copy.deepcopy(load),
                                            copy.deepcopy(value)))
                 new = ast.Assign(targets=[ast.Name(id=tgt.id, ctx=ast.Store())], value=expr)
@@ -1720,7 +2331,11 @@ class GasRewriter:
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.lists, self.expr.in_fn
-        self.expr.ints, self.expr.in_fn = int_locals(fn, self.range_ok), True
+        outer_bounds = self.expr.bounds
+        self.expr.ints, self.expr.bounds = int_facts(
+            fn, self.range_ok, self.expr.funcs, self.params.get(id(fn), frozenset()),
+            self.expr.rbounds)
+        self.expr.in_fn = True
         self.expr.lists = list_locals(fn, self.expr.list_calls)
         self.fn_depth += 1
         try:
@@ -1728,6 +2343,7 @@ class GasRewriter:
         finally:
             self.expr.ints, self.expr.lists, self.expr.in_fn = outer
             self.fn_depth -= 1
+            self.expr.bounds = outer_bounds
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
@@ -1820,6 +2436,8 @@ def _fix_lines(stmts):
                 _set_line(st, line)
 
 
-def rewrite(tree: ast.Module) -> ast.Module:
-    """Rewrite a vetted module tree in place and return it."""
-    return GasRewriter().rewrite(tree)
+def rewrite(tree: ast.Module, entry_points=None) -> ast.Module:
+    """Rewrite a vetted module tree in place and return it. ``entry_points``: the names of the
+    contract's entry points (``VettedModule.entry_points``); given, the other functions'
+    parameters may be proven int (``module_int_facts``)."""
+    return GasRewriter(entry_points=entry_points).rewrite(tree)

@@ -18,6 +18,12 @@ from pycontract.vetting.nodes import NODE_WEIGHTS as _NODE_WEIGHTS
 
 GAS_SCHEDULE_VERSION = 6
 
+#: the largest gas limit the engine runs anything with: ``Meter`` refuses more, and so do the
+#: host (``Chain(max_gas_per_tx=...)``, whose default is 100,000,000) and the worker. The
+#: rewriter's int bounds rest on it (``rewriter.EXEC_MAX``: a loop passes at most this many
+#: iterations in one transaction), so raising it can change which operations are proven small
+MAX_GAS_LIMIT = 1 << 30
+
 #: static weight of each AST node type, charged when the basic block containing it is entered;
 #: the figures live in the one node-kind table (``pycontract.vetting.nodes.NODE_KINDS``) and are
 #: part of this schedule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 
 from pycontract.errors import ContractAbort, OutOfGas, Reverted
-from pycontract.metering.schedule import SCHEDULE
+from pycontract.metering.schedule import MAX_GAS_LIMIT, SCHEDULE
 
 S = SCHEDULE
 _MEM_LIMIT = S.memory_limit
@@ -41,8 +41,9 @@ class Meter:
     __slots__ = ("limit", "g", "d", "mem", "abort", "saved", "tk")
 
     def __init__(self, gas_limit: int):
-        if type(gas_limit) is not int or gas_limit < 0:
-            raise ValueError("gas_limit must be a non-negative int")
+        if type(gas_limit) is not int or not 0 <= gas_limit <= MAX_GAS_LIMIT:
+            # the rewriter's int bounds assume at most MAX_GAS_LIMIT gas per meter
+            raise ValueError(f"gas_limit must be an int in [0, {MAX_GAS_LIMIT}]")
         self.limit = gas_limit
         self.g = gas_limit
         self.d = 0

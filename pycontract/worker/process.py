@@ -37,7 +37,7 @@ from pycontract.runtime.meter import RawRevert
 # imported before the sandbox closes the filesystem
 from pycontract import runtime as _runtime  # noqa: E402
 from pycontract.metering import compiler as _compiler  # noqa: E402
-from pycontract.metering.schedule import SCHEDULE, intrinsic_gas  # noqa: E402
+from pycontract.metering.schedule import MAX_GAS_LIMIT, SCHEDULE, intrinsic_gas  # noqa: E402
 
 ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
 
@@ -420,7 +420,7 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     function = tx.get("function")
     gas_limit = tx.get("gas_limit")
     if kind not in ("deploy", "call") or type(sender) is not str or type(name) is not str \
-            or type(gas_limit) is not int:
+            or type(gas_limit) is not int or not 0 <= gas_limit <= MAX_GAS_LIMIT:
         return _result("rejected", error="malformed transaction")
     try:
         kwargs = _decode_args(tx.get("args"))
@@ -548,9 +548,12 @@ def _run_query(executor, ov, msg):
         if ep.kind != "view":
             raise Rejected(f"{name}.{function} is {ep.kind}, not a view: send it as a transaction")
         check_args(name, ep, kwargs)
+        gas_limit = msg.get("gas_limit")
+        if type(gas_limit) is not int or not 0 <= gas_limit <= MAX_GAS_LIMIT:
+            raise Rejected(f"gas_limit must be an int in [0, {MAX_GAS_LIMIT}]")
     except Rejected as e:
         return {"op": "query", "status": "rejected", "gas_used": 0, "result": None, "error": str(e)}
-    meter = _runtime.Meter(msg["gas_limit"])
+    meter = _runtime.Meter(gas_limit)
     sender = msg.get("sender") if type(msg.get("sender")) is str else ""
     host = TxHost(executor, ov, msg["height"], msg["time"], sender)
     host.meter = meter
