@@ -96,17 +96,37 @@ def test_every_loop_body_begins_with_a_tested_charge():
     root = Path(__file__).resolve().parents[2]
     sources = [root / "benchmarks/workloads/overhead.py", root / "benchmarks/workloads/fairness.py"]
     sources += [root / "examples" / f"{n}.py" for n in ("auction", "token", "voting")]
-    loops = 0
+    loops = prepaid = 0
     for p in sources:
         tree = rewriter.rewrite(vetting.vet(p.read_text(), "c").tree)
         for node in ast.walk(tree):
             if isinstance(node, (ast.For, ast.While)):
                 loops += 1
+                it = getattr(node, "iter", None)
+                if (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+                        and it.func.id == "_pc_rng"):
+                    # (schedule 6) a range loop paid up front: Runtime.range_loop charges
+                    # len(range) * K and tests the counter before the first iteration, so
+                    # each iteration that runs has paid K >= 2 from a tested counter
+                    assert isinstance(it.args[1], ast.Constant) and it.args[1].value >= 2, p
+                    prepaid += 1
+                    continue
                 first, second = node.body[0], node.body[1]
                 assert isinstance(first, ast.AugAssign) and first.target.attr == "g", p
                 assert first.value.value >= 1
                 assert isinstance(second, ast.If) and rewriter._is_charge_test(second), p
-    assert loops > 20
+    assert loops > 20 and prepaid > 5
+
+
+def test_a_prepaid_range_loop_tests_the_counter_before_its_first_iteration():
+    """The prepaid half of EXEC_MAX's premise: a range loop that cannot be paid for in full
+    runs no iteration at all (out of gas at its for line)."""
+    src = ("@public\ndef main(n: int) -> int:\n    c = 0\n    for i in range(n):\n"
+           "        c += 1\n    return c\n")
+    ok = run(contract(src), gas=1_000_000, n=100)
+    assert (ok.status, ok.result) == ("success", 100)
+    out = run(contract(src), gas=1_000_000, n=10**12)
+    assert (out.status, out.gas_used) == ("out_of_gas", 1_000_000), out
 
 
 def test_an_out_of_gas_swallowed_by_finally_is_raised_again_at_the_loop_top():

@@ -13,7 +13,7 @@ from pycontract.runtime.executor import Runtime
 from pycontract.runtime.meter import deep_units
 
 contract, run = _h.contract, _h.run
-BIG = 10 ** 12
+BIG = 1 << 30  # MAX_GAS_LIMIT, the most a meter may hold
 
 
 def _units_reference(items):
