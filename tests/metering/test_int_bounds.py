@@ -111,7 +111,11 @@ def test_every_loop_body_begins_with_a_tested_charge():
                     assert isinstance(it.args[1], ast.Constant) and it.args[1].value >= 2, p
                     prepaid += 1
                     continue
-                first, second = node.body[0], node.body[1]
+                body = node.body
+                if (isinstance(node, ast.While) and isinstance(body[0], ast.If)
+                        and isinstance(body[0].body[0], ast.Break)):
+                    body = body[1:]  # ``while T`` written ``while True: if not T: break``
+                first, second = body[0], body[1]
                 assert isinstance(first, ast.AugAssign) and first.target.attr == "g", p
                 assert first.value.value >= 1
                 assert isinstance(second, ast.If) and rewriter._is_charge_test(second), p
