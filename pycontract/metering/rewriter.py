@@ -563,6 +563,60 @@ def list_locals(fn, calls_ok) -> frozenset:
     return frozenset(lists)
 
 
+def dict_locals(fn) -> frozenset:
+    """Local names of ``fn`` that can only ever hold a dict: every binding in the function's
+    own scope is ``x = E`` / ``x: T = E`` with ``E`` a dict display or comprehension, or
+    another such name (a fixpoint); any other binding (augmented assignment included) and the
+    disqualifiers of ``list_locals`` drop the name. The rewriter drops the dict type test of
+    item reads, ``k in d`` and ``d[k] op= v`` for these names."""
+    return frozenset(_typed_locals(fn, lambda v, names: isinstance(v, (ast.Dict, ast.DictComp))
+                                   or isinstance(v, ast.Name) and v.id in names))
+
+
+def _typed_locals(fn, is_expr) -> set:
+    """The names of ``fn``'s own scope whose every binding is ``x = E`` (or ``x: T = E``) with
+    ``is_expr(E, names)`` true given the other names kept (greatest fixpoint)."""
+    good, bad, seen = {}, set(), set()
+    a = fn.args
+    bad.update(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs)
+    bad.update(x.arg for x in (a.vararg, a.kwarg) if x is not None)
+    stack = list(fn.body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            good.setdefault(n.targets[0].id, []).append(n.value)
+            seen.add(id(n.targets[0]))
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
+            good.setdefault(n.target.id, []).append(n.value)
+            seen.add(id(n.target))
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            if id(n) not in seen:
+                bad.add(n.id)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            bad.add(n.name)
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            bad.update(n.names)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bad.add(n.name)
+        if isinstance(n, _SCOPES):
+            for m in ast.walk(n):
+                if isinstance(m, ast.NamedExpr) and isinstance(m.target, ast.Name):
+                    bad.add(m.target.id)
+                elif isinstance(m, (ast.Global, ast.Nonlocal)):
+                    bad.update(m.names)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    names = {k for k in good if k not in bad}
+    changed = True
+    while changed:
+        changed = False
+        for k in list(names):
+            if not all(is_expr(v, names) for v in good[k]):
+                names.discard(k)
+                changed = True
+    return names
+
+
 # ---------------------------------------------------------------- int bounds (issue 12)
 
 #: the most times one statement can run in one function frame (a call of a function), the
@@ -1113,19 +1167,22 @@ class ExprRewriter(ast.NodeTransformer):
     #: ``list``/``sorted`` when the module does not rebind them
     list_calls = frozenset()
     str_ok = False  # ``str`` is the builtin (never rebound in the module)
+    #: local names proven to hold dicts in the function being rewritten (``dict_locals``)
+    dicts = frozenset()
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
         """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
-        saved, saved_bounds = (self.ints, self.lists), self.bounds
+        saved, saved_bounds = (self.ints, self.lists, self.dicts), self.bounds
         self.ints = saved[0] - set(names)
         self.lists = saved[1] - set(names)
+        self.dicts = saved[2] - set(names)
         self.bounds = {k: u for k, u in saved_bounds.items() if k not in names}
         self.comp_depth += comp
         try:
             return self.generic_visit(node)
         finally:
-            (self.ints, self.lists), self.bounds = saved, saved_bounds
+            (self.ints, self.lists, self.dicts), self.bounds = saved, saved_bounds
             self.comp_depth -= comp
 
     def _facts(self, node):
@@ -1337,9 +1394,12 @@ class ExprRewriter(ast.NodeTransformer):
                 _simple(left) or isinstance(left, ast.Constant) and type(left.value) is str
                 and len(left.value) <= _LONG_KEY)):
             return None
-        test = _type_is(_name(right.id), "_pc_D")
+        test = None if right.id in self.dicts else _type_is(_name(right.id), "_pc_D")
         if isinstance(left, ast.Name) and left.id not in self.ints:
-            test = ast.BoolOp(op=ast.And(), values=[_plain_key_test(left.id), test])
+            kt = _plain_key_test(left.id)
+            test = kt if test is None else ast.BoolOp(op=ast.And(), values=[kt, test])
+        if test is None:
+            return copy.deepcopy(node)  # a proven dict and a proven int or literal key
         return ast.IfExp(test=test, body=copy.deepcopy(node), orelse=call)
 
     def visit_JoinedStr(self, node):
@@ -1378,7 +1438,7 @@ class ExprRewriter(ast.NodeTransformer):
             # o[k] with o a list/tuple/dict/str and k an int or str costs nothing extra in the
             # guard either: do the exact type tests inline and index directly
             o, k = node.args
-            test = None if o.id in self.lists else ast.Compare(
+            test = None if o.id in self.lists or o.id in self.dicts else ast.Compare(
                 left=_call("_pc_T", _name(o.id)), ops=[ast.In()], comparators=[_name("_pc_IDX")])
             if isinstance(k, ast.Name) and k.id not in self.ints:
                 # (schedule 6) a str key longer than long_key takes the helper: it pays by length
@@ -1386,7 +1446,8 @@ class ExprRewriter(ast.NodeTransformer):
                 test = kt if test is None else ast.BoolOp(op=ast.And(), values=[kt, test])
             direct = ast.Subscript(value=_name(o.id), slice=copy.deepcopy(k), ctx=ast.Load())
             if test is None:
-                # a proven list indexed by a proven int or int literal: what _getitem_ does
+                # a proven list or dict indexed by a proven int, an int literal or a short str
+                # key: what _getitem_ does
                 return direct
             return ast.IfExp(test=test, body=direct, orelse=node)
         args = []
@@ -1455,6 +1516,10 @@ class ExprRewriter(ast.NodeTransformer):
             return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
         if tname == "str" and self._is_str(recv):
             # str(x), a + str(x), an f-string: a str whenever it evaluates at all
+            return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
+        if isinstance(recv, ast.Name) and (tname == "dict" and recv.id in self.dicts
+                                           or tname == "list" and recv.id in self.lists):
+            # a proven dict / list local: always the type tested
             return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
         if isinstance(recv, ast.Name):
             first, ref = _name(recv.id), recv.id
@@ -1587,7 +1652,7 @@ class ExprRewriter(ast.NodeTransformer):
         ranged |= {g.target.elts[0].id for g in gens if self.enum_ok and _enumerate_iter(g.iter)
                    and _flat_names(g.target) and len(g.target.elts) == 2
                    and own.count(g.target.elts[0].id) == 1}
-        saved, saved_bounds = (self.ints, self.lists), self.bounds
+        saved, saved_bounds = (self.ints, self.lists, self.dicts), self.bounds
         try:
             # the comprehension's own names hide our bounds too; a range-drawn name is bounded
             # like a ``for`` target (every item drawn is charged >= 1 gas, tested, before it
@@ -1596,6 +1661,7 @@ class ExprRewriter(ast.NodeTransformer):
             self.bounds = {k: u for k, u in saved_bounds.items() if k not in own}
             self.ints = saved[0] - set(own)
             self.lists = saved[1] - set(own)
+            self.dicts = saved[2] - set(own)
             drawn = {}
             for g in gens:
                 if (isinstance(g.target, ast.Name) and g.target.id in ranged
@@ -1609,7 +1675,7 @@ class ExprRewriter(ast.NodeTransformer):
             if dict_key and not _is_small_const(node.key):
                 node.key = self._store_key(node.key)  # with the comprehension's proven names
         finally:
-            (self.ints, self.lists), self.bounds = saved, saved_bounds
+            (self.ints, self.lists, self.dicts), self.bounds = saved, saved_bounds
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -2273,6 +2339,8 @@ class GasRewriter:
             if not -bound < value.value < bound:
                 return None
             v_test = None
+        elif isinstance(value, ast.Name) and self.expr._within(value, bound):
+            v_test = None  # a bounded int (int facts by proof): no test
         elif isinstance(value, ast.Name):
             rng = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
                               comparators=[_name(value.id), _const(bound)])
@@ -2294,31 +2362,40 @@ class GasRewriter:
         wide = 1 << 32  # runtime.meter.WIDE_INT_KEY: wider int keys pay at every store
 
         def key_rng():
+            if self.expr._within(key, wide):
+                return None  # a bounded int (int facts by proof)
             return ast.Compare(left=_const(-wide), ops=[ast.Lt(), ast.Lt()],
                                comparators=[_name(key.id), _const(wide)])
+        is_dict = o in self.expr.dicts  # a proven dict: no type test of the object
+
+        def o_is(tname, multi=False):
+            if is_dict:
+                return None
+            if multi:
+                return ast.Compare(left=_call("_pc_T", _name(o)), ops=[ast.In()],
+                                   comparators=[_name("_pc_DL")])
+            return _type_is(_name(o), tname)
+
+        def both(*xs):
+            xs = [x for x in xs if x is not None]
+            return None if not xs else xs[0] if len(xs) == 1 else ast.BoolOp(
+                op=ast.And(), values=xs)
         if str_key:
-            ok = _type_is(_name(o), "_pc_D")
+            ok = o_is("_pc_D")
         elif _is_int_const(key):
             if not -wide < key.value < wide:
                 return None
-            ok = ast.Compare(left=_call("_pc_T", _name(o)), ops=[ast.In()],
-                             comparators=[_name("_pc_DL")])
+            ok = o_is("_pc_D", multi=True)
         elif key.id in ints:
-            ok = ast.BoolOp(op=ast.And(), values=[
-                ast.Compare(left=_call("_pc_T", _name(o)), ops=[ast.In()],
-                            comparators=[_name("_pc_DL")]), key_rng()])
+            ok = both(o_is("_pc_D", multi=True), key_rng())
         else:
             ok = ast.BoolOp(op=ast.Or(), values=[
-                ast.BoolOp(op=ast.And(), values=[_short_str_test(key.id),
-                                                 _type_is(_name(o), "_pc_D")]),
-                ast.BoolOp(op=ast.And(), values=[
-                    _type_is(_name(key.id), "_pc_I"), key_rng(),
-                    ast.Compare(left=_call("_pc_T", _name(o)), ops=[ast.In()],
-                                comparators=[_name("_pc_DL")])])])
+                both(_short_str_test(key.id), o_is("_pc_D")),
+                both(_type_is(_name(key.id), "_pc_I"), key_rng(), o_is("_pc_D", multi=True))])
         read = ast.NamedExpr(target=_name("_pc_r", ast.Store()),
                              value=ast.Subscript(value=_name(o), slice=copy.deepcopy(key),
                                                  ctx=ast.Load()))
-        tests = [ok, _type_is(read, "_pc_I"),
+        tests = [x for x in (ok,) if x is not None] + [_type_is(read, "_pc_I"),
                  ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
                              comparators=[_name("_pc_r"), _const(bound)])]
         if v_test is not None:
@@ -2341,18 +2418,19 @@ class GasRewriter:
         s = self.s
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
-        outer = self.expr.ints, self.expr.lists, self.expr.in_fn
+        outer = self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn
         outer_bounds = self.expr.bounds
         self.expr.ints, self.expr.bounds = int_facts(
             fn, self.range_ok, self.expr.funcs, self.params.get(id(fn), frozenset()),
             self.expr.rbounds)
         self.expr.in_fn = True
         self.expr.lists = list_locals(fn, self.expr.list_calls)
+        self.expr.dicts = dict_locals(fn)
         self.fn_depth += 1
         try:
             inner = self.body(fn.body, 0, fn.lineno)
         finally:
-            self.expr.ints, self.expr.lists, self.expr.in_fn = outer
+            self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn = outer
             self.fn_depth -= 1
             self.expr.bounds = outer_bounds
         # the first block's charge is merged into the entry charge
