@@ -509,58 +509,8 @@ def list_locals(fn, calls_ok) -> frozenset:
     a list or an error). Parameters, loop and unpacking targets, except-as names, nested defs,
     global/nonlocal and assignment expressions in nested scopes disqualify the name. The
     rewriter drops the list type test of item stores and reads for these names."""
-    good = {}
-    bad = set()
-    seen = set()
-    for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
-        bad.add(a.arg)
-    for a in (fn.args.vararg, fn.args.kwarg):
-        if a is not None:
-            bad.add(a.arg)
-    stack = list(fn.body)
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
-            good.setdefault(n.targets[0].id, []).append(("=", n.value))
-            seen.add(id(n.targets[0]))
-        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
-            good.setdefault(n.target.id, []).append(("=", n.value))
-            seen.add(id(n.target))
-        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
-            good.setdefault(n.target.id, []).append((type(n.op), n.value))
-            seen.add(id(n.target))
-        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            if id(n) not in seen:
-                bad.add(n.id)
-        elif isinstance(n, ast.ExceptHandler) and n.name:
-            bad.add(n.name)
-        elif isinstance(n, (ast.Global, ast.Nonlocal)):
-            bad.update(n.names)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            bad.add(n.name)
-        if isinstance(n, _SCOPES):
-            for m in ast.walk(n):
-                if isinstance(m, ast.NamedExpr) and isinstance(m.target, ast.Name):
-                    bad.add(m.target.id)
-                elif isinstance(m, (ast.Global, ast.Nonlocal)):
-                    bad.update(m.names)
-            continue
-        stack.extend(ast.iter_child_nodes(n))
-    lists = {k for k in good if k not in bad}
-    changed = True
-    while changed:
-        changed = False
-        for k in list(lists):
-            for op, value in good[k]:
-                if op == "=":
-                    ok = _is_list_expr(value, lists, calls_ok)
-                else:
-                    ok = op in (ast.Add, ast.Mult)  # in place on the list (or an error)
-                if not ok:
-                    lists.discard(k)
-                    changed = True
-                    break
-    return frozenset(lists)
+    return frozenset(_typed_locals(fn, lambda v, names: _is_list_expr(v, names, calls_ok),
+                                   aug_ops=(ast.Add, ast.Mult)))
 
 
 def dict_locals(fn) -> frozenset:
@@ -573,9 +523,10 @@ def dict_locals(fn) -> frozenset:
                                    or isinstance(v, ast.Name) and v.id in names))
 
 
-def _typed_locals(fn, is_expr) -> set:
+def _typed_locals(fn, is_expr, aug_ops=()) -> set:
     """The names of ``fn``'s own scope whose every binding is ``x = E`` (or ``x: T = E``) with
-    ``is_expr(E, names)`` true given the other names kept (greatest fixpoint)."""
+    ``is_expr(E, names)`` true given the other names kept (greatest fixpoint), or ``x op= E``
+    with ``op`` in ``aug_ops`` (in place: the same type or an error)."""
     good, bad, seen = {}, set(), set()
     a = fn.args
     bad.update(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs)
@@ -588,6 +539,10 @@ def _typed_locals(fn, is_expr) -> set:
             seen.add(id(n.targets[0]))
         elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
             good.setdefault(n.target.id, []).append(n.value)
+            seen.add(id(n.target))
+        elif (isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)
+              and isinstance(n.op, aug_ops)):
+            good.setdefault(n.target.id, [])
             seen.add(id(n.target))
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             if id(n) not in seen:
