@@ -191,15 +191,7 @@ class Builtins:
         t = type(it)
         if upfront and (t is range or t is tuple or t is str or t is bytes or t is dict
                         or (fixed and t is list)):
-            n = self.known_len(it)
-            m = self.m
-            m.g -= n * k
-            if m.g < 0:
-                m.fail()
-            if mem:
-                m.mem += n * S.item_memory
-                if m.mem > S.memory_limit:
-                    m.alloc(0)
+            self._prepay(self.known_len(it), k, mem)
             return it
         if t in PROXY_TYPES:
             raise TypeError()
@@ -213,6 +205,11 @@ class Builtins:
         n = self.known_len(x)
         if n is None:
             return self.citer(self.b_enumerate(x), k, mem, True)
+        self._prepay(n, k, mem)
+        return enumerate(x)
+
+    def _prepay(self, n, k, mem):
+        """Charge ``n`` comprehension items of ``k`` gas at once (and their item memory)."""
         m = self.m
         m.g -= n * k
         if m.g < 0:
@@ -221,7 +218,6 @@ class Builtins:
             m.mem += n * S.item_memory
             if m.mem > S.memory_limit:
                 m.alloc(0)
-        return enumerate(x)
 
     def _citer(self, it, k, mem):
         m = self.m
