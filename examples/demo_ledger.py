@@ -104,7 +104,7 @@ def run(chain: Chain, out=print) -> list[dict]:
     show("carol's bid", chain.call("auction", "bid", {"amount": 1_600}, sender="carol"))
     show("bob withdraws his outbid 1,500", chain.call("auction", "withdraw", sender="bob"))
     show("bob calls transfer with too little gas: out of gas, nothing written",
-         chain.call("token", "transfer", {"to": "carol", "amount": 10}, sender="bob", gas_limit=1_080))
+         chain.call("token", "transfer", {"to": "carol", "amount": 10}, sender="bob", gas_limit=2_080))
     show("bob calls transfer with a wrong argument type: rejected before any code runs",
          chain.call("token", "transfer", {"to": "carol", "amount": "10"}, sender="bob"))
     show("the seller settles after the end", chain.call("auction", "settle", sender="alice"))

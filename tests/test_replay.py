@@ -30,7 +30,7 @@ def write_history(db: Path) -> None:
                args={"to": "carol", "amount": 50}, gas_limit=100_000),  # reverted
             Tx(sender="nobody", contract="nothere", function="f", gas_limit=100_000),  # rejected
             Tx(sender="alice", contract="token", function="transfer",
-               args={"to": "dave", "amount": 1}, gas_limit=1_300),  # out of gas
+               args={"to": "dave", "amount": 1}, gas_limit=2_300),  # out of gas
             Tx(sender="bob", contract="token", function="transfer",
                args={"to": "carol", "amount": 2}, gas_limit=100_000),
         ])

@@ -42,7 +42,7 @@ class GasSchedule:
     # (IPC, admission, validation, hashing, its ledger rows) that no contract code meters:
     # measured in docs/gas.md ("Intrinsic cost") so that a block of the cheapest transactions
     # costs no more node time per gas than 10x the compute-bound median
-    tx_base: int = 1_000  # per transaction or query
+    tx_base: int = 2_000  # per transaction or query (schedule 6: was 1,000; see docs/gas.md)
     tx_payload_byte: int = 2  # per byte of payload: encoded arguments, plus source of a deploy
 
     # ---- control flow

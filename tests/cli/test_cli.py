@@ -115,7 +115,7 @@ def test_deploy_call_query_round_trip(tmp_path, token_file):
     assert "insufficient balance" in one_error_line(p)
     # out of gas
     p = run("call", "--db", db, "token", "transfer", '{"to": "bob", "amount": 1}', "--sender", "alice",
-            "--gas", "1060")
+            "--gas", "2060")
     assert p.returncode == 1 and "out_of_gas" in one_error_line(p)
     with Chain(db) as chain:
         assert chain.height == 4

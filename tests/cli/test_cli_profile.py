@@ -67,7 +67,7 @@ def test_profile_changes_no_receipt(tmp_path):
 def test_failed_call_still_profiles_and_exits_1(tmp_path):
     db = _deployed(tmp_path)
     p = run("call", "--db", db, "token", "transfer", '{"to": "bob", "amount": 5}',
-            "--sender", "alice", "--gas", "1300", "--profile")  # above the intrinsic cost
+            "--sender", "alice", "--gas", "2300", "--profile")  # above the intrinsic cost
     assert p.returncode == 1
     assert "status:   out_of_gas" in p.stdout and "gas per line" in p.stdout
     assert one_error_line(p).startswith("error: transaction out_of_gas: token:")
@@ -81,11 +81,11 @@ def test_query_profile(tmp_path):
     assert lines[0] == "1000" and lines[1].startswith("gas used: ")
     assert "return balances[owner]" in p.stdout
     p = run("query", "--db", db, "token", "balance_of", '{"owner": "alice"}', "--profile",
-            "--json", "--gas", "1050")  # just above the intrinsic cost
+            "--json", "--gas", "2050")  # just above the intrinsic cost
     assert p.returncode == 1
     r = json.loads(p.stdout)
-    assert r["status"] == "out_of_gas" and r["gas_used"] == 1050
-    assert sum(row["gas"] for row in r["profile"]) == 1050
+    assert r["status"] == "out_of_gas" and r["gas_used"] == 2050
+    assert sum(row["gas"] for row in r["profile"]) == 2050
     assert one_error_line(p).startswith("error: query out_of_gas: token:")
 
 

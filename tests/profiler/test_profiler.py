@@ -117,7 +117,7 @@ def history():
         Tx(sender="alice", contract="auction", function="bid", args={"amount": 10}),
         Tx(sender="alice", contract="auction", function="bid", args={"amount": 500}),  # reverts in token
         Tx(sender="alice", contract="auction", function="bid", args={"amount": 20},
-           gas_limit=1_500),  # out of gas inside the token (nested)
+           gas_limit=2_500),  # out of gas inside the token (nested)
         Tx(sender="alice", contract="loops", function="spin", args={"n": 30}),
         Tx(sender="alice", contract="loops", function="fib", args={"n": 12}),
         Tx(sender="alice", contract="loops", function="write_many", args={"n": 60}),  # reverts
