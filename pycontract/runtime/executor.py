@@ -214,7 +214,8 @@ class Runtime:
     def range_loop(self, r, k):
         """``for x in range(...)`` whose body cannot leave early (schedule 6): charge ``k`` gas
         (the body's first block with the iteration) for every iteration before the first,
-        then iterate the range. A range too long for ``len`` cannot be paid for."""
+        then iterate the range. A range that costs more than the gas left (one too long for
+        ``len`` included) is charged ``k`` per iteration as it is drawn, counter tested."""
         if type(r) is not range:
             return self.b.getiter(r)  # never: the rewriter emits this for builtin range() only
         try:
@@ -222,9 +223,12 @@ class Runtime:
         except OverflowError:
             n = 1 << 64
         m = self.m
+        if n * k > m.g:
+            # more than the gas left (or a test pending): charged per iteration as it runs,
+            # as every loop was until 5, so a revert inside it still ends the transaction with
+            # its own message rather than out of gas at the for line
+            return self.b._citer(r, k, False)
         m.g -= n * k
-        if m.g < 0:
-            m.fail()
         return r
 
     # ------------------------------------------------------------ guards

@@ -188,6 +188,19 @@ def test_range_loop_interrupted_by_an_exception_has_paid_every_iteration(monkeyp
     assert got[3] > before[3]
 
 
+def test_revert_inside_a_range_too_long_to_pay_keeps_its_message(monkeypatch):
+    """A range loop that costs more than the gas left is charged per iteration (as under 5),
+    so a revert inside it ends the transaction with its own message, not out of gas at once
+    (the lead's review of the up-front rule: a gas limit covering the work up to the revert
+    must still see the revert)."""
+    src = contract("@public\ndef main(n: int) -> int:\n    s = 0\n    for i in range(n):\n"
+                   "        s += 1\n        require(i < 5, 'stop at five')\n    return s\n")
+    got, before = both(monkeypatch, src, gas=20_000, n=10**6)
+    assert got[:3] == before[:3] == ("reverted", None, "c:7: stop at five")
+    got, before = both(monkeypatch, src, gas=20_000, n=100)  # affordable: paid up front
+    assert got[:3] == before[:3] and got[3] > before[3]
+
+
 def test_range_too_long_to_pay_ends_at_the_loop(monkeypatch):
     src = contract("@public\ndef main(n: int) -> int:\n    s = 0\n    for i in range(n):\n"
                    "        s += 1\n    return s\n")
