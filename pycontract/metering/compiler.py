@@ -58,7 +58,8 @@ def compile_contract(source: str, filename: str = "<contract>") -> CompiledContr
             _cache.move_to_end(key)
             return cc
     vetted = vetting.vet(source, filename)
-    tree = gas_rewriter.rewrite(vetted.tree, entry_points=frozenset(vetted.entry_points))
+    # the EntryPoint objects: their `int` parameters are ints on every call from outside
+    tree = gas_rewriter.rewrite(vetted.tree, entry_points=dict(vetted.entry_points))
     try:
         code = compile(tree, filename, "exec", dont_inherit=True, optimize=0)
     except SyntaxError as e:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+from collections.abc import Mapping
 
 from pycontract.metering import helpers
 from pycontract.metering.helpers import RECURSIVE_PREFIX
@@ -942,6 +943,20 @@ def _scoped_nodes(module):
             stack.extend(ast.iter_child_nodes(n))
 
 
+def _entry_int_params(entry_points, name, names) -> set:
+    """The parameters of entry point ``name`` (positional parameter names ``names``) that every
+    call from outside fills with exactly an int: annotated ``int``, no default. Every outside
+    call (transaction, deploy, query, cross-contract call) passes ``check_args``
+    (``worker.process``), which refuses an argument annotated ``int`` unless ``type(v) is
+    int``. Only a mapping ``name -> EntryPoint`` says so (vetting strips the annotations from
+    the tree); given just the names, no entry-point parameter is a candidate."""
+    ep = entry_points.get(name) if isinstance(entry_points, Mapping) else None
+    params = getattr(ep, "params", None)
+    if params is None or [p.name for p in params] != names:
+        return set()
+    return {p.name for p in params if p.annotation == "int" and not p.has_default}
+
+
 def module_int_facts(module, range_ok: bool, entry_points=None):
     """(``funcs``, ``params``): the module functions proven to return ints, and for each
     top-level ``def`` node (by ``id``) the parameters proven to receive ints.
@@ -954,12 +969,15 @@ def module_int_facts(module, range_ok: bool, entry_points=None):
     * returns int: no ``yield``, cannot fall off its end (no implicit ``return None``), and
       every ``return E`` has ``E`` an int expression given the facts (a call returns only after
       the calls it made returned, so by induction every returned value is an int);
-    * parameters (only when ``entry_points`` is given: entry points, called from outside with
-      any values, never qualify): the name is used only as ``f(a, b, ...)`` with exactly one
-      positional argument per parameter (no defaults, keywords or stars), so the function
-      object never escapes and no other call exists; a parameter is proven when the argument
-      at its position is an int expression at every call site (in the caller's facts; inside
-      a lambda, comprehension or module code, with no facts).
+    * parameters (only when ``entry_points`` is given): the name is used only as
+      ``f(a, b, ...)`` with exactly one positional argument per parameter (no defaults,
+      keywords or stars), so the function object never escapes and no other call exists; a
+      parameter is proven when the argument at its position is an int expression at every call
+      site (in the caller's facts; inside a lambda, comprehension or module code, with no
+      facts). An entry point is also called from outside, by name: there only its parameters
+      annotated ``int`` are candidates (``_entry_int_params``), since every outside call
+      passes exactly an int for those (``worker.process.check_args`` refuses anything else,
+      bool included) and, with no defaults, none can be omitted.
 
     The greatest fixpoint of both together: start from every candidate fact and drop those
     whose condition fails under the rest until none does; by induction over the execution
@@ -988,15 +1006,19 @@ def module_int_facts(module, range_ok: bool, entry_points=None):
         for name, st in unique.items():
             a = st.args
             names = [x.arg for x in a.posonlyargs + a.args]
-            if (name in entry_points or a.vararg or a.kwarg or a.kwonlyargs or a.defaults
-                    or not names):
+            if a.vararg or a.kwarg or a.kwonlyargs or a.defaults or not names:
                 continue
+            cand = set(names)
+            if name in entry_points:
+                cand = _entry_int_params(entry_points, name, names)
+                if not cand:
+                    continue
             calls = sites.get(name, [])
             if len(calls) != len(refs.get(name, ())) or any(
                     c.keywords or len(c.args) != len(names)
                     or any(isinstance(x, ast.Starred) for x in c.args) for c, _ in calls):
                 continue  # referenced other than by a plain call: it may escape
-            params[name] = set(names)
+            params[name] = cand
     # bindings once, with every candidate parameter as an int; each round drops the others.
     # Each round removes at least one fact, and recomputes only what a removal can change:
     # the facts of functions that lost a parameter or call a function that lost its fact
@@ -1853,8 +1875,9 @@ class GasRewriter:
     def __init__(self, schedule=SCHEDULE, entry_points=None):
         self.s = schedule
         self.expr = ExprRewriter()
-        #: names of the contract's entry points (called from outside with any arguments);
-        #: None: unknown, so no parameter is proven int
+        #: the contract's entry points (called from outside): ``name -> EntryPoint`` (their
+        #: ``int`` parameters may be proven, ``_entry_int_params``) or just their names (no
+        #: entry-point parameter is); None: unknown, so no parameter is proven int
         self.entry_points = entry_points
         self.params = {}
 
@@ -2095,6 +2118,10 @@ class GasRewriter:
         copy's frame is innermost nothing else reads ``_pc_m.d``, and nothing needs undoing
         when one raises."""
         orig = copy.deepcopy(st)
+        if id(st) in self.params:
+            # the copy runs only from the self-calls the facts were proven over (the same
+            # argument expressions, under the same facts): the same parameters are ints
+            self.params[id(orig)] = self.params[id(st)]
         outer = self.function(st)
         if not _closed(outer.body, st.name, self.rebound):
             return [outer]
@@ -2481,7 +2508,8 @@ def _fix_lines(stmts):
 
 
 def rewrite(tree: ast.Module, entry_points=None) -> ast.Module:
-    """Rewrite a vetted module tree in place and return it. ``entry_points``: the names of the
-    contract's entry points (``VettedModule.entry_points``); given, the other functions'
-    parameters may be proven int (``module_int_facts``)."""
+    """Rewrite a vetted module tree in place and return it. ``entry_points``: the contract's
+    entry points (``VettedModule.entry_points``, ``name -> EntryPoint``, or just their names);
+    given, function parameters may be proven int (``module_int_facts``): the other functions'
+    and, with the ``EntryPoint`` objects, the entry points' ``int``-annotated ones."""
     return GasRewriter(entry_points=entry_points).rewrite(tree)
