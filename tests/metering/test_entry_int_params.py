@@ -161,3 +161,13 @@ def test_proven_entry_parameters_keep_errors_and_overflow_like_cpython():
 
 #: fib(0), fib(1), fib(2), fib(15): the same on main before entry parameters were proven
 PINNED_FIB_GAS = [56, 72, 116, 43456]
+
+
+def test_the_runtime_harness_checks_arguments_like_the_worker():
+    """``language_harness.run`` calls the worker's host directly: it must refuse what
+    ``check_args`` refuses, or runtime tests would run proven code with facts that fail."""
+    for bad in (True, "3", [3]):
+        r = run(contract(FIB), "fib", n=bad)
+        assert (r.status, r.gas_used) == ("rejected", 0), r
+        assert "argument 'n' must be int" in r.error
+    assert run(contract(FIB), "fib", n=20).result == _fib(20)

@@ -9,7 +9,7 @@ from ledger_store import codec
 from pycontract.metering.compiler import compile_contract
 from pycontract.errors import ContractAbort
 from pycontract.runtime import CallFrame, Meter
-from pycontract.worker.process import TxHost
+from pycontract.worker.process import Rejected, TxHost, check_args
 
 
 class _DictOverlay:
@@ -72,9 +72,18 @@ class Outcome:
 
 def run(source, function="main", gas=1_000_000, host=None, name="c", readonly=False,
         sender="alice", **kwargs):
-    """Compile ``source`` and run ``function(**kwargs)`` in contract ``name``."""
+    """Compile ``source`` and run ``function(**kwargs)`` in contract ``name``. The arguments
+    pass the worker's own ``check_args`` first, as on every real call (the rewriter relies on
+    it: entry points' ``int`` parameters are proven ints); refused, the outcome is
+    ``rejected``, 0 gas."""
     host = host or DictHost()
     cc = compile_contract(source, name)
+    ep = cc.entry_points.get(function)
+    if ep is not None:
+        try:
+            check_args(name, ep, kwargs)
+        except Rejected as e:
+            return Outcome("rejected", 0, None, str(e))
     host.contracts[name] = cc
     meter = Meter(gas)
     host.meter = meter
