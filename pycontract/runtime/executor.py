@@ -546,7 +546,9 @@ def _describe(e):
 
 def execute(compiled, function, kwargs, *, meter: Meter, host, frame: CallFrame):
     """Run ``function`` of a compiled contract; return its (storable) result or raise
-    OutOfGas / Reverted with ``message`` = ``CONTRACT:LINE: reason``."""
+    OutOfGas / Reverted with ``message`` = ``CONTRACT:LINE: reason``. ``kwargs`` must have
+    passed ``worker.process.check_args`` (every worker path does): the rewriter proves an entry
+    point's ``int`` parameters ints on that premise."""
     if sys.getrecursionlimit() != _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)
     try:
