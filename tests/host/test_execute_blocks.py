@@ -205,9 +205,9 @@ def test_cyclic_collector_paused_during_blocks_and_restored(tmp_path, monkeypatc
     seen = []
     real_admit = Chain._admit
 
-    def admit(self, led, txs):
+    def admit(self, led, txs, *ahead):
         seen.append(gc.isenabled())
-        return real_admit(self, led, txs)
+        return real_admit(self, led, txs, *ahead)
 
     monkeypatch.setattr(Chain, "_admit", admit)
     was = gc.isenabled()
@@ -233,3 +233,69 @@ def test_cyclic_collector_paused_during_blocks_and_restored(tmp_path, monkeypatc
             assert gc.isenabled()
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def refused_by_precheck() -> list[Tx]:
+    """Transactions the host refuses whatever the state (``_precheck``)."""
+    return [Tx(sender="b", contract="Bad-Name", function="f", gas_limit=100_000),
+            Tx(sender="b", contract="counter", function="bump", args={"by": {1, 2}},
+               gas_limit=100_000),
+            Tx(sender="b", contract="counter", function="bump", args={"by": 1}, gas_limit=1)]
+
+
+@pytest.mark.parametrize("idle", ["always", "never"])
+def test_prechecks_done_ahead_give_the_same_blocks(tmp_path, monkeypatch, idle):
+    """execute_blocks runs the next block's state-independent checks while it waits for the
+    worker (``_Prechecks``); admission then reuses them. Forced on for every transaction
+    (the worker's frame never "ready") or off, the blocks are those of execute_block."""
+    from pycontract.host import chain as chain_mod
+
+    monkeypatch.setattr(chain_mod, "_readable", lambda fd: idle == "never")
+    monkeypatch.setattr(chain_mod._Prechecks, "STEP", 3)
+    ahead_counts = []
+    real_admit = Chain._admit
+
+    def admit(self, led, txs, ahead=None):
+        ahead_counts.append(None if ahead is None else len(ahead.whys))
+        return real_admit(self, led, txs, ahead)
+
+    monkeypatch.setattr(Chain, "_admit", admit)
+    blocks = history()
+    for b in blocks[1:]:
+        b[1:1] = refused_by_precheck()
+    with Chain(tmp_path / "seq.db") as seq, Chain(tmp_path / "pipe.db") as pipe:
+        want = [seq.execute_block(b) for b in blocks]
+        ahead_counts.clear()
+        got = pipe.execute_blocks(blocks)
+        assert [summary(r) for r in got] == [summary(r) for r in want]
+        assert (pipe.height, pipe.state_root()) == (seq.height, seq.state_root())
+        for h in range(1, pipe.height + 1):
+            assert pipe._ledger.block(h) == seq._ledger.block(h)
+    assert [r.status for r in got[1][1:4]] == ["rejected"] * 3
+    assert ahead_counts[0] is None  # the first block: nothing ran before it
+    if idle == "always":  # each block after one the worker ran was checked in full ahead
+        assert ahead_counts[1:4] == [len(b) for b in blocks[1:4]]
+        assert ahead_counts[4] == 0  # block 3 sent the worker nothing: no wait to use
+    else:
+        assert set(ahead_counts[1:]) <= {0}
+
+
+def test_prechecks_ahead_stop_at_an_unexpected_error(monkeypatch):
+    """A step that meets an unexpected error gives the block back to admission, whole."""
+    from pycontract.host import chain as chain_mod
+
+    txs = [Tx(sender="b", contract="counter", function="bump", args={"by": i},
+              gas_limit=100_000) for i in range(5)]
+    calls = []
+
+    def precheck(tx, max_gas, blobs=None):
+        calls.append(tx)
+        if len(calls) == 4:
+            raise RuntimeError("boom")
+        blobs[id(tx)] = b"x"
+
+    monkeypatch.setattr(chain_mod, "_precheck", precheck)
+    monkeypatch.setattr(chain_mod._Prechecks, "STEP", 3)
+    pre = chain_mod._Prechecks(txs, 10**6)
+    assert pre.step() is True and len(pre.whys) == 3
+    assert pre.step() is False and pre.txs is None  # not used by _admit (ahead.txs is not txs)
