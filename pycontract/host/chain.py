@@ -375,13 +375,18 @@ class Chain:
                             p, prev = prev, None
                             out.append(self._commit_executed(led, *p))
                         raise
+                    committing = None
                     if prev is not None:  # the worker runs this block meanwhile
                         p, prev = prev, None
-                        out.append(self._commit_executed(led, *p))
+                        committing = self._commit_started(led, *p)
                     if not send and not consumed:
+                        if committing is not None:
+                            out.append(self._committed(*committing))
                         self._assign_hashes(h, txs, receipts)
                         out.append(receipts)
                         continue
+                    # on top of the block being committed: the COMMIT and its fsync run on a
+                    # helper thread while this thread takes the worker's results
                     ov = led.begin_block()
                     box.append(ov)
                     try:
@@ -390,6 +395,8 @@ class Chain:
                     except BaseException:
                         ov.close()
                         raise
+                    if committing is not None:
+                        out.append(self._committed(*committing))
                     if not records:
                         ov.close()
                         out.append(receipts)
@@ -402,7 +409,33 @@ class Chain:
             finally:
                 if prev is not None:
                     prev[0].close()
+                if led._inflight is not None:  # failing: never leave a COMMIT running
+                    try:
+                        led.settle()
+                    except Exception:  # noqa: BLE001 - the error on its way out says more
+                        pass
             return out
+
+    @staticmethod
+    def _commit_started(led, ov, time: int, receipts: list, records: list):
+        """Stage an executed block and start its COMMIT on a helper thread (the ledger's
+        ``commit_async``); ``_committed(*returned)`` waits for it."""
+        try:
+            staged = led.stage_block(ov, time=time, txs=None)
+        except BaseException:
+            ov.close()
+            raise
+        staged.commit_async()
+        return staged, receipts, records
+
+    @staticmethod
+    def _committed(staged, receipts: list, records: list) -> list:
+        """Wait until a block of ``_commit_started`` is durable; its receipts, heights filled."""
+        staged.commit()
+        for i, rec in records:
+            receipts[i].height = rec.height
+            receipts[i].index = rec.index
+        return receipts
 
     def _commit_executed(self, led, ov, time: int, receipts: list, records: list):
         """Stage and commit an executed block's overlay; its receipts with heights filled."""

@@ -168,6 +168,9 @@ def test_worker_killed_mid_pipeline_keeps_every_block_before(tmp_path):
                 chain.execute_blocks(blocks)
         finally:
             t.join()
+        # the block whose COMMIT ran on the helper thread when the fault came was waited for
+        assert chain._ledger._inflight is None
+        assert not [x for x in threading.enumerate() if x.name == "ledger-commit"]
         h = chain.height
         assert 4 <= h < 301
         chain._ledger.verify_state()
