@@ -302,3 +302,28 @@ def test_prechecks_ahead_stop_at_an_unexpected_error(monkeypatch):
     pre = chain_mod._Prechecks(txs, 10**6)
     assert pre.step() is True and len(pre.whys) == 3
     assert pre.step() is False and pre.txs is None  # not used by _admit (ahead.txs is not txs)
+
+
+@pytest.mark.parametrize("n, parts", [(500, [50] * 9 + [10] * 5), (120, [50, 50, 10, 10]),
+                                      (25, [10, 10, 5]), (10, [10]), (1, [1])])
+def test_the_last_results_of_a_block_come_in_small_parts(tmp_path, monkeypatch, n, parts):
+    """The worker sends results in parts of 50, the block's last ones in parts of 10: what the
+    host checks after the worker's last result (while the worker waits for the next block)
+    is one small part. The final frame carries the last results (never empty)."""
+    sizes = []
+    real_reply = Chain._reply
+
+    def reply(self, *a):
+        r = real_reply(self, *a)
+        if r.get("op") in ("block", "block_part"):
+            sizes.append(len(r["results"]))
+        return r
+
+    with Chain(tmp_path / "l.db") as chain:
+        chain.deploy("token", example("token.py"), sender="alice", args={"supply": 10**9},
+                     gas_limit=5_000_000)
+        monkeypatch.setattr(Chain, "_reply", reply)
+        txs = [Tx(sender="alice", contract="token", function="transfer",
+                  args={"to": f"u{i}", "amount": 1}, gas_limit=100_000) for i in range(n)]
+        assert all(r.status == "success" for r in chain.execute_block(txs))
+    assert sizes == parts
