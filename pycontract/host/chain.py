@@ -519,9 +519,9 @@ class Chain:
         senders = set()  # accounts that sent an earlier transaction of this block
         nonces: dict[str, int] = {}  # next nonce per account within this block
         consumed: set[int] = set()
-        whys = ()
+        whys = msgs = ()
         if ahead is not None and ahead.txs is txs and ahead.max_gas == self.max_gas_per_tx:
-            whys, blobs = ahead.whys, ahead.blobs
+            whys, msgs, blobs = ahead.whys, ahead.msgs, ahead.blobs
         else:
             blobs: dict[int, bytes] = {}
         done_ahead = len(whys)
@@ -554,13 +554,9 @@ class Chain:
                 receipts[i] = Receipt("rejected", 0, None, why, [], "")
                 continue
             senders.add(tx.sender)
-            msg = {"kind": tx.kind, "sender": tx.sender, "contract": tx.contract,
-                   "function": tx.function if tx.kind == "call" else "constructor",
-                   "args": blobs[id(tx)], "gas_limit": tx.gas_limit}
-            if tx.kind == "deploy":
-                msg["source"] = tx.source
+            if tx.source is not None:  # a deploy
                 deploying.add(tx.contract)
-            send[i] = msg
+            send[i] = msgs[i] if i < done_ahead else _worker_msg(tx, blobs[id(tx)])
         return receipts, send, blobs, consumed
 
     @staticmethod
@@ -921,6 +917,16 @@ def _readable(fd: int) -> bool:
     return bool(select.select((fd,), (), (), 0)[0])
 
 
+def _worker_msg(tx: Tx, args_blob: bytes) -> dict:
+    """The worker's request entry for an admitted transaction."""
+    msg = {"kind": tx.kind, "sender": tx.sender, "contract": tx.contract,
+           "function": tx.function if tx.kind == "call" else "constructor",
+           "args": args_blob, "gas_limit": tx.gas_limit}
+    if tx.kind == "deploy":
+        msg["source"] = tx.source
+    return msg
+
+
 class _Prechecks:
     """The state-independent checks (``_precheck``, which also encodes the arguments) of a
     block's transactions, done a few at a time ahead of its admission: execute_blocks runs
@@ -932,16 +938,19 @@ class _Prechecks:
     def __init__(self, txs: list, max_gas: int):
         self.txs, self.max_gas = txs, max_gas
         self.whys: list = []
+        self.msgs: list = []  # the worker's request entry of each that passed (else None)
         self.blobs: dict[int, bytes] = {}
 
     def step(self) -> bool:
         """Check the next few transactions; whether any are left. An unexpected error stops
         the work here: admission then checks the rest itself (and meets the error there)."""
-        whys, txs = self.whys, self.txs
+        whys, msgs, txs, blobs = self.whys, self.msgs, self.txs, self.blobs
         start = len(whys)
         try:
             for tx in txs[start:start + self.STEP]:
-                whys.append(_precheck(tx, self.max_gas, self.blobs))
+                why = _precheck(tx, self.max_gas, blobs)
+                msgs.append(None if why is not None else _worker_msg(tx, blobs[id(tx)]))
+                whys.append(why)
         except Exception:  # noqa: BLE001 - reported where admission meets it
             self.txs = None  # not this block's any more: admission does it all
             return False
