@@ -327,3 +327,21 @@ def test_the_last_results_of_a_block_come_in_small_parts(tmp_path, monkeypatch, 
                   args={"to": f"u{i}", "amount": 1}, gas_limit=100_000) for i in range(n)]
         assert all(r.status == "success" for r in chain.execute_block(txs))
     assert sizes == parts
+
+
+@pytest.mark.parametrize("n", [0, 1, 23, 24, 255, 256, 70_000])
+def test_a_request_with_entries_encoded_ahead_decodes_as_the_plain_one(n):
+    """protocol.encode_with_items (the block request of execute_blocks, whose transactions
+    were encoded while waiting for the worker) gives the frame the worker decodes as the map."""
+    import cbor2
+
+    from pycontract.worker import protocol
+
+    head = {"op": "block", "height": 7, "time": 9, "cpu_seconds": 61, "parent_pending": True}
+    items = [{"kind": "call", "sender": "a", "contract": "t", "function": "f",
+              "args": bytes([0xA0]), "gas_limit": i} for i in range(n)]
+    frame = protocol.encode_with_items(head, "txs", [cbor2.dumps(m) for m in items])
+    assert protocol.decode(frame[4:]) == {**head, "txs": items}
+    assert int.from_bytes(frame[:4], "big") == len(frame) - 4
+    with pytest.raises(ValueError):
+        protocol.encode_with_items({"txs": 1}, "txs", [])
