@@ -1239,8 +1239,12 @@ class Ledger:
         try:
             th.start()
         except BaseException:  # no thread to be had: commit here and now
-            self._inflight = staged._async = None
-            self._end_staged(staged, commit=True)
+            self._inflight = None
+            try:
+                self._end_staged(staged, commit=True)
+            except BaseException as e:
+                outcome["error"] = e
+                raise
 
     def settle(self) -> None:
         """Wait for the commit started by ``StagedBlock.commit_async``, if any: afterwards the

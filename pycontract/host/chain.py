@@ -365,7 +365,7 @@ class Chain:
                     h = height + 1
                     view = led if prev is None else _PendingView(led, prev[0], prev[3])
                     receipts, send, blobs, consumed = self._admit(view, txs, ahead)
-                    encoded = ahead.bodies if ahead is not None and ahead.txs is txs else None
+                    encoded = ahead.encoded if ahead is not None and ahead.txs is txs else None
                     ahead = (_Prechecks(blocks[n + 1], self.max_gas_per_tx)
                              if n + 1 < len(blocks) else None)
                     box: list = []
@@ -588,13 +588,14 @@ class Chain:
         return self._consume(led, ov, txs, receipts, send, blobs, consumed, height, stream)
 
     def _send_block(self, led, send: dict, height: int, time: int, ov_box: list,
-                    parent_pending: bool = False, idle=None, encoded: dict | None = None):
+                    parent_pending: bool = False, idle=None, encoded: tuple | None = None):
         """Send a block request to the worker; the iterator of its results. ``ov_box[0]`` (set
         later if need be) is the overlay whose ``prepare`` runs while waiting for each part.
         ``parent_pending``: block ``height - 1`` is not committed yet; the worker runs this one
         on top of the writes of the block it ran last (that very block, see execute_blocks).
         ``idle()``: a step of other work to do while no part is ready; false when done.
-        ``encoded``: {id(entry): its CBOR} of request entries encoded ahead (_Prechecks)."""
+        ``encoded``: (ids of the entries, their CBOR array) encoded ahead (_Prechecks): used
+        when the entries to send are exactly those."""
         gas = sum(m["gas_limit"] for m in send.values())
         timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
         w = self._ensure_worker()
@@ -603,10 +604,10 @@ class Chain:
                "cpu_seconds": int(timeout) + 1}
         if parent_pending:
             msg["parent_pending"] = True
-        if encoded is not None and self._profiling is None:
-            txs = msg.pop("txs")
-            msg = protocol.encode_with_items(
-                msg, "txs", [encoded.get(id(m)) or cbor2.dumps(m) for m in txs])
+        if encoded is not None and self._profiling is None \
+                and encoded[0] == [id(m) for m in msg["txs"]]:
+            del msg["txs"]
+            msg = protocol.encode_with_array(msg, "txs", encoded[1])
         self._send(w, msg, led.height)
         # results arrive in parts while the worker runs the rest of the block: each part is
         # validated and applied here in parallel with the worker's execution of the next;
@@ -947,7 +948,9 @@ class _Prechecks:
         self.txs, self.max_gas = txs, max_gas
         self.whys: list = []
         self.msgs: list = []  # the worker's request entry of each that passed (else None)
-        self.bodies: dict[int, bytes] = {}  # id(entry): the entry's CBOR, for the request
+        #: once all are checked: (ids of the entries that passed, their CBOR array), the
+        #: request's transactions if admission passes them all (as in a block of transfers)
+        self.encoded: tuple | None = None
         self.blobs: dict[int, bytes] = {}
 
     def step(self) -> bool:
@@ -958,12 +961,11 @@ class _Prechecks:
         try:
             for tx in txs[start:start + self.STEP]:
                 why = _precheck(tx, self.max_gas, blobs)
-                msg = None
-                if why is None:
-                    msg = _worker_msg(tx, blobs[id(tx)])
-                    self.bodies[id(msg)] = cbor2.dumps(msg)
-                msgs.append(msg)
+                msgs.append(None if why is not None else _worker_msg(tx, blobs[id(tx)]))
                 whys.append(why)
+            if len(whys) == len(txs):
+                entries = [m for m in msgs if m is not None]
+                self.encoded = ([id(m) for m in entries], cbor2.dumps(entries))
         except Exception:  # noqa: BLE001 - reported where admission meets it
             self.txs = None  # not this block's any more: admission does it all
             return False

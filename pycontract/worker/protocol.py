@@ -62,25 +62,15 @@ def encode(msg: dict) -> bytes:
     return _HEADER.pack(len(body)) + body
 
 
-def encode_with_items(head: dict, key: str, items: list[bytes]) -> bytes:
-    """One frame (header + CBOR) of ``{**head, key: [item, ...]}`` whose items are given
-    already encoded (``cbor2.dumps`` of each): a block request's transactions are encoded
-    ahead, while the host waits for the worker (Chain.execute_blocks). ``head`` has fewer
-    than 23 entries, none named ``key``."""
+def encode_with_array(head: dict, key: str, array: bytes) -> bytes:
+    """One frame (header + CBOR) of ``{**head, key: value}`` whose value is given already
+    encoded (``cbor2.dumps`` of it): a block request's transactions are encoded ahead, while
+    the host waits for the worker (Chain.execute_blocks). ``head`` has fewer than 23 entries,
+    none named ``key``."""
     if len(head) >= 23 or key in head:
-        raise ValueError("encode_with_items: head must have < 23 entries and no " + repr(key))
-    n = len(items)
-    if n < 24:
-        array = bytes([0x80 | n])
-    elif n < 0x100:
-        array = bytes([0x98, n])
-    elif n < 0x10000:
-        array = b"\x99" + n.to_bytes(2, "big")
-    else:
-        array = b"\x9a" + n.to_bytes(4, "big")
+        raise ValueError("encode_with_array: head must have < 23 entries and no " + repr(key))
     head_body = cbor2.dumps(head)
-    body = b"".join((bytes([0xA0 | (len(head) + 1)]), head_body[1:], cbor2.dumps(key), array,
-                     *items))
+    body = b"".join((bytes([0xA0 | (len(head) + 1)]), head_body[1:], cbor2.dumps(key), array))
     if len(body) > MAX_FRAME:
         raise ProtocolError(f"frame of {len(body)} bytes exceeds the limit of {MAX_FRAME}")
     return _HEADER.pack(len(body)) + body

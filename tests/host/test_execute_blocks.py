@@ -331,7 +331,7 @@ def test_the_last_results_of_a_block_come_in_small_parts(tmp_path, monkeypatch, 
 
 @pytest.mark.parametrize("n", [0, 1, 23, 24, 255, 256, 70_000])
 def test_a_request_with_entries_encoded_ahead_decodes_as_the_plain_one(n):
-    """protocol.encode_with_items (the block request of execute_blocks, whose transactions
+    """protocol.encode_with_array (the block request of execute_blocks, whose transactions
     were encoded while waiting for the worker) gives the frame the worker decodes as the map."""
     import cbor2
 
@@ -340,8 +340,37 @@ def test_a_request_with_entries_encoded_ahead_decodes_as_the_plain_one(n):
     head = {"op": "block", "height": 7, "time": 9, "cpu_seconds": 61, "parent_pending": True}
     items = [{"kind": "call", "sender": "a", "contract": "t", "function": "f",
               "args": bytes([0xA0]), "gas_limit": i} for i in range(n)]
-    frame = protocol.encode_with_items(head, "txs", [cbor2.dumps(m) for m in items])
+    frame = protocol.encode_with_array(head, "txs", cbor2.dumps(items))
     assert protocol.decode(frame[4:]) == {**head, "txs": items}
     assert int.from_bytes(frame[:4], "big") == len(frame) - 4
     with pytest.raises(ValueError):
-        protocol.encode_with_items({"txs": 1}, "txs", [])
+        protocol.encode_with_array({"txs": 1}, "txs", b"\x80")
+
+
+def test_a_request_encoded_ahead_is_sent_when_admission_passes_all(tmp_path, monkeypatch):
+    """Blocks whose transactions all pass admission go out as the array encoded ahead; the
+    blocks are those of execute_block."""
+    from pycontract.host import chain as chain_mod
+    from pycontract.worker import protocol
+
+    monkeypatch.setattr(chain_mod, "_readable", lambda fd: False)  # always time to spare
+    used = []
+    real = protocol.encode_with_array
+
+    def encode_with_array(head, key, array):
+        used.append(head["height"])
+        return real(head, key, array)
+
+    monkeypatch.setattr(protocol, "encode_with_array", encode_with_array)
+    blocks = [[Tx(sender="alice", contract="token", function="transfer",
+                  args={"to": f"u{b}_{i}", "amount": b + i}, gas_limit=100_000)
+               for i in range(30)] for b in range(4)]
+    with Chain(tmp_path / "seq.db") as seq, Chain(tmp_path / "pipe.db") as pipe:
+        for c in (seq, pipe):
+            c.deploy("token", example("token.py"), sender="alice", args={"supply": 10**9},
+                     gas_limit=5_000_000)
+        want = [seq.execute_block(b) for b in blocks]
+        got = pipe.execute_blocks(blocks)
+        assert [summary(r) for r in got] == [summary(r) for r in want]
+        assert pipe.state_root() == seq.state_root() == pipe._ledger.verify_state()
+    assert used == [3, 4, 5]  # every block after the first

@@ -133,3 +133,19 @@ def test_a_failed_async_commit_rolls_back_and_is_raised(tmp_path):
         fill(ov, 5, 3)
         led.commit_block(ov, time=2, txs=None)
         assert led.height == 2 and led.verify_state() == led.state_root()
+
+
+def test_without_a_thread_commit_async_commits_at_once(tmp_path, monkeypatch):
+    """If no thread can be started, commit_async commits in the caller's thread; commit()
+    then just returns the block."""
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with Ledger(tmp_path / "a.db") as led:
+        ov = led.begin_block()
+        fill(ov, 5, 1)
+        st = led.stage_block(ov, time=1, txs=None)
+        st.commit_async()
+        assert led._inflight is None and led.height == 1
+        assert st.commit() == led.block(1)
