@@ -21,6 +21,7 @@ import json
 import os
 import pathlib
 import sqlite3
+import threading
 import time as _time
 from collections.abc import Iterator
 from typing import Any
@@ -288,6 +289,8 @@ class BlockOverlay:
         d = self._block.get(contract)
         if d is not None and key in d:
             return d[key]
+        if self._ledger._inflight is not None:
+            self._ledger._settle_below(self)
         return _get(self._conn, contract, key)
 
     def put(self, contract: str, key: bytes, value: bytes | None) -> None:
@@ -342,6 +345,8 @@ class BlockOverlay:
             pending.update(self._tx.get(contract, {}))
         ours = sorted(pending.items())
         i, n = 0, len(ours)
+        if self._ledger._inflight is not None:
+            self._ledger._settle_below(self)
         for k, v in _iter_storage(self._conn, contract):
             while i < n and ours[i][0] < k:
                 if ours[i][1] is not None:
@@ -365,7 +370,7 @@ class BlockOverlay:
             return self._tx_contracts[name]
         if name in self._block_contracts:
             return self._block_contracts[name]
-        return self._ledger._cached_contract(self._conn, name, self.base_height)
+        return self._ledger._cached_contract(self._conn, name, self.base_height, self)
 
     def add_contract(self, rec: ContractRecord) -> None:
         self._live()
@@ -556,7 +561,14 @@ class Ledger:
         self._snap_conn: sqlite3.Connection | None = None  # reusable snapshot connection
         self._snap_busy = False
         self._tree: sr.StateTree | None = None
+        #: (tree, node changes) of the last committed block, applied when the tree is next
+        #: needed (the next stage_block) rather than at commit: the 7,000-odd node updates of
+        #: a 500-transfer block then run while the worker executes, not while it waits
+        self._tree_todo: tuple | None = None
         self._staged: StagedBlock | None = None  # see stage_block
+        #: (staged block, thread, outcome) of a COMMIT running on a helper thread (see
+        #: StagedBlock.commit_async); the connection is used by one thread at a time
+        self._inflight: tuple | None = None
         self._stage_reader: sqlite3.Connection | None = None
         self._contracts_cache: dict[str, ContractRecord] = {}
         #: seconds spent in the phases of the last commit_block (for benchmarks and profiling)
@@ -617,7 +629,10 @@ class Ledger:
                 ) from None
             self._lock_fd = fd
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            # check_same_thread=False: a block's COMMIT may run on a helper thread
+            # (StagedBlock.commit_async); every other use of the connection waits for it first
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
+                                   check_same_thread=False)
             self._conn = conn
             if not self._memory:
                 mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -646,13 +661,19 @@ class Ledger:
     @property
     def conn(self) -> sqlite3.Connection:
         """The underlying connection (for inspection; do not write through it)."""
+        if self._inflight is not None:
+            self.settle()
         if self._conn is None:
             raise LedgerError("the ledger is closed")
         return self._conn
 
     def close(self) -> None:
         """Close the connections and release the writer lock. Idempotent. A staged block is
-        dropped (closing the connection rolls its transaction back)."""
+        dropped (closing the connection rolls its transaction back); a commit in flight is
+        waited for first (its outcome is then that of the file)."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight[1].join()
         self._staged = None
         for attr in ("_stage_reader", "_snap_conn", "_conn"):
             c = getattr(self, attr, None)
@@ -861,7 +882,7 @@ class Ledger:
         return self._cached_contract(self._reader, name, None)
 
     def _cached_contract(
-        self, conn: sqlite3.Connection, name: str, max_height: int | None
+        self, conn: sqlite3.Connection, name: str, max_height: int | None, ov=None
     ) -> ContractRecord | None:
         """A committed contract, from a cache of rows already read. Contract rows are written
         once (at deploy) and never change or disappear, so a cached row stays true; it is used
@@ -870,6 +891,8 @@ class Ledger:
         it as read-only)."""
         rec = self._contracts_cache.get(name)
         if rec is None or (max_height is not None and rec.height > max_height):
+            if ov is not None and self._inflight is not None:
+                self._settle_below(ov)
             rec = _get_contract(conn, name)
             if rec is None:
                 return None
@@ -886,6 +909,11 @@ class Ledger:
     def begin_block(self) -> BlockOverlay:
         """A new overlay over the latest committed state. On a read-only ledger its reads come
         from one SQLite snapshot, held until the overlay is closed (close it when done)."""
+        inflight = self._inflight
+        if inflight is not None and inflight[0] is self._staged and self._conn is not None:
+            # the block below is being committed (commit_async): this overlay starts on top of
+            # it; its reads of the file, and the next stage_block, wait for that commit
+            return BlockOverlay(self, self._conn, inflight[0].block.height, owned=False)
         conn = self.conn
         if not self.readonly:
             if self._staged is not None:
@@ -920,7 +948,10 @@ class Ledger:
             self._snap_busy = False
 
     def _load_tree(self) -> sr.StateTree:
+        todo, self._tree_todo = self._tree_todo, None
         if self._tree is not None:
+            if todo is not None and todo[0] is self._tree:
+                self._tree.apply(todo[1])  # the last commit's node changes (see _committed)
             return self._tree
         conn = self.conn
         buckets = dict(conn.execute("SELECT bucket, hash FROM state_buckets").fetchall())
@@ -1175,26 +1206,82 @@ class Ledger:
             try:
                 conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                self._tree = None
-                self._staged = None
-                staged._done = True
+                self._commit_failed(staged)
                 raise
-            staged._tree.apply(staged._pending)
-            t_end = _time.perf_counter()
-            stats = dict(staged._stats)
-            stats["fsync_commit_s"] = t_end - t0  # COMMIT (fsync with synchronous=FULL)
-            stats["total_s"] = sum(stats.values())
-            self.last_commit_stats = stats
-            height = staged.block.height
-            for i, tx in enumerate(staged._rows.txs):
-                tx.height, tx.index = height, i
-            for rec in staged._rows.contracts:
-                rec.height = height
-            staged._ov._committed = True
+            self._committed(staged, _time.perf_counter() - t0)
         elif conn.in_transaction:
             conn.execute("ROLLBACK")
+        self._close_staged(staged)
+
+    def _commit_failed(self, staged: "StagedBlock") -> None:
+        conn = self._conn
+        if conn is not None and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        self._tree = None
+        self._staged = None
+        staged._done = True
+
+    def _commit_async(self, staged: "StagedBlock") -> None:
+        """Run the staged block's COMMIT (and its fsync) on a helper thread; see settle()."""
+        conn, outcome = self._conn, {}
+
+        def run():
+            t0 = _time.perf_counter()
+            try:
+                conn.execute("COMMIT")
+            except BaseException as e:  # noqa: BLE001 - raised by settle() in the caller
+                outcome["error"] = e
+            outcome["s"] = _time.perf_counter() - t0
+
+        th = threading.Thread(target=run, name="ledger-commit")
+        self._inflight = (staged, th, outcome)
+        staged._async = outcome
+        try:
+            th.start()
+        except BaseException:  # no thread to be had: commit here and now
+            self._inflight = None
+            try:
+                self._end_staged(staged, commit=True)
+            except BaseException as e:
+                outcome["error"] = e
+                raise
+
+    def settle(self) -> None:
+        """Wait for the commit started by ``StagedBlock.commit_async``, if any: afterwards the
+        block is durable, or rolled back and its error raised here. Every use of the writer's
+        connection does this first."""
+        inflight = self._inflight
+        if inflight is None:
+            return
+        staged, th, outcome = inflight
+        th.join()
+        self._inflight = None
+        if "error" in outcome:
+            self._commit_failed(staged)
+            raise outcome["error"]
+        self._committed(staged, outcome["s"])
+        self._close_staged(staged)
+
+    def _settle_below(self, ov: BlockOverlay) -> None:
+        """Before ``ov`` reads the file: wait for the commit in flight (the block below it)."""
+        if ov._conn is self._conn:
+            self.settle()
+
+    def _committed(self, staged: "StagedBlock", commit_s: float) -> None:
+        """Bookkeeping once a staged block's COMMIT succeeded."""
+        self._tree_todo = (staged._tree, staged._pending)
+        stats = dict(staged._stats)
+        stats["fsync_commit_s"] = commit_s  # COMMIT (fsync with synchronous=FULL)
+        stats["total_s"] = sum(stats.values())
+        self.last_commit_stats = stats
+        height = staged.block.height
+        for i, tx in enumerate(staged._rows.txs):
+            tx.height, tx.index = height, i
+        for rec in staged._rows.contracts:
+            rec.height = height
+        staged._ov._committed = True
+
+    def _close_staged(self, staged: "StagedBlock") -> None:
         self._staged = None
         staged._done = True
         staged._ov.close()
@@ -1230,6 +1317,7 @@ class StagedBlock:
         self._tree, self._pending = tree, pending
         self._stats: dict[str, float] = {}
         self._done = False
+        self._async: dict | None = None  # the outcome of commit_async, once started
 
     @property
     def done(self) -> bool:
@@ -1243,13 +1331,34 @@ class StagedBlock:
 
     def commit(self) -> BlockRecord:
         """Make the block durable (one COMMIT, fsynced with synchronous=FULL)."""
+        led = self._ledger
+        if self._async is not None:  # commit_async: wait (a no-op once settled)
+            if led._inflight is not None and led._inflight[0] is self:
+                led.settle()
+            elif "error" in self._async:
+                raise LedgerError(f"this block's commit failed: {self._async['error']}")
+            return self.block
         self._check()
-        self._ledger._end_staged(self, commit=True)
+        led._end_staged(self, commit=True)
         return self.block
+
+    def commit_async(self) -> None:
+        """Start the COMMIT on a helper thread and return at once, so the caller's thread
+        works on (e.g. on the next block's overlay, ``Ledger.begin_block``) while SQLite writes
+        and fsyncs. The block is durable only once ``commit()`` or ``Ledger.settle()`` has
+        returned (both wait; a failed COMMIT rolls the block back and raises there); every
+        other use of the ledger's connection waits for it first. A kill -9 meanwhile leaves
+        the file at this block or the one before, as for ``commit()``."""
+        self._check()
+        if self._ledger._inflight is not None:
+            raise LedgerError("a commit is already in flight")
+        self._ledger._commit_async(self)
 
     def drop(self) -> None:
         """Roll the block back: the file is exactly as before ``stage_block``."""
         self._check()
+        if self._ledger._inflight is not None and self._ledger._inflight[0] is self:
+            raise LedgerError("this block's commit is in flight: settle it instead")
         self._ledger._end_staged(self, commit=False)
 
 

@@ -15,11 +15,14 @@ import gc
 import hashlib
 import os
 import secrets
+import select
 import shutil
 import tempfile
 import threading
 import time as _time
 from typing import Any
+
+import cbor2
 
 from ledger_store import Ledger, codec
 from ledger_store.errors import EncodingError
@@ -249,7 +252,7 @@ class Chain:
         return self._reply(w, deadline, timeout, height)
 
     def _send(self, w: _Worker, msg: dict, height: int) -> None:
-        if self._profiling is not None and msg.get("op") == "block":
+        if self._profiling is not None and type(msg) is dict and msg.get("op") == "block":
             msg = {**msg, "profile": True}
         try:
             protocol.write_frame(w.req, msg)
@@ -350,8 +353,9 @@ class Chain:
             height = led.height
             out: list[list[Receipt]] = []
             prev = None  # (overlay, time, receipts, records) executed but not yet staged
+            ahead = None  # the prechecks of this block done while waiting for the one before
             try:
-                for txs, t in zip(blocks, times):
+                for n, (txs, t) in enumerate(zip(blocks, times)):
                     if t is None:
                         t = parent_time + 1
                     elif not _is_int(t) or t < parent_time:
@@ -360,23 +364,32 @@ class Chain:
                             f"({parent_time})")
                     h = height + 1
                     view = led if prev is None else _PendingView(led, prev[0], prev[3])
-                    receipts, send, blobs, consumed = self._admit(view, txs)
+                    receipts, send, blobs, consumed = self._admit(view, txs, ahead)
+                    encoded = ahead.encoded if ahead is not None and ahead.txs is txs else None
+                    ahead = (_Prechecks(blocks[n + 1], self.max_gas_per_tx)
+                             if n + 1 < len(blocks) else None)
                     box: list = []
                     try:
-                        stream = (self._send_block(led, send, h, t, box, prev is not None)
+                        stream = (self._send_block(led, send, h, t, box, prev is not None,
+                                                   idle=ahead and ahead.step, encoded=encoded)
                                   if send else iter(()))
                     except BaseException:
                         if prev is not None:  # the block before executed fine: keep it
                             p, prev = prev, None
                             out.append(self._commit_executed(led, *p))
                         raise
+                    committing = None
                     if prev is not None:  # the worker runs this block meanwhile
                         p, prev = prev, None
-                        out.append(self._commit_executed(led, *p))
+                        committing = self._commit_started(led, *p)
                     if not send and not consumed:
+                        if committing is not None:
+                            out.append(self._committed(*committing))
                         self._assign_hashes(h, txs, receipts)
                         out.append(receipts)
                         continue
+                    # on top of the block being committed: the COMMIT and its fsync run on a
+                    # helper thread while this thread takes the worker's results
                     ov = led.begin_block()
                     box.append(ov)
                     try:
@@ -385,6 +398,8 @@ class Chain:
                     except BaseException:
                         ov.close()
                         raise
+                    if committing is not None:
+                        out.append(self._committed(*committing))
                     if not records:
                         ov.close()
                         out.append(receipts)
@@ -397,7 +412,33 @@ class Chain:
             finally:
                 if prev is not None:
                     prev[0].close()
+                if led._inflight is not None:  # failing: never leave a COMMIT running
+                    try:
+                        led.settle()
+                    except Exception:  # noqa: BLE001 - the error on its way out says more
+                        pass
             return out
+
+    @staticmethod
+    def _commit_started(led, ov, time: int, receipts: list, records: list):
+        """Stage an executed block and start its COMMIT on a helper thread (the ledger's
+        ``commit_async``); ``_committed(*returned)`` waits for it."""
+        try:
+            staged = led.stage_block(ov, time=time, txs=None)
+        except BaseException:
+            ov.close()
+            raise
+        staged.commit_async()
+        return staged, receipts, records
+
+    @staticmethod
+    def _committed(staged, receipts: list, records: list) -> list:
+        """Wait until a block of ``_commit_started`` is durable; its receipts, heights filled."""
+        staged.commit()
+        for i, rec in records:
+            receipts[i].height = rec.height
+            receipts[i].index = rec.index
+        return receipts
 
     def _commit_executed(self, led, ov, time: int, receipts: list, records: list):
         """Stage and commit an executed block's overlay; its receipts with heights filled."""
@@ -469,10 +510,11 @@ class Chain:
             )
         return time
 
-    def _admit(self, led, txs: list):
+    def _admit(self, led, txs: list, ahead: "_Prechecks | None" = None):
         """Host-side checks of every transaction: (receipts with the rejected ones filled in,
         {index: worker message} of the rest in order, {id(tx): encoded args}, the indices of
-        network transactions that use their nonce even though they were rejected here)."""
+        network transactions that use their nonce even though they were rejected here).
+        ``ahead``: the state-independent checks of the first transactions, done earlier."""
         led = _AdmitView(led)
         receipts: list[Receipt | None] = [None] * len(txs)
         send: dict[int, dict] = {}
@@ -480,10 +522,15 @@ class Chain:
         senders = set()  # accounts that sent an earlier transaction of this block
         nonces: dict[str, int] = {}  # next nonce per account within this block
         consumed: set[int] = set()
-        blobs: dict[int, bytes] = {}
+        whys = msgs = ()
+        if ahead is not None and ahead.txs is txs and ahead.max_gas == self.max_gas_per_tx:
+            whys, msgs, blobs = ahead.whys, ahead.msgs, ahead.blobs
+        else:
+            blobs: dict[int, bytes] = {}
+        done_ahead = len(whys)
         cap, block_gas = self._block_gas_limit, 0
         for i, tx in enumerate(txs):
-            why = _precheck(tx, self.max_gas_per_tx, blobs)
+            why = whys[i] if i < done_ahead else _precheck(tx, self.max_gas_per_tx, blobs)
             if why is None and cap >= 0:
                 # every well-formed transaction counts, whatever its fate below (as the ABCI
                 # app's ProcessProposal sums them): one that does not fit is left out before
@@ -510,13 +557,9 @@ class Chain:
                 receipts[i] = Receipt("rejected", 0, None, why, [], "")
                 continue
             senders.add(tx.sender)
-            msg = {"kind": tx.kind, "sender": tx.sender, "contract": tx.contract,
-                   "function": tx.function if tx.kind == "call" else "constructor",
-                   "args": blobs[id(tx)], "gas_limit": tx.gas_limit}
-            if tx.kind == "deploy":
-                msg["source"] = tx.source
+            if tx.source is not None:  # a deploy
                 deploying.add(tx.contract)
-            send[i] = msg
+            send[i] = msgs[i] if i < done_ahead else _worker_msg(tx, blobs[id(tx)])
         return receipts, send, blobs, consumed
 
     @staticmethod
@@ -545,11 +588,14 @@ class Chain:
         return self._consume(led, ov, txs, receipts, send, blobs, consumed, height, stream)
 
     def _send_block(self, led, send: dict, height: int, time: int, ov_box: list,
-                    parent_pending: bool = False):
+                    parent_pending: bool = False, idle=None, encoded: tuple | None = None):
         """Send a block request to the worker; the iterator of its results. ``ov_box[0]`` (set
         later if need be) is the overlay whose ``prepare`` runs while waiting for each part.
         ``parent_pending``: block ``height - 1`` is not committed yet; the worker runs this one
-        on top of the writes of the block it ran last (that very block, see execute_blocks)."""
+        on top of the writes of the block it ran last (that very block, see execute_blocks).
+        ``idle()``: a step of other work to do while no part is ready; false when done.
+        ``encoded``: (ids of the entries, their CBOR array) encoded ahead (_Prechecks): used
+        when the entries to send are exactly those."""
         gas = sum(m["gas_limit"] for m in send.values())
         timeout = WORKER_TIMEOUT_BASE + gas / WORKER_MIN_GAS_PER_SECOND
         w = self._ensure_worker()
@@ -558,13 +604,18 @@ class Chain:
                "cpu_seconds": int(timeout) + 1}
         if parent_pending:
             msg["parent_pending"] = True
+        if encoded is not None and self._profiling is None \
+                and encoded[0] == [id(m) for m in msg["txs"]]:
+            del msg["txs"]
+            msg = protocol.encode_with_array(msg, "txs", encoded[1])
         self._send(w, msg, led.height)
         # results arrive in parts while the worker runs the rest of the block: each part is
         # validated and applied here in parallel with the worker's execution of the next;
         # before waiting for each next part, the overlay pre-computes the commit's storage
         # rows and state leaves of what was applied so far (also in parallel)
         return self._block_results(w, deadline, timeout, len(send), led.height,
-                                   before_wait=lambda: ov_box and ov_box[0].prepare())
+                                   before_wait=lambda: ov_box and ov_box[0].prepare(),
+                                   idle=idle)
 
     def _consume(self, led, ov, txs, receipts, send: dict, blobs, consumed: set, height: int,
                  stream):
@@ -682,14 +733,19 @@ class Chain:
         return rec
 
     def _block_results(self, w: _Worker, deadline: float, timeout: float, n: int, height: int,
-                       before_wait=None):
+                       before_wait=None, idle=None):
         """Yield the ``n`` results of a block request, frame by frame (``block_part`` frames,
         then one final ``block`` frame); anything else is a node fault. ``before_wait()`` runs
-        before each frame after the first is read (work to overlap with the worker's)."""
+        before each frame after the first is read (work to overlap with the worker's);
+        ``idle()`` runs, a step at a time, only while the next frame has not arrived (work the
+        host would otherwise do while the worker waits for it); it returns false when done."""
         got = 0
         while True:
             if got and before_wait is not None:
                 before_wait()
+            while idle is not None and not _readable(w.resp):
+                if not idle():
+                    idle = None
             reply = self._reply(w, deadline, timeout, height)
             op, results = reply.get("op"), reply.get("results")
             if op not in ("block_part", "block") or type(results) is not list \
@@ -863,6 +919,57 @@ class Chain:
 
     def __repr__(self) -> str:
         return f"Chain({self.path!r}, height={self.height if not self._closed else 'closed'})"
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has data (or EOF) to read now."""
+    return bool(select.select((fd,), (), (), 0)[0])
+
+
+def _worker_msg(tx: Tx, args_blob: bytes) -> dict:
+    """The worker's request entry for an admitted transaction."""
+    msg = {"kind": tx.kind, "sender": tx.sender, "contract": tx.contract,
+           "function": tx.function if tx.kind == "call" else "constructor",
+           "args": args_blob, "gas_limit": tx.gas_limit}
+    if tx.kind == "deploy":
+        msg["source"] = tx.source
+    return msg
+
+
+class _Prechecks:
+    """The state-independent checks (``_precheck``, which also encodes the arguments) of a
+    block's transactions, done a few at a time ahead of its admission: execute_blocks runs
+    them for block N+1 while the host waits for the worker's results of block N, so that
+    admission, during which the worker has nothing to run, is mostly done."""
+
+    STEP = 20  # transactions per step (~60 us): a ready frame waits at most one step
+
+    def __init__(self, txs: list, max_gas: int):
+        self.txs, self.max_gas = txs, max_gas
+        self.whys: list = []
+        self.msgs: list = []  # the worker's request entry of each that passed (else None)
+        #: once all are checked: (ids of the entries that passed, their CBOR array), the
+        #: request's transactions if admission passes them all (as in a block of transfers)
+        self.encoded: tuple | None = None
+        self.blobs: dict[int, bytes] = {}
+
+    def step(self) -> bool:
+        """Check the next few transactions; whether any are left. An unexpected error stops
+        the work here: admission then checks the rest itself (and meets the error there)."""
+        whys, msgs, txs, blobs = self.whys, self.msgs, self.txs, self.blobs
+        start = len(whys)
+        try:
+            for tx in txs[start:start + self.STEP]:
+                why = _precheck(tx, self.max_gas, blobs)
+                msgs.append(None if why is not None else _worker_msg(tx, blobs[id(tx)]))
+                whys.append(why)
+            if len(whys) == len(txs):
+                entries = [m for m in msgs if m is not None]
+                self.encoded = ([id(m) for m in entries], cbor2.dumps(entries))
+        except Exception:  # noqa: BLE001 - reported where admission meets it
+            self.txs = None  # not this block's any more: admission does it all
+            return False
+        return len(whys) < len(txs)
 
 
 class _AdmitView:

@@ -477,12 +477,17 @@ def run_tx(executor, ov, tx, height, time, budget=None):
 #: results per ``block_part`` frame: the host validates and applies each part while the worker
 #: runs the next transactions (the two processes work in parallel on a block)
 BLOCK_PART_TXS = 50
+#: ... except for the block's last BLOCK_PART_TXS transactions, sent in parts of this many:
+#: what the host still has to check after the worker's last result (and before it can send
+#: the next block: pipelined blocks, Chain.execute_blocks) is one small part, not 50 results
+BLOCK_TAIL_PART_TXS = 10
 
 
 def run_block(executor, msg, send_part=None):
     """Run a block's transactions on one overlay. With ``send_part``, results are sent in
-    ``{"op": "block_part", "results": [...]}`` frames of BLOCK_PART_TXS as they are ready;
-    the returned ``{"op": "block", "results": [...]}`` carries the rest (possibly none)."""
+    ``{"op": "block_part", "results": [...]}`` frames of BLOCK_PART_TXS (the last ones of
+    BLOCK_TAIL_PART_TXS) as they are ready; the returned ``{"op": "block", "results": [...]}``
+    carries the rest (possibly none)."""
     ov = executor.ledger.begin_block()
     executor.profile = msg.get("profile") is True  # read by run_tx (pycontract.profiler)
     height, time = msg["height"], msg["time"]
@@ -493,7 +498,10 @@ def run_block(executor, msg, send_part=None):
     own: dict = {}  # this block's own writes (not the parent's carried ones)
     try:
         inherited = _carry_parent(ov, height, last) if msg.get("parent_pending") else ()
-        for tx in msg["txs"]:
+        txs = msg["txs"]
+        tail_from = len(txs) - BLOCK_PART_TXS  # parts of BLOCK_TAIL_PART_TXS from here on
+        part = BLOCK_PART_TXS if tail_from > 0 else BLOCK_TAIL_PART_TXS
+        for done, tx in enumerate(txs, 1):
             r = run_tx(executor, ov, tx, height, time, budget)
             w = r[protocol.R_WRITES]
             for j in range(0, len(w), 3):
@@ -503,11 +511,14 @@ def run_block(executor, msg, send_part=None):
                     d = own[c] = {}
                 d[w[j + 1]] = w[j + 2]
             results.append(r)
-            if send_part is not None and (len(results) >= BLOCK_PART_TXS
-                                          or budget["used"] - flushed >= limits.PART_FLUSH_BYTES):
+            if send_part is not None and (
+                    (len(results) >= part and done < len(txs))  # the last: in the final frame
+                    or budget["used"] - flushed >= limits.PART_FLUSH_BYTES):
                 send_part({"op": "block_part", "results": results})
                 results = []
                 flushed = budget["used"]
+                if done >= tail_from:
+                    part = BLOCK_TAIL_PART_TXS
         contracts = {n: rec for n, rec in ov._block_contracts.items() if n not in inherited}
         executor.last_block = (height, own, contracts)
     finally:

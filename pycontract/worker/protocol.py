@@ -62,6 +62,20 @@ def encode(msg: dict) -> bytes:
     return _HEADER.pack(len(body)) + body
 
 
+def encode_with_array(head: dict, key: str, array: bytes) -> bytes:
+    """One frame (header + CBOR) of ``{**head, key: value}`` whose value is given already
+    encoded (``cbor2.dumps`` of it): a block request's transactions are encoded ahead, while
+    the host waits for the worker (Chain.execute_blocks). ``head`` has fewer than 23 entries,
+    none named ``key``."""
+    if len(head) >= 23 or key in head:
+        raise ValueError("encode_with_array: head must have < 23 entries and no " + repr(key))
+    head_body = cbor2.dumps(head)
+    body = b"".join((bytes([0xA0 | (len(head) + 1)]), head_body[1:], cbor2.dumps(key), array))
+    if len(body) > MAX_FRAME:
+        raise ProtocolError(f"frame of {len(body)} bytes exceeds the limit of {MAX_FRAME}")
+    return _HEADER.pack(len(body)) + body
+
+
 def decode(body: bytes) -> dict:
     """Strictly decode one frame body; the result is a dict with str keys."""
     try:
@@ -82,8 +96,9 @@ def decode(body: bytes) -> dict:
     return msg
 
 
-def write_frame(fd: int, msg: dict) -> None:
-    data = memoryview(encode(msg))
+def write_frame(fd: int, msg: dict | bytes) -> None:
+    """Write one frame: ``msg`` encoded, or a frame already encoded (bytes)."""
+    data = memoryview(msg if type(msg) is bytes else encode(msg))
     while data:
         try:
             n = os.write(fd, data)

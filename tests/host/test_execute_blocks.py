@@ -168,6 +168,9 @@ def test_worker_killed_mid_pipeline_keeps_every_block_before(tmp_path):
                 chain.execute_blocks(blocks)
         finally:
             t.join()
+        # the block whose COMMIT ran on the helper thread when the fault came was waited for
+        assert chain._ledger._inflight is None
+        assert not [x for x in threading.enumerate() if x.name == "ledger-commit"]
         h = chain.height
         assert 4 <= h < 301
         chain._ledger.verify_state()
@@ -205,9 +208,9 @@ def test_cyclic_collector_paused_during_blocks_and_restored(tmp_path, monkeypatc
     seen = []
     real_admit = Chain._admit
 
-    def admit(self, led, txs):
+    def admit(self, led, txs, *ahead):
         seen.append(gc.isenabled())
-        return real_admit(self, led, txs)
+        return real_admit(self, led, txs, *ahead)
 
     monkeypatch.setattr(Chain, "_admit", admit)
     was = gc.isenabled()
@@ -233,3 +236,141 @@ def test_cyclic_collector_paused_during_blocks_and_restored(tmp_path, monkeypatc
             assert gc.isenabled()
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def refused_by_precheck() -> list[Tx]:
+    """Transactions the host refuses whatever the state (``_precheck``)."""
+    return [Tx(sender="b", contract="Bad-Name", function="f", gas_limit=100_000),
+            Tx(sender="b", contract="counter", function="bump", args={"by": {1, 2}},
+               gas_limit=100_000),
+            Tx(sender="b", contract="counter", function="bump", args={"by": 1}, gas_limit=1)]
+
+
+@pytest.mark.parametrize("idle", ["always", "never"])
+def test_prechecks_done_ahead_give_the_same_blocks(tmp_path, monkeypatch, idle):
+    """execute_blocks runs the next block's state-independent checks while it waits for the
+    worker (``_Prechecks``); admission then reuses them. Forced on for every transaction
+    (the worker's frame never "ready") or off, the blocks are those of execute_block."""
+    from pycontract.host import chain as chain_mod
+
+    monkeypatch.setattr(chain_mod, "_readable", lambda fd: idle == "never")
+    monkeypatch.setattr(chain_mod._Prechecks, "STEP", 3)
+    ahead_counts = []
+    real_admit = Chain._admit
+
+    def admit(self, led, txs, ahead=None):
+        ahead_counts.append(None if ahead is None else len(ahead.whys))
+        return real_admit(self, led, txs, ahead)
+
+    monkeypatch.setattr(Chain, "_admit", admit)
+    blocks = history()
+    for b in blocks[1:]:
+        b[1:1] = refused_by_precheck()
+    with Chain(tmp_path / "seq.db") as seq, Chain(tmp_path / "pipe.db") as pipe:
+        want = [seq.execute_block(b) for b in blocks]
+        ahead_counts.clear()
+        got = pipe.execute_blocks(blocks)
+        assert [summary(r) for r in got] == [summary(r) for r in want]
+        assert (pipe.height, pipe.state_root()) == (seq.height, seq.state_root())
+        for h in range(1, pipe.height + 1):
+            assert pipe._ledger.block(h) == seq._ledger.block(h)
+    assert [r.status for r in got[1][1:4]] == ["rejected"] * 3
+    assert ahead_counts[0] is None  # the first block: nothing ran before it
+    if idle == "always":  # each block after one the worker ran was checked in full ahead
+        assert ahead_counts[1:4] == [len(b) for b in blocks[1:4]]
+        assert ahead_counts[4] == 0  # block 3 sent the worker nothing: no wait to use
+    else:
+        assert set(ahead_counts[1:]) <= {0}
+
+
+def test_prechecks_ahead_stop_at_an_unexpected_error(monkeypatch):
+    """A step that meets an unexpected error gives the block back to admission, whole."""
+    from pycontract.host import chain as chain_mod
+
+    txs = [Tx(sender="b", contract="counter", function="bump", args={"by": i},
+              gas_limit=100_000) for i in range(5)]
+    calls = []
+
+    def precheck(tx, max_gas, blobs=None):
+        calls.append(tx)
+        if len(calls) == 4:
+            raise RuntimeError("boom")
+        blobs[id(tx)] = b"x"
+
+    monkeypatch.setattr(chain_mod, "_precheck", precheck)
+    monkeypatch.setattr(chain_mod._Prechecks, "STEP", 3)
+    pre = chain_mod._Prechecks(txs, 10**6)
+    assert pre.step() is True and len(pre.whys) == 3
+    assert pre.step() is False and pre.txs is None  # not used by _admit (ahead.txs is not txs)
+
+
+@pytest.mark.parametrize("n, parts", [(500, [50] * 9 + [10] * 5), (120, [50, 50, 10, 10]),
+                                      (25, [10, 10, 5]), (10, [10]), (1, [1])])
+def test_the_last_results_of_a_block_come_in_small_parts(tmp_path, monkeypatch, n, parts):
+    """The worker sends results in parts of 50, the block's last ones in parts of 10: what the
+    host checks after the worker's last result (while the worker waits for the next block)
+    is one small part. The final frame carries the last results (never empty)."""
+    sizes = []
+    real_reply = Chain._reply
+
+    def reply(self, *a):
+        r = real_reply(self, *a)
+        if r.get("op") in ("block", "block_part"):
+            sizes.append(len(r["results"]))
+        return r
+
+    with Chain(tmp_path / "l.db") as chain:
+        chain.deploy("token", example("token.py"), sender="alice", args={"supply": 10**9},
+                     gas_limit=5_000_000)
+        monkeypatch.setattr(Chain, "_reply", reply)
+        txs = [Tx(sender="alice", contract="token", function="transfer",
+                  args={"to": f"u{i}", "amount": 1}, gas_limit=100_000) for i in range(n)]
+        assert all(r.status == "success" for r in chain.execute_block(txs))
+    assert sizes == parts
+
+
+@pytest.mark.parametrize("n", [0, 1, 23, 24, 255, 256, 70_000])
+def test_a_request_with_entries_encoded_ahead_decodes_as_the_plain_one(n):
+    """protocol.encode_with_array (the block request of execute_blocks, whose transactions
+    were encoded while waiting for the worker) gives the frame the worker decodes as the map."""
+    import cbor2
+
+    from pycontract.worker import protocol
+
+    head = {"op": "block", "height": 7, "time": 9, "cpu_seconds": 61, "parent_pending": True}
+    items = [{"kind": "call", "sender": "a", "contract": "t", "function": "f",
+              "args": bytes([0xA0]), "gas_limit": i} for i in range(n)]
+    frame = protocol.encode_with_array(head, "txs", cbor2.dumps(items))
+    assert protocol.decode(frame[4:]) == {**head, "txs": items}
+    assert int.from_bytes(frame[:4], "big") == len(frame) - 4
+    with pytest.raises(ValueError):
+        protocol.encode_with_array({"txs": 1}, "txs", b"\x80")
+
+
+def test_a_request_encoded_ahead_is_sent_when_admission_passes_all(tmp_path, monkeypatch):
+    """Blocks whose transactions all pass admission go out as the array encoded ahead; the
+    blocks are those of execute_block."""
+    from pycontract.host import chain as chain_mod
+    from pycontract.worker import protocol
+
+    monkeypatch.setattr(chain_mod, "_readable", lambda fd: False)  # always time to spare
+    used = []
+    real = protocol.encode_with_array
+
+    def encode_with_array(head, key, array):
+        used.append(head["height"])
+        return real(head, key, array)
+
+    monkeypatch.setattr(protocol, "encode_with_array", encode_with_array)
+    blocks = [[Tx(sender="alice", contract="token", function="transfer",
+                  args={"to": f"u{b}_{i}", "amount": b + i}, gas_limit=100_000)
+               for i in range(30)] for b in range(4)]
+    with Chain(tmp_path / "seq.db") as seq, Chain(tmp_path / "pipe.db") as pipe:
+        for c in (seq, pipe):
+            c.deploy("token", example("token.py"), sender="alice", args={"supply": 10**9},
+                     gas_limit=5_000_000)
+        want = [seq.execute_block(b) for b in blocks]
+        got = pipe.execute_blocks(blocks)
+        assert [summary(r) for r in got] == [summary(r) for r in want]
+        assert pipe.state_root() == seq.state_root() == pipe._ledger.verify_state()
+    assert used == [3, 4, 5]  # every block after the first

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from ledger_store import Ledger, codec
 from ledger_store.records import ZERO_HASH
 
@@ -26,6 +28,7 @@ CHILD = textwrap.dedent(
     from ledger_store import Ledger, TxRecord, EventRecord, codec
     K, V, D = codec.encode_key, codec.encode_value, codec.decode_value
     path, seed, accounts, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    in_flight = sys.argv[5] == "async"  # COMMIT on a helper thread, next block begun on top
     rnd = random.Random(seed)
     led = Ledger(path)
     if led.height == 0:
@@ -38,8 +41,9 @@ CHILD = textwrap.dedent(
         # kill -9 between them left "committed" without its height in the pipe
         os.write(1, (" ".join(map(str, words)) + "\\n").encode())
     say("ready", led.height)
+    nxt = None
     while True:
-        ov = led.begin_block()
+        ov = nxt if nxt is not None else led.begin_block()
         txs = []
         for i in range(rnd.randrange(1, 30)):
             src, dst = rnd.randrange(accounts), rnd.randrange(accounts)
@@ -61,7 +65,13 @@ CHILD = textwrap.dedent(
                 status="success" if ok else "reverted", gas_used=10,
                 result=ok, error=None if ok else "bank:1: insufficient",
                 events=[EventRecord("bank", "Transfer", {"amount": amount})] if ok else []))
-        b = led.commit_block(ov, time=ov.height, txs=txs)
+        if in_flight:
+            st = led.stage_block(ov, time=ov.height, txs=txs)
+            st.commit_async()
+            nxt = led.begin_block()
+            b = st.commit()  # waits for the helper thread
+        else:
+            b = led.commit_block(ov, time=ov.height, txs=txs)
         say("committed", b.height)
     """
 )
@@ -92,12 +102,13 @@ def check_file(path, at_least, at_most):
         return h
 
 
-def test_kill_9_at_varied_moments(tmp_path):
+@pytest.mark.parametrize("commit", ["sync", "async"])
+def test_kill_9_at_varied_moments(tmp_path, commit):
     path = str(tmp_path / "crash.db")
     last = 0  # highest height the child reported as committed
     for run in range(30):
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, path, str(run), str(ACCOUNTS), str(START)],
+            [sys.executable, "-c", CHILD, path, str(run), str(ACCOUNTS), str(START), commit],
             stdout=subprocess.PIPE, text=True,
             # unbuffered as some CI shells set it: the child's lines must still arrive whole
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
