@@ -170,7 +170,7 @@ def test_each_execution_charges_its_own_meter_and_sees_its_own_frame():
     assert out.status == "out_of_gas"
 
 
-def test_calls_deeper_than_the_pool_get_their_own_runtimes():
+def test_deeply_nested_calls_get_their_own_runtimes():
     src = contract(
         "L = ()\n\n"
         "@public\n"
@@ -180,10 +180,38 @@ def test_calls_deeper_than_the_pool_get_their_own_runtimes():
         "        return [list(L)]\n"
         "    return call('c', 'down', k=k - 1) + [list(L)]\n"
     )
-    depth = runtime._POOL_SIZE + 5
+    # the pool now holds as many Runtimes as calls can nest (the depth limit stops deeper
+    # chains), so a chain cannot outgrow it: 40 nested executions, each with its own Runtime
+    depth = 40
     h = DictHost()
     h.contracts["c"] = compile_with_mutable_constants(src, "c", {"L": [0]})
     first = call(h, "c", "down", k=depth)
     assert first[0] == [[0, k] for k in range(depth + 1)]
     assert call(h, "c", "down", k=depth) == first
     assert len(runtime._POOL) <= runtime._POOL_SIZE
+
+
+def test_a_deep_chain_of_calls_builds_no_runtime_once_the_pool_is_warm(monkeypatch):
+    """Regression (issue 12 round 2): with a pool of 16, every call deeper than 16 built a new
+    Runtime and its bound-method namespace (~0.25 ms each with the direct-method helpers), so a
+    64-deep chain of cross-contract calls took 3x longer than before those helpers."""
+    src = contract(
+        "@public\n"
+        "def hop(n: int) -> int:\n"
+        "    if n == 0:\n"
+        "        return 0\n"
+        "    return 1 + call('c', 'hop', n=n - 1)\n"
+    )
+    h = DictHost()
+    h.contracts["c"] = compile_contract(src, "c")
+    assert call(h, "c", "hop", n=64)[0] == 64  # warms the pool
+    built = []
+    init = runtime.Runtime.__init__
+
+    def counting(self, *a, **kw):
+        built.append(1)
+        init(self, *a, **kw)
+    monkeypatch.setattr(runtime.Runtime, "__init__", counting)
+    assert call(h, "c", "hop", n=64)[0] == 64
+    assert built == []
+
