@@ -527,47 +527,16 @@ def dict_locals(fn) -> frozenset:
 def _typed_locals(fn, is_expr, aug_ops=()) -> set:
     """The names of ``fn``'s own scope whose every binding is ``x = E`` (or ``x: T = E``) with
     ``is_expr(E, names)`` true given the other names kept (greatest fixpoint), or ``x op= E``
-    with ``op`` in ``aug_ops`` (in place: the same type or an error)."""
-    good, bad, seen = {}, set(), set()
-    a = fn.args
-    bad.update(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs)
-    bad.update(x.arg for x in (a.vararg, a.kwarg) if x is not None)
-    stack = list(fn.body)
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
-            good.setdefault(n.targets[0].id, []).append(n.value)
-            seen.add(id(n.targets[0]))
-        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
-            good.setdefault(n.target.id, []).append(n.value)
-            seen.add(id(n.target))
-        elif (isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)
-              and isinstance(n.op, aug_ops)):
-            good.setdefault(n.target.id, [])
-            seen.add(id(n.target))
-        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            if id(n) not in seen:
-                bad.add(n.id)
-        elif isinstance(n, ast.ExceptHandler) and n.name:
-            bad.add(n.name)
-        elif isinstance(n, (ast.Global, ast.Nonlocal)):
-            bad.update(n.names)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            bad.add(n.name)
-        if isinstance(n, _SCOPES):
-            for m in ast.walk(n):
-                if isinstance(m, ast.NamedExpr) and isinstance(m.target, ast.Name):
-                    bad.add(m.target.id)
-                elif isinstance(m, (ast.Global, ast.Nonlocal)):
-                    bad.update(m.names)
-            continue
-        stack.extend(ast.iter_child_nodes(n))
+    with ``op`` in ``aug_ops`` (in place: the same type or an error). The bindings and the
+    disqualified names are those of the int facts (``_local_bindings``, no range targets)."""
+    good, bad = _local_bindings(fn, False)
     names = {k for k in good if k not in bad}
     changed = True
     while changed:
         changed = False
         for k in list(names):
-            if not all(is_expr(v, names) for v in good[k]):
+            if not all(is_expr(v, names) if kind == "=" else kind in aug_ops
+                       for kind, v in good[k]):
                 names.discard(k)
                 changed = True
     return names
