@@ -392,14 +392,8 @@ class Ops:
             # charges nothing either
             old = obj[key]
             if (name == "add" or name == "sub") and type(old) is int and type(value) is int:
-                lo = old.bit_length()
-                lv = value.bit_length()
-                w = (lo + lv) >> 10
-                if w:
-                    self.m.charge(w)
-                if lo > 63 or lv > 63:
-                    self.m.int_mem(max(lo, lv) + 1)
-                obj[key] = old + value if name == "add" else old - value
+                # the int path of add/sub: the same charges and memory
+                obj[key] = self.add(old, value) if name == "add" else self.sub(old, value)
                 return
             obj[key] = self.iop(name, old, value)
             return
@@ -415,14 +409,7 @@ class Ops:
         plain = (type(obj) is dict and type(key) is str and len(key) <= LONG_KEY
                  and key in obj)
         if plain and type(old) is int and type(value) is int and (name == "add" or name == "sub"):
-            lo = old.bit_length()
-            lv = value.bit_length()
-            w = (lo + lv) >> 10
-            if w:
-                self.m.charge(w)
-            if lo > 63 or lv > 63:
-                self.m.int_mem(max(lo, lv) + 1)
-            obj[key] = old + value if name == "add" else old - value
+            obj[key] = self.add(old, value) if name == "add" else self.sub(old, value)
             return
         new = self.iop(name, old, value)
         if plain:
