@@ -300,18 +300,7 @@ def binds_range(module) -> bool:
 
 def binds_name(module, name: str) -> bool:
     """Whether the module binds ``name`` anywhere (then a call of it is not the builtin's)."""
-    for n in ast.walk(module):
-        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
-            return True
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name:
-            return True
-        if isinstance(n, ast.arg) and n.arg == name:
-            return True
-        if isinstance(n, ast.ExceptHandler) and n.name == name:
-            return True
-        if isinstance(n, ast.alias) and (n.asname or n.name) == name:
-            return True
-    return False
+    return bool(bound_names(module, (name,)))
 
 
 def bound_names(module, names) -> set:
