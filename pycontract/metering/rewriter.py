@@ -1689,26 +1689,9 @@ _NO_REENTRY_BUILTINS = frozenset({"len", "abs"})
 def rebound_names(module) -> set:
     """Names bound anywhere in the module other than by exactly one module-level ``def``: a
     call ``f(...)`` of any other name ``f`` always calls the module-level function ``f``."""
-    top = [st for st in module.body if isinstance(st, ast.FunctionDef)]
-    seen, bad = set(), set()
-    for st in top:
-        (bad if st.name in seen else seen).add(st.name)
-    top_ids = {id(st) for st in top}
-    for n in ast.walk(module):
-        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            bad.add(n.id)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if id(n) not in top_ids:
-                bad.add(n.name)
-        elif isinstance(n, ast.arg):
-            bad.add(n.arg)
-        elif isinstance(n, ast.ExceptHandler) and n.name:
-            bad.add(n.name)
-        elif isinstance(n, ast.alias):
-            bad.add((n.asname or n.name).split(".")[0])
-        elif isinstance(n, (ast.Global, ast.Nonlocal)):
-            bad.update(n.names)
-    return bad
+    counts = _module_binding_counts(module)
+    return set(counts) - {st.name for st in module.body
+                          if isinstance(st, ast.FunctionDef) and counts[st.name] == 1}
 
 
 def _own_nodes(stmts):
