@@ -1483,8 +1483,7 @@ class ExprRewriter(ast.NodeTransformer):
             if -bound < x.value < bound:
                 return _call("_pc_S", x)
             return _call("_pc_str", x)
-        m = getattr(x, "int_bound", None)
-        if m is not None and m <= bound:
+        if self._within(x, bound):  # an int literal, a bounded name or expression
             return _call("_pc_S", x)
         if isinstance(x, ast.Name):
             first, ref = _name(x.id), x.id
