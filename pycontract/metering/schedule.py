@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pycontract.vetting.nodes import NODE_WEIGHTS as _NODE_WEIGHTS
 
-GAS_SCHEDULE_VERSION = 6
+GAS_SCHEDULE_VERSION = 7
 
 #: the largest gas limit the engine runs anything with: ``Meter`` refuses more, and so do the
 #: host (``Chain(max_gas_per_tx=...)``, whose default is 100,000,000) and the worker. The
