@@ -2698,6 +2698,10 @@ def _sub_bodies(st):
 
 
 def _find_tests(stmts, tested, dom, marks, bare):
+    """Walk ``stmts`` in order: ``tested``, whether a counter test always ran before in this
+    frame; ``dom``, the latest charge that always ran before (an inner body's charges do not
+    outlive it: the body may not run). A prepaid call's depth test (``pc_depth``) reached
+    untested marks ``dom`` to test (``marks``), or itself to get a bare test (``bare``)."""
     for st in stmts:
         if _is_charge(st):
             dom = st
@@ -2707,7 +2711,10 @@ def _find_tests(stmts, tested, dom, marks, bare):
             continue
         if getattr(st, "pc_depth", False):
             if not tested:
-                (marks if dom is not None else bare).add(id(dom if dom is not None else st))
+                if dom is not None:
+                    marks.add(id(dom))
+                else:
+                    bare.add(id(st))
                 tested = True
             continue
         for b in _sub_bodies(st):

@@ -415,3 +415,50 @@ def test_out_of_gas_in_a_caught_recursion(monkeypatch):
         v = variants(monkeypatch, src, gas=gas, n=30)
         assert v["full"] == v["unbounded"]
         assert v["full"][0] in ("out_of_gas", "success")
+
+
+BRANCHES = contract(
+    "def f(n: int) -> int:\n"
+    "    if n > 1:\n"
+    "        return f(n - 1) + 1\n"
+    "    else:\n"
+    "        return f(n + 1) - 1 if n < 0 else 0\n\n"
+    "@public\n"
+    "def main(n: int) -> int:\n"
+    "    return f(n)\n")
+
+
+def test_a_prepay_that_moves_the_branch_point_charge(monkeypatch):
+    # the prepaid branch became the dearer one: the cheaper (else) branch's charge moves to
+    # the branch point instead, so the prepaid copy keeps 5 gas of its entry (untested)
+    out = rewritten(BRANCHES)
+    fast = out.split("def _pc_rec__b_f(_pc_d, n):\n", 1)[1].split("\ndef ", 1)[0]
+    assert fast.startswith("    _pc_m.g -= 5\n    if n > 1:\n        _pc_m.g -= 18\n"
+                           "        if _pc_m.g < 0:\n"), fast
+    _check_source(BRANCHES)
+    for n in (-5, 0, 1, 2, 150, 198, 199, 250, -198, -199, 2**70, -2**70):
+        v = variants(monkeypatch, BRANCHES, n=n)
+        assert len({o[:3] for o in v.values()}) == 1 and v["full"] == v["unbounded"], (n, v)
+        assert v["s6"] == v["none"], (n, v)
+        if -198 <= n <= 199:  # main is frame 1: 199 frames of f at most
+            assert v["full"][:3] == ("success", n - 1 if n > 1 else min(n, 0), None)
+            assert v["full"][3] == v["s6"][3]
+        else:
+            assert v["full"][2] == "c:2: call depth limit of 200 exceeded", v
+            # the self-charging callee that hits the limit pays its entry with the else
+            # branch's 5 gas now placed at its branch point (the if branch, with the prepay,
+            # became the dearer one): more than 6 on the failing path, never less; the
+            # prepaid path pays at the limit what the callee's entry paid
+            assert v["full"][3] - v["s6"][3] == (5 if n < 0 else 0)
+
+
+def _check_source(src):
+    tree = gas_rewriter.rewrite(*(lambda v: (v.tree, dict(v.entry_points)))(vetting.vet(src, "c")))
+    seen = 0
+    for fn in tree.body:
+        if isinstance(fn, ast.FunctionDef) and fn.name.startswith("_pc_rec_"):
+            tested = any(isinstance(s, ast.If) and gas_rewriter._is_charge_test(s)
+                         for s in fn.body[:2])
+            _check_tested(fn.body, tested)
+            seen += 1
+    assert seen == 4
