@@ -2180,7 +2180,7 @@ class GasRewriter:
         shared counter's increment and its ``finally`` decrement (~30 ns per call). While a
         copy's frame is innermost nothing else reads ``_pc_m.d``, and nothing needs undoing
         when one raises."""
-        orig = copy.deepcopy(st)
+        orig = _copy_tree(st)
         self._alive += [st, orig]
         if id(st) in self.params:
             # the copy runs only from the self-calls the facts were proven over (the same
@@ -2236,7 +2236,7 @@ class GasRewriter:
         q, c = self._bounded_params(st, params) if self.BOUNDED_COPIES else (set(), 0)
 
         def fresh(pb=None):
-            fn = copy.deepcopy(st)
+            fn = _copy_tree(st)
             self._alive.append(fn)
             if params is not None:
                 self.params[id(fn)] = params
@@ -2275,7 +2275,7 @@ class GasRewriter:
                 pre = getattr(x, "pc_pre", False)
                 f_t, s_t = (B, P) if pre else (BS, S)
                 if fn is gen and fast is not None:
-                    x.func = ast.IfExp(test=copy.deepcopy(entry_test), body=_name(f_t),
+                    x.func = ast.IfExp(test=_copy_tree(entry_test), body=_name(f_t),
                                        orelse=_name(s_t))
                 else:
                     x.func = _name(f_t if fn is fast else s_t)
@@ -2299,7 +2299,7 @@ class GasRewriter:
     def _self_charging(self, fn, name, entry):
         """A copy of the prepaid copy ``fn`` that pays its entry itself: the whole entry
         charge, the counter test and ``if _pc_d > call_depth_limit: _pc_deep()`` first."""
-        new = copy.deepcopy(fn)
+        new = _copy_tree(fn)
         new.name = name
         body = new.body
         k = entry
@@ -2672,6 +2672,21 @@ class GasRewriter:
         fn.body = entry + [inc, tr]
         fn.returns = None
         return fn
+
+
+def _copy_tree(n):
+    """A deep copy of an AST, every attribute kept (line numbers, the rewriter's marks): what
+    ``copy.deepcopy`` gives for the rewriter's trees (no node is shared within one), in a
+    quarter of the time (a recursive function is copied several times: ``prepaid_copies``)."""
+    if isinstance(n, list):
+        return [_copy_tree(x) for x in n]
+    if not isinstance(n, ast.AST):
+        return n
+    new = type(n).__new__(type(n))
+    d = new.__dict__
+    for k, v in n.__dict__.items():
+        d[k] = _copy_tree(v) if isinstance(v, (ast.AST, list)) else v
+    return new
 
 
 class _NoPrepay(Exception):
