@@ -28,6 +28,7 @@ import sys
 
 import click
 
+from pycontract.host.records import DEFAULT_CALL_GAS, DEFAULT_DEPLOY_GAS, DEFAULT_QUERY_GAS
 from pycontract.node.cli import guard, node_options, register
 
 EXIT_CONTRACT = 1
@@ -319,7 +320,7 @@ def _gas_option(default):
 @click.argument("contract_file", metavar="CONTRACT.py")
 @click.option("--sender", default=None, help="account that sends the transaction (with --db)")
 @click.option("--args", "args_json", default=None, help="constructor arguments as a JSON object")
-@_gas_option(5_000_000)
+@_gas_option(DEFAULT_DEPLOY_GAS)
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
 @click.option("--dry-run", "dry_run", is_flag=True,
               help="execute without committing and print the receipt (a gas estimate)")
@@ -373,7 +374,7 @@ def deploy(db, name, contract_file, sender, args_json, gas, as_json, dry_run, pr
 @click.argument("function")
 @click.argument("json_args", required=False, metavar="[JSON_ARGS]")
 @click.option("--sender", default=None, help="account that sends the transaction (with --db)")
-@_gas_option(1_000_000)
+@_gas_option(DEFAULT_CALL_GAS)
 @click.option("--json", "as_json", is_flag=True, help="print the receipt as JSON")
 @click.option("--dry-run", "dry_run", is_flag=True,
               help="execute without committing and print the receipt (a gas estimate)")
@@ -412,7 +413,7 @@ def call(db, contract, function, json_args, sender, gas, as_json, dry_run, profi
 @click.argument("contract")
 @click.argument("function")
 @click.argument("json_args", required=False, metavar="[JSON_ARGS]")
-@_gas_option(10_000_000)
+@_gas_option(DEFAULT_QUERY_GAS)
 @click.option("--json", "as_json", is_flag=True, help="print the value as JSON")
 @_profile_option
 @node_options

@@ -10,7 +10,7 @@ from ledger_store import codec
 from ledger_store.records import TxRecord
 from pycontract.errors import PycontractError
 
-DEFAULT_DEPLOY_GAS = 5_000_000
+DEFAULT_DEPLOY_GAS = 20_000_000
 DEFAULT_CALL_GAS = 1_000_000
 DEFAULT_QUERY_GAS = 10_000_000
 
@@ -84,13 +84,19 @@ class Tx:
     contract: str
     function: str | None = None
     args: dict | None = None
-    gas_limit: int = DEFAULT_CALL_GAS
+    #: None: ``DEFAULT_DEPLOY_GAS`` for a deploy, ``DEFAULT_CALL_GAS`` for a call
+    gas_limit: int | None = None
     source: str | None = None
     #: network transactions only (``pycontract.host.accounts``): the signer's per-account nonce,
     #: checked against ledger state, and the signed envelope's hash, used as the receipt's
     #: ``tx_hash`` (the hash CometBFT shows)
     nonce: int | None = None
     tx_hash: str | None = None
+
+    def __post_init__(self):
+        if self.gas_limit is None:
+            object.__setattr__(self, "gas_limit", DEFAULT_DEPLOY_GAS if self.source is not None
+                               else DEFAULT_CALL_GAS)
 
     @property
     def kind(self) -> str:

@@ -97,13 +97,19 @@ def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None, query: bool = Fal
         return f"arguments are larger than {MAX_ARGS_BYTES} bytes"
     if not codec.nests_within(args, blob, 4):  # the receipt nests them further
         return f"arguments are nested more than {codec.MAX_DEPTH - 4} levels deep"
-    payload = len(blob) + (len(tx.source.encode("utf-8")) if tx.kind == "deploy" else 0)
-    need = intrinsic_gas(payload, query)
+    source_bytes = len(tx.source.encode("utf-8")) if tx.kind == "deploy" else 0
+    payload = len(blob) + source_bytes
+    # a deploy's source bytes are paid before it is vetted (``deploy_byte``): admitted only
+    # with a gas limit that covers them
+    need = intrinsic_gas(payload, query) + SCHEDULE.deploy_byte * source_bytes
     if tx.gas_limit < need:  # depends only on the transaction: never uses a nonce
         base = (f"{SCHEDULE.query_base} per query" if query
                 else f"{SCHEDULE.tx_base} per transaction")
+        src = (f" + {SCHEDULE.deploy_byte} per byte of its {source_bytes}-byte source"
+               if source_bytes else "")
         return (f"gas limit {tx.gas_limit} is below the intrinsic cost of {need} gas "
-                f"({base} + {SCHEDULE.tx_payload_byte} per byte of its {payload}-byte payload)")
+                f"({base} + {SCHEDULE.tx_payload_byte} per byte of its {payload}-byte "
+                f"payload{src})")
     if blobs is not None:
         blobs[id(tx)] = blob
     return None

@@ -28,6 +28,9 @@ class CompiledContract:
     source: str
     filename: str
     gas_schedule_version: int = GAS_SCHEDULE_VERSION
+    #: the node counts a deploy of this source pays ``deploy_node`` for (schedule 7: the module
+    #: and every further version the rewriter wrote of a function; ``rewriter.node_count``)
+    deploy_units: int = 0
     #: storage name -> canonical bytes of its declared default, filled by the runtime on first
     #: use (a pure function of the source; saves re-encoding it in every transaction)
     storage_defaults: dict = field(default_factory=dict, compare=False, repr=False)
@@ -42,10 +45,17 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def compile_contract(source: str, filename: str = "<contract>") -> CompiledContract:
+def compile_contract(source: str, filename: str = "<contract>", pay=None,
+                     admit=None) -> CompiledContract:
     """Vet, meter and compile contract source. Raises ``VetError`` listing every problem.
 
     Cached by (code hash, filename): a second call with the same source never re-parses.
+    A deploy passes ``admit(entry_points)`` (its checks that need the vetted entry points,
+    made before anything is paid) and ``pay(units)`` (its meter's charge of ``deploy_node``
+    gas per unit): called while the rewriter works, before each part of the work
+    (``rewriter.GasRewriter.pay``), or with all the units at once when the compiled contract
+    is cached, so the gas is the same either way and an exception it raises (out of gas)
+    stops the work.
     """
     if type(source) is not str:
         # let vetting produce its positioned problem for non-str input
@@ -56,10 +66,17 @@ def compile_contract(source: str, filename: str = "<contract>") -> CompiledContr
         cc = _cache.get(key)
         if cc is not None:
             _cache.move_to_end(key)
-            return cc
+    if cc is not None:
+        if admit is not None:
+            admit(cc.entry_points)
+        if pay is not None:
+            pay(cc.deploy_units)
+        return cc
     vetted = vetting.vet(source, filename)
+    if admit is not None:
+        admit(dict(vetted.entry_points))
     # the EntryPoint objects: their `int` parameters are ints on every call from outside
-    tree = gas_rewriter.rewrite(vetted.tree, entry_points=dict(vetted.entry_points))
+    tree = gas_rewriter.rewrite(vetted.tree, entry_points=dict(vetted.entry_points), pay=pay)
     try:
         code = compile(tree, filename, "exec", dont_inherit=True, optimize=0)
     except SyntaxError as e:
@@ -77,6 +94,7 @@ def compile_contract(source: str, filename: str = "<contract>") -> CompiledContr
         imports=dict(vetted.imports),
         source=source,
         filename=filename,
+        deploy_units=tree.pc_units,
     )
     with _lock:
         _cache[key] = cc

@@ -81,6 +81,45 @@ def weight(node) -> int:
     return total
 
 
+#: the fields :data:`CHILD_FIELDS` leaves out (statement bodies, comprehension parts,
+#: parameters: the weight walk charges them elsewhere) that a tree's size includes
+_SIZE_FIELDS = {
+    "Module": ("body",), "FunctionDef": ("body",), "If": ("body", "orelse"),
+    "For": ("target", "body", "orelse"), "While": ("body", "orelse"),
+    "Try": ("body", "handlers", "orelse", "finalbody"), "ExceptHandler": ("body",),
+    "Lambda": ("body",), "arguments": ("posonlyargs", "args", "vararg", "kwonlyargs", "kwarg"),
+    "ListComp": ("elt", "generators"), "SetComp": ("elt", "generators"),
+    "GeneratorExp": ("elt", "generators"), "DictComp": ("key", "value", "generators"),
+    "comprehension": ("target", "iter", "ifs"), "Set": ("elts",),
+}
+
+
+def node_count(node) -> int:
+    """Nodes of ``node``'s tree, walked by the explicit child table like :func:`weight` (so
+    the same on every CPython version): the size a deploy pays for per version of the code
+    the rewriter writes and compiles (``deploy_node``, schedule 7)."""
+    total = 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n is None:
+            continue
+        name = type(n).__name__
+        total += 1
+        if name == "FunctionDef":
+            total += SCHEDULE.deploy_function_nodes  # its fixed work (entry, facts, wrapper)
+        if name == "JoinedStr":
+            stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
+            continue
+        for f in CHILD_FIELDS.get(name, ()) + _SIZE_FIELDS.get(name, ()):
+            v = getattr(n, f, None)
+            if isinstance(v, list):
+                stack.extend(v)
+            elif v is not None:
+                stack.append(v)
+    return total
+
+
 def _flat_assign_unpack(stmt) -> bool:
     return (
         isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
@@ -1895,8 +1934,15 @@ def _ending(st):
 class GasRewriter:
     """Statement-level rewriting: block charges, loop charges, function entry and depth."""
 
-    def __init__(self, schedule=SCHEDULE, entry_points=None):
+    def __init__(self, schedule=SCHEDULE, entry_points=None, pay=None):
         self.s = schedule
+        #: ``pay(units)`` (schedule 7): called with the node count of the module before any
+        #: analysis, and of a function before each further version of it is written (the
+        #: recursive copies), so a deploy pays for the rewriting and compiling before it is
+        #: done (``OutOfGas`` raised by it ends the rewrite); None: nothing is paid
+        self.pay = pay
+        #: node counts paid so far (``deploy_units`` of the compiled contract)
+        self.units = 0
         self.expr = ExprRewriter()
         #: the contract's entry points (called from outside): ``name -> EntryPoint`` (their
         #: ``int`` parameters may be proven, ``_entry_int_params``) or just their names (no
@@ -1928,7 +1974,14 @@ class GasRewriter:
     #: self-recursive group is rewritten with its self-calls prepaid
     prepay = None
 
+    def _pay_for(self, node) -> None:
+        n = node_count(node)
+        self.units += n
+        if self.pay is not None:
+            self.pay(n)
+
     def rewrite(self, module: ast.Module) -> ast.Module:
+        self._pay_for(module)
         self.range_ok = self.expr.range_ok = not binds_range(module)
         bound = bound_names(module, _PURE_CALLS + ("enumerate", "list", "sorted"))
         self.expr.list_calls = frozenset({"list", "sorted"} - bound)
@@ -2193,6 +2246,7 @@ class GasRewriter:
                 return self.prepaid_copies(orig, outer.body[0].value.value)
             except _NoPrepay:
                 pass
+        self._pay_for(orig)
         inner = self.function(orig, counted=False)
         cname = RECURSIVE_PREFIX + st.name
         inner.name = cname
@@ -2235,6 +2289,7 @@ class GasRewriter:
         q, c = self._bounded_params(st, params) if self.BOUNDED_COPIES else (set(), 0)
 
         def fresh(pb=None):
+            self._pay_for(st)  # one more version of the function to write and compile
             fn = _copy_tree(st)
             self._alive.append(fn)
             if params is not None:
@@ -2290,6 +2345,7 @@ class GasRewriter:
             a = fn.args
             (a.posonlyargs if a.posonlyargs else a.args).insert(0, d)
             if cond:
+                self._pay_for(st)
                 out.append(self._self_charging(fn, sname, entry))
             _ensure_tests(fn.body, False)
             out.append(fn)
@@ -2808,9 +2864,13 @@ def _fix_lines(stmts):
                 _set_line(st, line)
 
 
-def rewrite(tree: ast.Module, entry_points=None) -> ast.Module:
+def rewrite(tree: ast.Module, entry_points=None, pay=None) -> ast.Module:
     """Rewrite a vetted module tree in place and return it. ``entry_points``: the contract's
     entry points (``VettedModule.entry_points``, ``name -> EntryPoint``, or just their names);
     given, function parameters may be proven int (``module_int_facts``): the other functions'
-    and, with the ``EntryPoint`` objects, the entry points' ``int``-annotated ones."""
-    return GasRewriter(entry_points=entry_points).rewrite(tree)
+    and, with the ``EntryPoint`` objects, the entry points' ``int``-annotated ones. ``pay``:
+    see ``GasRewriter.pay``; the units paid are left in ``tree.pc_units``."""
+    rw = GasRewriter(entry_points=entry_points, pay=pay)
+    out = rw.rewrite(tree)
+    out.pc_units = rw.units
+    return out

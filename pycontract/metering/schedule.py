@@ -82,7 +82,15 @@ class GasSchedule:
     event_byte: int = 4
     cross_call_base: int = 500
     cross_call_byte: int = 2
-    deploy_byte: int = 5  # charged by the engine per byte of source at deploy
+    # a deploy, before its code is vetted: per byte of source (v7: 200, was 5). Vetting costs
+    # the node 1.7-4.5 us per byte (measured in docs/gas.md, "Schedule 7"); the host admits no
+    # deploy whose gas limit is below this plus the intrinsic cost
+    deploy_byte: int = 200
+    # a deploy, while the rewriter works: per node of the code it writes and compiles (v7):
+    # the module's nodes, then a function's again for each further version it writes of it
+    # (``rewriter.node_count``; a function counts ``deploy_function_nodes`` more); ~28 us each
+    deploy_node: int = 1_500
+    deploy_function_nodes: int = 7
     # a value crossing to another contract or to the host (result, event fields, call
     # arguments) is walked, copied and encoded several times in Python by the worker and the
     # host: charged per node of its tree (shared structure counts every time it is reached)

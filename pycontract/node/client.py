@@ -20,7 +20,7 @@ from typing import Any
 
 DEFAULT_TIMEOUT = 10.0  # seconds for one HTTP request
 DEFAULT_COMMIT_TIMEOUT = 60.0  # seconds to wait for a transaction to be committed
-DEFAULT_DEPLOY_GAS = 5_000_000  # the same defaults as the CLI's local commands
+DEFAULT_DEPLOY_GAS = 20_000_000  # the same defaults as the CLI's local commands
 DEFAULT_CALL_GAS = 1_000_000
 
 

@@ -153,11 +153,13 @@ class Executor:
         # run: its own writes, which a block sent with ``parent_pending`` runs on top of
         self.last_block = None
 
-    def compiled(self, name: str, source: str, code_hash: str | None = None):
+    def compiled(self, name: str, source: str, code_hash: str | None = None, pay=None,
+                 admit=None):
+        """The compiled contract (``pay``/``admit``: a deploy's, see ``compile_contract``)."""
         key = (name, code_hash)
         cc = self.cache.get(key) if code_hash else None
         if cc is None:
-            cc = _compiler.compile_contract(source, name)
+            cc = _compiler.compile_contract(source, name, pay=pay, admit=admit)
             self.cache[(name, cc.code_hash)] = cc
         return cc
 
@@ -365,22 +367,13 @@ def _admit(executor, ov, kind, name, function, tx, kwargs):
     """Checks before any contract code runs: (compiled contract, entry point or None for a
     deploy without constructor, readonly). Raises Rejected."""
     if kind == "deploy":
+        # compiled later, paid for as it goes (``_compile_deploy``)
         source = tx.get("source")
         if type(source) is not str:
             raise Rejected("deploy needs source text")
         if ov.contract(name) is not None:
             raise Rejected(f"contract {name!r} already exists")
-        try:
-            cc = executor.compiled(name, source)
-        except VetError as e:
-            raise Rejected(vet_text(e)) from None
-        ctors = [ep for ep in cc.entry_points.values() if ep.kind == "constructor"]
-        ep = ctors[0] if ctors else None
-        if ep is not None:
-            check_args(name, ep, kwargs)
-        elif kwargs:
-            raise Rejected(f"{name} has no constructor, so deploy takes no arguments")
-        return cc, ep, False
+        return None, None, False
     cc, ep = _entry_point(executor, ov, name, function)
     if ep.kind == "constructor":
         raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
@@ -388,9 +381,40 @@ def _admit(executor, ov, kind, name, function, tx, kwargs):
     return cc, ep, ep.kind == "view"
 
 
-def _deploy(ov, cc, name, source, sender, meter):
-    """Charge the source bytes and add the contract; the ``deployed`` map for the reply."""
-    meter.charge(len(source.encode("utf-8")) * SCHEDULE.deploy_byte)
+def _compile_deploy(executor, name, source, kwargs, meter):
+    """(compiled contract, constructor or None) of a deploy, paid for before the work: the
+    source bytes (``deploy_byte``: vetting; the host admits no gas limit below them with the
+    intrinsic cost), then ``deploy_node`` per node of the code the rewriter writes (as it
+    goes). A source that fails vetting, or constructor arguments that do not fit, are
+    Rejected before any node is paid."""
+    meter.charge(len(source.encode("utf-8", "surrogatepass")) * SCHEDULE.deploy_byte)
+    found = []
+
+    def admit(entry_points):
+        ctors = [ep for ep in entry_points.values() if ep.kind == "constructor"]
+        ep = ctors[0] if ctors else None
+        if ep is not None:
+            check_args(name, ep, kwargs)
+        elif kwargs:
+            raise Rejected(f"{name} has no constructor, so deploy takes no arguments")
+        found.append(ep)
+
+    def pay(units):
+        if meter.g < units * SCHEDULE.deploy_node:
+            meter.g = -1  # the whole limit is used, as for any out of gas
+            raise OutOfGas(f"{name}: out of gas compiling the contract ({SCHEDULE.deploy_node} "
+                           "gas per node of the code written for it; see docs/gas.md)")
+        meter.g -= units * SCHEDULE.deploy_node
+
+    try:
+        cc = executor.compiled(name, source, pay=pay, admit=admit)
+    except VetError as e:
+        raise Rejected(vet_text(e)) from None
+    return cc, found[0]
+
+
+def _deploy(ov, cc, name, source, sender):
+    """Add the contract; the ``deployed`` map for the reply."""
     rec = ContractRecord(
         name=name, code_hash=cc.code_hash, source=source, deployer=sender,
         entry_points=entry_points_json(cc),
@@ -440,7 +464,12 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     try:
         meter.charge(_intrinsic(tx.get("args"), tx.get("source") if kind == "deploy" else None))
         if kind == "deploy":
-            deployed = _deploy(ov, cc, name, tx["source"], sender, meter)
+            try:
+                cc, ep = _compile_deploy(executor, name, tx["source"], kwargs, meter)
+            except Rejected as e:
+                ov.revert_tx()  # nothing written, no gas: as when refused before the meter
+                return _result("rejected", error=str(e))
+            deployed = _deploy(ov, cc, name, tx["source"], sender)
         host._touch(name)
         result = None
         if ep is not None:

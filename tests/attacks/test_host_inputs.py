@@ -38,7 +38,8 @@ BAD_SOURCES = {
 @pytest.mark.parametrize("case", sorted(BAD_SOURCES))
 def test_malformed_source_is_rejected_clearly(chain, case):
     source, text = BAD_SOURCES[case]
-    r = chain.deploy("m", source, sender="alice")
+    # the largest limit: a deploy is admitted only with a limit that pays its source bytes
+    r = chain.deploy("m", source, sender="alice", gas_limit=MAX_GAS_PER_TX)
     assert (r.status, r.gas_used) == ("rejected", 0)
     assert text in r.error and "Traceback" not in r.error, r.error
 

@@ -45,7 +45,7 @@ def run() -> dict:
             for n, r in zip(["deploy"] + names, rs):
                 out["programs"][f"{seed}.{n}"] = [r.status, r.gas_used, r.error, repr(r.result)]
         muts = fuzz_mutate.corpus(MUTANT_SEED, MUTANTS)
-        txs = [Tx(sender="alice", contract=f"m{i}", source=src, gas_limit=5_000_000)
+        txs = [Tx(sender="alice", contract=f"m{i}", source=src, gas_limit=20_000_000)
                for i, (_label, src) in enumerate(muts)]
         for (label, _src), r in zip(muts, chain.execute_block(txs)):
             out["deploys"][label] = [r.status, r.gas_used, r.error]

@@ -10,7 +10,7 @@ from engine_support import COUNTER, example, src
 from pycontract import Chain, QueryError, Tx
 from ledger_store import codec
 from pycontract.host import MAX_GAS_PER_TX
-from pycontract.metering.schedule import intrinsic_gas
+from pycontract.metering.schedule import SCHEDULE, intrinsic_gas
 from pycontract.errors import InvalidTransaction
 
 
@@ -190,10 +190,15 @@ def test_constructor_and_deploy_rules(chain):
     r = chain.deploy("token3", token, sender="alice", args={"supply": -1})
     assert r.status == "reverted"
     assert chain.contract("token3") is None and chain.height == 2
-    # out of gas while paying for the source bytes (after the intrinsic cost)
-    limit = intrinsic_gas(len(codec.encode_value({"supply": 1})) + len(token.encode())) + 100
-    r = chain.deploy("token4", token, sender="alice", args={"supply": 1}, gas_limit=limit)
-    assert r.status == "out_of_gas" and r.gas_used == limit
+    # a limit below the source bytes' price is refused before vetting (schedule 7)
+    paid = (intrinsic_gas(len(codec.encode_value({"supply": 1})) + len(token.encode()))
+            + SCHEDULE.deploy_byte * len(token.encode()))
+    r = chain.deploy("token4", token, sender="alice", args={"supply": 1}, gas_limit=paid - 1)
+    assert r.status == "rejected" and "per byte of its" in r.error and r.gas_used == 0
+    # out of gas while paying for the code the rewriter writes (after the source bytes)
+    r = chain.deploy("token4", token, sender="alice", args={"supply": 1}, gas_limit=paid + 100)
+    assert r.status == "out_of_gas" and r.gas_used == paid + 100
+    assert "out of gas compiling the contract" in r.error
     assert chain.contract("token4") is None
 
 

@@ -10,7 +10,10 @@ from engine_support import COUNTER
 
 from ledger_store import codec
 from pycontract import Chain, QueryError, Tx
+from pycontract import vetting
 from pycontract.errors import InvalidTransaction
+from pycontract.metering import rewriter
+from pycontract.metering.compiler import compile_contract
 from pycontract.metering.schedule import SCHEDULE, intrinsic_gas
 
 ALICE = "0x" + "a1" * 20
@@ -72,13 +75,40 @@ def test_intrinsic_refusal_does_not_use_the_nonce(chain):
     assert chain.receipt(rs[0].tx_hash) is None or rs[0].tx_hash == rs[1].tx_hash
 
 
-def test_deploy_pays_for_its_source_bytes(chain):
+def test_deploy_pays_for_its_source_bytes_and_the_code_written(chain):
     need = intrinsic_gas(len(COUNTER.encode()) + payload({}))
-    r = chain.deploy("c2", COUNTER, sender="deployer", gas_limit=need - 1)
-    assert r.status == "rejected" and "intrinsic cost" in r.error
+    source = SCHEDULE.deploy_byte * len(COUNTER)
+    r = chain.deploy("c2", COUNTER, sender="deployer", gas_limit=need + source - 1)
+    assert r.status == "rejected" and "intrinsic cost" in r.error  # refused before vetting
     r = chain.deploy("c2", COUNTER, sender="deployer")
-    # no constructor: exactly the intrinsic cost plus the engine's price of the source
-    assert r.status == "success" and r.gas_used == need + SCHEDULE.deploy_byte * len(COUNTER)
+    # no constructor: exactly the intrinsic cost, the price of the source bytes and of the
+    # nodes of the code the rewriter wrote (schedule 7), whether compiled now or cached
+    units = compile_contract(COUNTER, "c2").deploy_units
+    assert units == rewriter.node_count(vetting.vet(COUNTER, "c2").tree) > 50
+    assert r.status == "success"
+    assert r.gas_used == need + source + SCHEDULE.deploy_node * units
+    r3 = chain.deploy("c3", COUNTER, sender="deployer")  # compiled afresh under another name
+    assert r3.status == "success" and r3.gas_used == r.gas_used
+    # short of the nodes' price by one: out of gas at its limit, nothing deployed
+    r4 = chain.deploy("c4", COUNTER, sender="deployer", gas_limit=r.gas_used - 1)
+    assert r4.status == "out_of_gas" and r4.gas_used == r.gas_used - 1
+    assert chain.contract("c4") is None
+
+
+def test_a_recursive_function_pays_for_every_version_of_it_written():
+    rec = ("from pycontract import public\n\ndef f(n: int) -> int:\n    if n < 2:\n"
+           "        return n\n    return f(n - 1) + f(n - 2)\n\n@public\ndef main() -> int:\n"
+           "    return f(10)\n")
+    plain = rec.replace("f(n - 1) + f(n - 2)", "n - 1 + n - 2")
+    tree = vetting.vet(rec, "r").tree
+    fn = next(n for n in tree.body if getattr(n, "name", None) == "f")
+    size = rewriter.node_count(fn)
+    units = compile_contract(rec, "r").deploy_units
+    # the module once, then f again for each further version (recursive copies)
+    assert units > rewriter.node_count(tree) + size
+    assert (units - rewriter.node_count(tree)) % size == 0
+    assert compile_contract(plain, "p").deploy_units == rewriter.node_count(
+        vetting.vet(plain, "p").tree)
 
 
 def test_queries_pay_the_intrinsic_cost(chain):
@@ -101,9 +131,10 @@ def test_queries_pay_the_intrinsic_cost(chain):
 
 def test_block_gas_limit_takes_what_fits(tmp_path):
     path = tmp_path / "capped.db"
+    with Chain(path) as chain:  # a deploy costs more than this test's cap
+        assert chain.deploy("counter", COUNTER, sender="d").status == "success"
     with Chain(path, block_gas_limit=250_000) as chain:
         assert chain.block_gas_limit == 250_000 and chain.meta["block_max_gas"] == 250_000
-        assert chain.deploy("counter", COUNTER, sender="d", gas_limit=200_000).status == "success"
         rs = chain.execute_block([bump(gas=100_000), bump(gas=100_000), bump(gas=100_000),
                                   bump(gas=50_000)])
         assert [r.status for r in rs] == ["success", "success", "rejected", "success"]
@@ -128,8 +159,9 @@ def test_block_gas_limit_takes_what_fits(tmp_path):
 
 
 def test_block_gas_limit_leaves_the_nonce_unused(tmp_path):
+    with Chain(tmp_path / "l.db") as chain:
+        assert chain.deploy("counter", COUNTER, sender="d").status == "success"
     with Chain(tmp_path / "l.db", block_gas_limit=150_000) as chain:
-        assert chain.deploy("counter", COUNTER, sender="d", gas_limit=150_000).status == "success"
         rs = chain.execute_block([bump(sender=ALICE, nonce=0), bump(sender=ALICE, nonce=1)])
         assert [r.status for r in rs] == ["success", "rejected"]
         assert "block gas limit reached" in rs[1].error
