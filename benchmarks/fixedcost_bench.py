@@ -59,17 +59,39 @@ def compute_ns_per_gas(chain, repeats: int) -> dict:
     return out
 
 
+def deploy_cases(quick: bool):
+    """(name, source, constructor args, deploys per block): an example contract, a dense one (short lines, many
+    nodes per byte) and one of self-recursive functions (the rewriter writes several versions
+    of each)."""
+    token = (WORKLOADS.parent.parent / "examples" / "token.py").read_text()
+    dense = "from pycontract import public\n\n@public\ndef main(x: int) -> int:\n" + "".join(
+        f"    x = (x + {i} * x - (x if x > {i} else {i})) % 7\n" for i in range(60)) + \
+        "    return x\n"
+    rec = ["from pycontract import public", ""]
+    for i in range(10):
+        rec += [f"def r{i}(n: int, m: int) -> int:", "    if n < 2:", "        return m",
+                f"    return r{i}(n - 1, m + 1) + r{i}(n - 2, m // 2) if n > 5 else "
+                f"r{i}(n - 1, m)", ""]
+    rec += ["@public", "def main() -> int:", "    return r0(5, 1)", ""]
+    n = 2 if quick else 10
+    return [("examples/token.py", token, {"supply": 1000}, n),
+            ("a dense 60-line function", dense, {}, n),
+            ("10 self-recursive functions", "\n".join(rec), {}, n)]
+
+
 def _block_ns_per_gas(chain, txs, repeats: int):
-    """(ns per gas, us per tx, gas per tx) of ``txs`` as one committed block (median)."""
+    """(ns per gas, us per tx, gas per tx) of ``txs`` (or of a fresh list from calling it) as
+    one committed block (median)."""
     samples, gas = [], 0
     for _ in range(repeats):
+        block = txs() if callable(txs) else txs
         t0 = time.perf_counter()
-        receipts = chain.execute_block(txs)
+        receipts = chain.execute_block(block)
         samples.append(time.perf_counter() - t0)
         gas = sum(r.gas_used for r in receipts)
         assert all(r.status in ("success", "reverted") for r in receipts), receipts[0].error
     t = statistics.median(samples)
-    return t * 1e9 / gas, t * 1e6 / len(txs), gas / len(txs)
+    return t * 1e9 / gas, t * 1e6 / len(block), gas / len(block)
 
 
 def bench_fixedcost(quick: bool, repeats: int) -> dict:
@@ -98,8 +120,18 @@ def bench_fixedcost(quick: bool, repeats: int) -> dict:
             rows.append([f"block of {len(txs):,} x {name}", gas, us, ns, ns / med])
             out[name] = {"gas_per_tx": gas, "us_per_tx": us, "ns_per_gas": ns,
                          "x_compute_median": ns / med}
-        # the cheapest query: the view ``peek`` (a query's node time has no commit)
-        gas_q = chain.call("cheap", "peek", {}, sender="bench", gas_limit=10_000).gas_used
+        # deploys: vetting, rewriting and compiling (each source distinct: no compile cache)
+        for name, source, args, count in deploy_cases(quick):
+            txs = lambda: [Tx(sender="bench", contract=f"d{time.perf_counter_ns()}x{i}",  # noqa
+                              source=f"{source}\n# {time.perf_counter_ns()} {i}\n", args=args,
+                              gas_limit=100_000_000) for i in range(count)]
+            ns, us, gas = _block_ns_per_gas(chain, txs, repeats)
+            rows.append([f"block of {count} x deploy of {name}", gas, us, ns, ns / med])
+            out[f"deploy {name}"] = {"gas_per_tx": gas, "us_per_tx": us, "ns_per_gas": ns,
+                                     "x_compute_median": ns / med}
+        # the cheapest query: the view ``peek`` (a query's node time has no commit); its gas
+        # is the query's own (``query_base``, not a transaction's)
+        gas_q = chain.query("cheap", "peek", {}, gas_limit=10_000, profile=True).gas_used
         tq = median_time(lambda: chain.query("cheap", "peek", {}, gas_limit=10_000),
                          repeats * 20)
         rows.append(["query of return 1", gas_q, tq * 1e6, tq * 1e9 / gas_q,

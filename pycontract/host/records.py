@@ -75,6 +75,14 @@ class Receipt:
         )
 
 
+class _DefaultGas:
+    def __repr__(self):
+        return "<default gas limit>"
+
+
+_DEFAULT_GAS = _DefaultGas()
+
+
 @dataclass(frozen=True)
 class Tx:
     """One transaction. With ``source`` it deploys ``contract`` (``function`` is ignored and
@@ -84,8 +92,9 @@ class Tx:
     contract: str
     function: str | None = None
     args: dict | None = None
-    #: None: ``DEFAULT_DEPLOY_GAS`` for a deploy, ``DEFAULT_CALL_GAS`` for a call
-    gas_limit: int | None = None
+    #: not given: ``DEFAULT_DEPLOY_GAS`` for a deploy, ``DEFAULT_CALL_GAS`` for a call (an
+    #: explicit None is kept, and refused as any other bad limit)
+    gas_limit: int = _DEFAULT_GAS  # type: ignore[assignment]
     source: str | None = None
     #: network transactions only (``pycontract.host.accounts``): the signer's per-account nonce,
     #: checked against ledger state, and the signed envelope's hash, used as the receipt's
@@ -94,7 +103,7 @@ class Tx:
     tx_hash: str | None = None
 
     def __post_init__(self):
-        if self.gas_limit is None:
+        if self.gas_limit is _DEFAULT_GAS:
             object.__setattr__(self, "gas_limit", DEFAULT_DEPLOY_GAS if self.source is not None
                                else DEFAULT_CALL_GAS)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 from collections import OrderedDict
@@ -72,6 +73,19 @@ def compile_contract(source: str, filename: str = "<contract>", pay=None,
         if pay is not None:
             pay(cc.deploy_units)
         return cc
+    # the cyclic collector off while the trees are built: it would rescan the growing trees
+    # (hundreds of thousands of nodes) at every generation-2 pass, making compile time grow
+    # faster than the code (1.7x per node at 960 lines); the trees are freed by reference count
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile(source, filename, code_hash, key, pay, admit)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compile(source, filename, code_hash, key, pay, admit) -> CompiledContract:
     vetted = vetting.vet(source, filename)
     if admit is not None:
         admit(dict(vetted.entry_points))

@@ -169,3 +169,31 @@ def test_block_gas_limit_leaves_the_nonce_unused(tmp_path):
         assert chain.receipt(rs[1].tx_hash) is None
         (r,) = chain.execute_block([bump(sender=ALICE, nonce=1)])  # sent again later: runs
         assert r.status == "success" and chain.nonce(ALICE) == 2
+
+
+def test_a_deploy_without_a_limit_takes_the_deploy_default():
+    from pycontract.host.records import DEFAULT_CALL_GAS, DEFAULT_DEPLOY_GAS
+
+    assert Tx(sender="a", contract="c", source=COUNTER).gas_limit == DEFAULT_DEPLOY_GAS
+    assert Tx(sender="a", contract="c", function="f").gas_limit == DEFAULT_CALL_GAS
+    assert Tx(sender="a", contract="c", function="f", gas_limit=None).gas_limit is None
+    assert DEFAULT_DEPLOY_GAS > 20 * compile_contract(COUNTER, "c").deploy_units
+
+
+def test_compiling_leaves_the_collector_as_it_found_it():
+    import gc
+
+    from pycontract.metering import compiler
+
+    source = COUNTER + "\n# gc\n"
+    for enabled in (True, False):
+        compiler.clear_cache()
+        (gc.enable if enabled else gc.disable)()
+        try:
+            compile_contract(source, "g")
+            assert gc.isenabled() is enabled
+            with pytest.raises(Exception):
+                compile_contract(source + "def (:\n", "g")
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
