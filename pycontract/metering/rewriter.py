@@ -1080,6 +1080,21 @@ _NOT_INT = (ast.List, ast.Tuple, ast.Dict, ast.JoinedStr, ast.ListComp, ast.Dict
             ast.GeneratorExp)
 
 
+#: the most nodes an operand may have to be written twice by ``int_inline`` (once in each
+#: branch): a larger one goes to a temporary, so nested operands cannot double at every level
+#: (``((x % 7 + y) % 7 + y) ...``: 4**depth nodes to rewrite and compile for a paid node
+#: count linear in the depth; round-4 attack review)
+_DUP_NODES = 48
+
+
+def _small_tree(n, limit=_DUP_NODES) -> bool:
+    """Whether ``n`` has at most ``limit`` nodes (stops counting past it)."""
+    for k, _ in enumerate(ast.walk(n)):
+        if k >= limit:
+            return False
+    return True
+
+
 def _free_int_test(*operands):
     """``-2**63 < x < 2**63 [and ...]`` for the names among ``operands`` (proven ints)."""
     tests = [ast.Compare(left=_const(-_FREE_INT), ops=[ast.Lt(), ast.Lt()],
@@ -1239,11 +1254,13 @@ class ExprRewriter(ast.NodeTransformer):
                 uses.append(o.id)  # a bounded int local: no test
                 continue
             m = getattr(o, "int_bound", None)
-            if m is not None and m <= bound and (i == len(operands) - 1 or all(
-                    isinstance(x, ast.Name) or _is_int_const(x) or self._within(x, bound)
-                    for x in operands[i + 1:])):
+            if m is not None and m <= bound and _small_tree(o) and (
+                    i == len(operands) - 1 or all(
+                        isinstance(x, ast.Name) or _is_int_const(x) or self._within(x, bound)
+                        for x in operands[i + 1:])):
                 # a proven int within the free range whatever its operands' sizes (x & 7,
-                # x % 10): no test and no temporary; it is evaluated in the branch taken,
+                # x % 10), small enough to be written twice (``_small_tree``): no test and
+                # no temporary; it is evaluated in the branch taken,
                 # after the other operand's test, which keeps the helper's order because the
                 # other operands after it are names or literals
                 uses.append(o)
