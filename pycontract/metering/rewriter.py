@@ -832,47 +832,60 @@ def return_bounds(module, range_ok: bool, funcs, params=None) -> dict:
         ints = _int_locals(good, bad, funcs)
         local[name] = int_bounds(good, ints, funcs)
         local[name] = (local[name], [n.value for n in _scope_nodes(st) if isinstance(n, ast.Return)])
-    while group:
-        base = step = 0
-        out = set()
-        for name in group:
-            lb, rets = local[name]
-            fbase = fstep = 0
+    # a function leaves the group when it fails ``figures`` with the group as it is; failing
+    # only gets likelier as the group shrinks (a call of a function that left is an unbounded
+    # term), so the group left is the largest in which every function passes. A worklist
+    # checks a function again only when a function its returns call has left (checking the
+    # whole group after every removal was quadratic: a chain of 2,000 ``return f_(i+1)(x) +
+    # 1`` took 4.3 s to rewrite, 54 ns per gas of its deploy)
+    terms = {name: [_additive_terms(e, []) for e in local[name][1]] for name in group}
+    callers = {}
+    for name, ts in terms.items():
+        for t in (t for tt in ts for t in tt):
+            if isinstance(t, ast.Call) and isinstance(t.func, ast.Name) and t.func.id in group:
+                callers.setdefault(t.func.id, set()).add(name)
 
-            def ub(n, lb=lb):
-                return lb.get(n.id) if isinstance(n, ast.Name) else None
-            for e in rets:
-                terms = _additive_terms(e, [])
-                calls = [t for t in terms if isinstance(t, ast.Call)
-                         and isinstance(t.func, ast.Name) and t.func.id in group]
-                if len(calls) > 1:
-                    out.add(name)
-                    break
-                u = 0
-                for t in terms:
-                    v = None if t in calls else _ubound(t, ub)
-                    if t in calls:
-                        continue
-                    if v is None:
-                        u = None
-                        break
-                    u += v
-                if u is None:
-                    out.add(name)
-                    break
-                if calls:
-                    fstep = max(fstep, u)
-                else:
-                    fbase = max(fbase, u)
-            if fbase + FRAMES_MAX * fstep >= _BOUND_CAP:
-                out.add(name)  # too wide alone: it would spoil the others' bound
-            base, step = max(base, fbase), max(step, fstep)
-        if out:
-            group = {k: v for k, v in group.items() if k not in out}
-            continue
-        r = base + FRAMES_MAX * step
-        return dict.fromkeys(group, r) if r < _BOUND_CAP else {}
-    return {}
+    def figures(name):
+        """(base, step) of ``name`` with the current group, None when it must leave it."""
+        lb = local[name][0]
+        fbase = fstep = 0
+
+        def ub(n):
+            return lb.get(n.id) if isinstance(n, ast.Name) else None
+        for ts in terms[name]:
+            calls = [t for t in ts if isinstance(t, ast.Call)
+                     and isinstance(t.func, ast.Name) and t.func.id in group]
+            if len(calls) > 1:
+                return None
+            u = 0
+            for t in ts:
+                if t in calls:
+                    continue
+                v = _ubound(t, ub)
+                if v is None:
+                    return None
+                u += v
+            if calls:
+                fstep = max(fstep, u)
+            else:
+                fbase = max(fbase, u)
+        if fbase + FRAMES_MAX * fstep >= _BOUND_CAP:
+            return None  # too wide alone: it would spoil the others' bound
+        return fbase, fstep
+    work = list(reversed(list(group)))
+    while work:
+        name = work.pop()
+        if name in group and figures(name) is None:
+            del group[name]
+            work.extend(c for c in callers.get(name, ()) if c in group)
+    if not group:
+        return {}
+    base = step = 0
+    for name in group:
+        fbase, fstep = figures(name)
+        base, step = max(base, fbase), max(step, fstep)
+    r = base + FRAMES_MAX * step
+    return dict.fromkeys(group, r) if r < _BOUND_CAP else {}
 
 
 # ---------------------------------------------------------------- functions that return ints

@@ -102,3 +102,24 @@ def test_int_bounds_do_not_depend_on_the_hash_seed():
                              capture_output=True, check=True, timeout=120)
         seen.add(out.stdout.strip())
     assert len(seen) == 1, seen
+
+
+def test_return_bounds_of_a_long_call_chain_are_linear(monkeypatch):
+    """``return_bounds`` checked every function of the group again after each removal: a
+    chain ``def f_i(x): return f_(i+1)(x) + 1`` ending in an unbounded ``x * x`` leaves the
+    group one function per round, n**2 / 2 checks: 2,000 functions took 4.3 s CPU to
+    rewrite and compile for 79M gas (54 ns/gas). Counted, not timed."""
+    calls = [0]
+    real = gas_rewriter._additive_terms
+
+    def counting(n, out):
+        calls[0] += 1
+        return real(n, out)
+    monkeypatch.setattr(gas_rewriter, "_additive_terms", counting)
+    for n in (100, 400):
+        fs = "".join(f"def f{i}(x):\n    return f{i + 1}(x) + 1\n" for i in range(n))
+        fs += f"def f{n}(x):\n    return x * x\n"
+        calls[0] = 0
+        paid, _written = _rewritten_nodes(fs + "@public\ndef main(s: int) -> int:\n"
+                                          "    return f0(s)\n")
+        assert calls[0] <= 2 * paid, (n, paid, calls[0])
