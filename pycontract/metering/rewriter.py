@@ -1059,33 +1059,42 @@ def module_int_facts(module, range_ok: bool, entry_points=None):
     for name, calls in sites.items():
         for call, owner in calls:
             by_owner.setdefault(None if owner is None else id(owner), []).append((name, call))
+    # each round re-checks only what a removal can change: the functions that lost a
+    # parameter or call a function that lost its fact, found through ``callers`` (scanning
+    # every function and call site each round was quadratic in a chain of functions that
+    # lose their facts one per round: 2,500 functions, 33 ns per gas of their deploy)
+    order = {id(st): i for i, st in enumerate(fns)}  # a fixed order (ids are addresses)
+    name_of = {id(st): name for name, st in unique.items()}
+    callers = {}  # name -> ids of the functions whose own scope calls it
+    for st in fns:
+        for n in called[id(st)]:
+            callers.setdefault(n, set()).add(id(st))
     ints = {}
-    dirty = {id(st) for st in fns}
+    dirty = set(order)
     removed, first = set(), True
     while True:
-        for st in fns:
-            if id(st) not in dirty:
-                continue
-            good, bad = bindings[id(st)]
+        for i in sorted(dirty, key=order.get):
+            st = fns[order[i]]
+            good, bad = bindings[i]
             dropped = {x.arg for x in st.args.posonlyargs + st.args.args} - params.get(
                 st.name, set())
             if dropped & set(good):
                 good = {k: v for k, v in good.items() if k not in dropped}
                 bad = bad | dropped
-            ints[id(st)] = _int_locals(good, bad, funcs)
+            ints[i] = _int_locals(good, bad, funcs)
+        affected = set(dirty)
+        for r in removed:
+            affected |= callers.get(r, set())
+        affected = sorted(affected, key=order.get)
         gone, lost = set(), set()  # functions no longer int-returning; lost parameters
-        for name in list(funcs):
-            st = unique[name]
-            if first or id(st) in dirty or called[id(st)] & removed:
-                if any(v is None or not _is_int_expr(v, ints[id(st)], funcs)
-                       for v in returns[name]):
-                    gone.add(name)
-        for owner, calls in by_owner.items():
-            if not first and (owner not in dirty and not called[owner] & removed
-                              if owner is not None else not removed):
-                continue
+        for i in affected:
+            name = name_of.get(i)
+            if name in funcs and any(v is None or not _is_int_expr(v, ints[i], funcs)
+                                     for v in returns[name]):
+                gone.add(name)
+        for owner in affected + ([None] if first or removed else []):
             ctx = ints[owner] if owner is not None else frozenset()
-            for name, call in calls:
+            for name, call in by_owner.get(owner, ()):
                 ps = params.get(name)
                 if not ps:
                     continue
@@ -1098,7 +1107,9 @@ def module_int_facts(module, range_ok: bool, entry_points=None):
             break
         funcs -= gone
         removed, first = gone, False
-        dirty = {id(unique[n]) for n in lost} | {id(st) for st in fns if called[id(st)] & gone}
+        dirty = {id(unique[n]) for n in lost}
+        for g in gone:
+            dirty |= callers.get(g, set())
     return frozenset(funcs), {id(unique[n]): frozenset(ps) for n, ps in params.items() if ps}
 
 

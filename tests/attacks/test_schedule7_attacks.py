@@ -123,3 +123,26 @@ def test_return_bounds_of_a_long_call_chain_are_linear(monkeypatch):
         paid, _written = _rewritten_nodes(fs + "@public\ndef main(s: int) -> int:\n"
                                           "    return f0(s)\n")
         assert calls[0] <= 2 * paid, (n, paid, calls[0])
+
+
+def test_parameter_facts_of_a_long_call_chain_are_linear():
+    """``module_int_facts`` scanned every function and call site in every round while a chain
+    ``def f_i(x): f_(i+1)(x)`` (``main`` passing a str) lost one parameter fact per round:
+    2,500 functions, 33 ns per gas of the deploy, growing with the chain. Now a round
+    re-checks only the functions a removal can change. The work is a pass over sets, so it is
+    timed (CPU, best of 3): 8x the functions took 42x the time before, 9x now."""
+    import time
+
+    def best(n):
+        fs = "".join(f"def f{i}(x):\n    f{i + 1}(x)\n    return 1\n" for i in range(n))
+        fs += f"def f{n}(x):\n    return 1\n"
+        v = vetting.vet(_src(fs + "@public\ndef main(s: str) -> int:\n    return f0(s)\n"),
+                        "c")
+        out = []
+        for _ in range(3):
+            t = time.process_time()
+            gas_rewriter.module_int_facts(v.tree, True, dict(v.entry_points))
+            out.append(time.process_time() - t)
+        return min(out)
+    small, big = best(200), best(1600)
+    assert big < 20 * small, (small, big)
