@@ -55,30 +55,20 @@ _SMALL_CONST_LEN = 256
 def weight(node) -> int:
     """Static weight of evaluating ``node`` once (iterative; explicit child table)."""
     total = 0
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n is None:
-            continue
-        name = type(n).__name__
+    for n, name in _table_walk(node, _weight_fields):
         try:
             total += NODE_WEIGHTS[name]
         except KeyError:
             raise TypeError(f"gas_rewriter: no weight for node type {name}") from None
         if name == "Call" and isinstance(n.func, ast.Name) and n.func.id == "str":
             total += SCHEDULE.str_call  # v6: prepaid str() of a small int (see visit_Call)
-        if name == "JoinedStr":
-            stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
-        elif name in ("ListComp", "GeneratorExp", "DictComp"):
-            stack.append(n.generators[0].iter)  # the rest is charged per item
-        else:
-            for f in CHILD_FIELDS[name]:
-                v = getattr(n, f, None)
-                if isinstance(v, list):
-                    stack.extend(v)
-                elif v is not None:
-                    stack.append(v)
     return total
+
+
+def _weight_fields(n, name):
+    if name in ("ListComp", "GeneratorExp", "DictComp"):
+        return (n.generators[0].iter,)  # the rest is charged per item
+    return _children(n, name, () if name == "JoinedStr" else CHILD_FIELDS[name])
 
 
 #: the fields :data:`CHILD_FIELDS` leaves out (statement bodies, comprehension parts,
@@ -95,29 +85,46 @@ _SIZE_FIELDS = {
 
 
 def node_count(node) -> int:
-    """Nodes of ``node``'s tree, walked by the explicit child table like :func:`weight` (so
+    """Nodes of ``node``'s tree, walked by the explicit child tables like :func:`weight` (so
     the same on every CPython version): the size a deploy pays for per version of the code
-    the rewriter writes and compiles (``deploy_node``, schedule 7)."""
+    the rewriter writes and compiles (``deploy_node``, schedule 7); a ``def`` counts
+    ``deploy_function_nodes`` more for its fixed work (entry, facts, wrapper)."""
     total = 0
+    for _n, name in _table_walk(node, _size_fields):
+        total += 1 + (SCHEDULE.deploy_function_nodes if name == "FunctionDef" else 0)
+    return total
+
+
+def _size_fields(n, name):
+    return _children(n, name, CHILD_FIELDS.get(name, ()) + _SIZE_FIELDS.get(name, ()))
+
+
+def _table_walk(node, fields_of):
+    """Every node of ``node``'s tree with its class name, children given by ``fields_of(n,
+    name)`` (explicit tables, never CPython's generic field lists, which differ by version)."""
     stack = [node]
     while stack:
         n = stack.pop()
         if n is None:
             continue
         name = type(n).__name__
-        total += 1
-        if name == "FunctionDef":
-            total += SCHEDULE.deploy_function_nodes  # its fixed work (entry, facts, wrapper)
-        if name == "JoinedStr":
-            stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
-            continue
-        for f in CHILD_FIELDS.get(name, ()) + _SIZE_FIELDS.get(name, ()):
-            v = getattr(n, f, None)
-            if isinstance(v, list):
-                stack.extend(v)
-            elif v is not None:
-                stack.append(v)
-    return total
+        yield n, name
+        stack.extend(fields_of(n, name))
+
+
+def _children(n, name, fields) -> list:
+    """The children of ``n`` in ``fields`` (of an f-string: its formatted values only; how its
+    literal parts are split differs between CPython versions)."""
+    if name == "JoinedStr":
+        return [v for v in n.values if isinstance(v, ast.FormattedValue)]
+    out = []
+    for f in fields:
+        v = getattr(n, f, None)
+        if isinstance(v, list):
+            out.extend(v)
+        elif v is not None:
+            out.append(v)
+    return out
 
 
 def _flat_assign_unpack(stmt) -> bool:
