@@ -513,6 +513,89 @@ def dict_locals(fn) -> frozenset:
                                    or isinstance(v, ast.Name) and v.id in names))
 
 
+def int_str_len(u: int) -> int:
+    """The most characters ``str(x)`` (or an f-string field of ``x``) has for an int or bool
+    ``x`` with ``|x| <= u``: the digits of ``u`` and a sign, and at least ``'False'``."""
+    return max(5, len(str(u)) + 1)
+
+
+def str_locals(good, bad, int_ub, str_ok) -> dict:
+    """``name -> L``: locals of a function that can only ever hold a str of at most
+    ``L <= long_key`` characters, from its bindings ``good`` / ``bad`` (``_local_bindings``):
+    every binding is ``x = E`` (or ``x: T = E``) with ``E`` a short-str expression:
+
+    * a str literal; another such name (its bound);
+    * ``str(x)`` (``str`` the builtin, ``str_ok``) of an int or bool ``x`` bounded by
+      ``int_ub(x)`` (``int_str_len`` characters) or of a short-str expression (itself);
+    * ``A + B`` of two short-str expressions (a str, or TypeError); ``A if c else B``;
+    * an f-string whose fields (no format spec; no conversion or ``!s``) are bounded ints or
+      short-str expressions.
+
+    The least bounds of these inequalities, iterated up from 0 like ``int_bounds`` (a name
+    rising more than ``_WIDEN_AFTER`` times, past ``long_key`` or with any other binding is
+    dropped, and so is every name depending on it): by induction over the execution every
+    value such a name holds is a str within its bound. A dict lookup with such a key is free
+    (``long_key``, schedule 6): the rewriter drops its key tests."""
+    names = {k for k in good if k not in bad and all(kind == "=" for kind, _ in good[k])}
+    L = dict.fromkeys(names, 0)
+    rises = dict.fromkeys(names, 0)
+
+    def slen(n):
+        if isinstance(n, ast.Constant):
+            return len(n.value) if type(n.value) is str else None
+        if isinstance(n, ast.Name):
+            return L.get(n.id)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
+            a, b = slen(n.left), slen(n.right)
+            return None if a is None or b is None else a + b
+        if isinstance(n, ast.IfExp):
+            a, b = slen(n.body), slen(n.orelse)
+            return None if a is None or b is None else max(a, b)
+        if isinstance(n, ast.JoinedStr):
+            total = 0
+            for v in n.values:
+                if isinstance(v, ast.FormattedValue):
+                    if v.format_spec is not None or v.conversion not in (-1, 115):
+                        return None
+                    u = field(v.value)
+                else:
+                    u = slen(v)
+                if u is None:
+                    return None
+                total += u
+            return total
+        x = _str_of(n) if str_ok else None
+        return None if x is None else field(x)
+
+    def field(x):
+        """Characters of ``str(x)``: an int or bool bounded, or a short-str expression."""
+        u = int_ub(x)
+        return int_str_len(u) if u is not None else slen(x)
+
+    changed = True
+    while changed:
+        changed = False
+        for k in list(L):
+            if L[k] is None:
+                continue
+            new = 0
+            for _kind, v in good[k]:
+                u = slen(v)
+                if u is None or u > _LONG_KEY:
+                    new = None
+                    break
+                new = max(new, u)
+            if new is not None and new <= L[k]:
+                continue
+            if new is not None:
+                rises[k] += 1
+                if rises[k] > _WIDEN_AFTER:
+                    new = None
+            L[k] = new
+            changed = True
+    return {k: u for k, u in L.items() if u is not None}
+
+
 def _typed_locals(fn, is_expr, aug_ops=()) -> set:
     """The names of ``fn``'s own scope whose every binding is ``x = E`` (or ``x: T = E``) with
     ``is_expr(E, names)`` true given the other names kept (greatest fixpoint), or ``x op= E``
@@ -1104,21 +1187,31 @@ class ExprRewriter(ast.NodeTransformer):
     str_ok = False  # ``str`` is the builtin (never rebound in the module)
     #: local names proven to hold dicts in the function being rewritten (``dict_locals``)
     dicts = frozenset()
+    #: name -> L: locals proven to hold a str of at most L <= long_key characters
+    #: (``str_locals``): a dict key whose lookup is free, no key test
+    strs = {}
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
         """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
         saved, saved_bounds = (self.ints, self.lists, self.dicts), self.bounds
+        saved_strs = self.strs
         self.ints = saved[0] - set(names)
         self.lists = saved[1] - set(names)
         self.dicts = saved[2] - set(names)
+        self._hide_strs(names)
         self.bounds = {k: u for k, u in saved_bounds.items() if k not in names}
         self.comp_depth += comp
         try:
             return self.generic_visit(node)
         finally:
             (self.ints, self.lists, self.dicts), self.bounds = saved, saved_bounds
+            self.strs = saved_strs
             self.comp_depth -= comp
+
+    def _hide_strs(self, names):
+        """A nested scope's own ``names`` hide our short-str facts."""
+        self.strs = {k: u for k, u in self.strs.items() if k not in names}
 
     def _facts(self, node):
         """What is proven of ``node`` (not yet rewritten: its children are rewritten in place
@@ -1330,7 +1423,7 @@ class ExprRewriter(ast.NodeTransformer):
                 and len(left.value) <= _LONG_KEY)):
             return None
         test = None if right.id in self.dicts else _type_is(_name(right.id), "_pc_D")
-        if isinstance(left, ast.Name) and left.id not in self.ints:
+        if isinstance(left, ast.Name) and left.id not in self.ints and left.id not in self.strs:
             kt = _plain_key_test(left.id)
             test = kt if test is None else ast.BoolOp(op=ast.And(), values=[kt, test])
         if test is None:
@@ -1375,8 +1468,9 @@ class ExprRewriter(ast.NodeTransformer):
             o, k = node.args
             test = None if o.id in self.lists or o.id in self.dicts else ast.Compare(
                 left=_call("_pc_T", _name(o.id)), ops=[ast.In()], comparators=[_name("_pc_IDX")])
-            if isinstance(k, ast.Name) and k.id not in self.ints:
+            if isinstance(k, ast.Name) and k.id not in self.ints and k.id not in self.strs:
                 # (schedule 6) a str key longer than long_key takes the helper: it pays by length
+                # (a proven int or short str key, ``str_locals``, needs no test)
                 kt = _plain_key_test(k.id)
                 test = kt if test is None else ast.BoolOp(op=ast.And(), values=[kt, test])
             direct = ast.Subscript(value=_name(o.id), slice=copy.deepcopy(k), ctx=ast.Load())
@@ -1449,8 +1543,10 @@ class ExprRewriter(ast.NodeTransformer):
             if type(recv.value).__name__ != tname:
                 return None
             return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
-        if tname == "str" and self._is_str(recv):
-            # str(x), a + str(x), an f-string: a str whenever it evaluates at all
+        if tname == "str" and (self._is_str(recv)
+                               or isinstance(recv, ast.Name) and recv.id in self.strs):
+            # str(x), a + str(x), an f-string, a proven str local (``str_locals``): a str
+            # whenever it evaluates at all
             return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
         if isinstance(recv, ast.Name) and (tname == "dict" and recv.id in self.dicts
                                            or tname == "list" and recv.id in self.lists):
@@ -1588,7 +1684,9 @@ class ExprRewriter(ast.NodeTransformer):
                    and _flat_names(g.target) and len(g.target.elts) == 2
                    and own.count(g.target.elts[0].id) == 1}
         saved, saved_bounds = (self.ints, self.lists, self.dicts), self.bounds
+        saved_strs = self.strs
         try:
+            self._hide_strs(own)
             # the comprehension's own names hide our bounds too; a range-drawn name is bounded
             # like a ``for`` target (every item drawn is charged >= 1 gas, tested, before it
             # is used: ``_pc_citer`` per item or up front), its range's arguments read with
@@ -1611,6 +1709,7 @@ class ExprRewriter(ast.NodeTransformer):
                 node.key = self._store_key(node.key)  # with the comprehension's proven names
         finally:
             (self.ints, self.lists, self.dicts), self.bounds = saved, saved_bounds
+            self.strs = saved_strs
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -1653,6 +1752,8 @@ class ExprRewriter(ast.NodeTransformer):
         call = _call("_pc_hk", k)
         if not isinstance(k, ast.Name):
             return call
+        if k.id in self.strs:
+            return k  # a proven short str (``str_locals``): the check passes it, free
         wide = 1 << 32  # runtime.meter.WIDE_INT_KEY
         rng = ast.Compare(left=_const(-wide), ops=[ast.Lt(), ast.Lt()],
                           comparators=[_name(k.id), _const(wide)])
@@ -2303,8 +2404,8 @@ class GasRewriter:
             xs = [x for x in xs if x is not None]
             return None if not xs else xs[0] if len(xs) == 1 else ast.BoolOp(
                 op=ast.And(), values=xs)
-        if str_key:
-            ok = o_is("_pc_D")
+        if str_key or isinstance(key, ast.Name) and key.id in self.expr.strs:
+            ok = o_is("_pc_D")  # a str literal or a proven short str local (``str_locals``)
         elif _is_int_const(key):
             if not -wide < key.value < wide:
                 return None
@@ -2342,10 +2443,14 @@ class GasRewriter:
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn
-        outer_bounds = self.expr.bounds
+        outer_bounds, outer_strs = self.expr.bounds, self.expr.strs
+        params = self.params.get(id(fn), frozenset())
         self.expr.ints, self.expr.bounds = int_facts(
-            fn, self.range_ok, self.expr.funcs, self.params.get(id(fn), frozenset()),
-            self.expr.rbounds)
+            fn, self.range_ok, self.expr.funcs, params, self.expr.rbounds)
+        good, bad = _local_bindings(fn, self.range_ok, params)
+        self.expr.strs = str_locals(
+            good, bad, lambda x: self.expr._ub(x) if self.expr._isint(x) else None,
+            self.expr.str_ok)
         self.expr.in_fn = True
         self.expr.lists = list_locals(fn, self.expr.list_calls)
         self.expr.dicts = dict_locals(fn)
@@ -2356,6 +2461,7 @@ class GasRewriter:
             self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn = outer
             self.fn_depth -= 1
             self.expr.bounds = outer_bounds
+            self.expr.strs = outer_strs
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
