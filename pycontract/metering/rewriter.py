@@ -362,6 +362,8 @@ def _runs_no_contract_code(exprs, pure_calls) -> bool:
     return True
 #: ints strictly inside +-_STR_SMALL (below 64 bits) convert for the static ``str_call`` gas
 _STR_SMALL = 1 << 63
+#: the bytes ``Ops.add_str`` accounts for the digits of ``str(x)`` (besides the result's)
+_ADD_STR_MEM = 20
 
 
 def _str_of(n):
@@ -511,6 +513,47 @@ def dict_locals(fn) -> frozenset:
     item reads, ``k in d`` and ``d[k] op= v`` for these names."""
     return frozenset(_typed_locals(fn, lambda v, names: isinstance(v, (ast.Dict, ast.DictComp))
                                    or isinstance(v, ast.Name) and v.id in names))
+
+
+#: operators whose result is an int and never a bool when both operands are ints or bools
+#: (``True + True == 2``; but ``True & True is True``)
+_EXACT_INT_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift,
+                     ast.RShift)
+
+
+def _is_exact_int(n, exact) -> bool:
+    """For an int expression (``_is_int_expr``): it never gives a bool. Int literals, names in
+    ``exact``, ``-x``/``+x``/``~x`` and arithmetic (``_EXACT_INT_BINOPS``) of ints or bools, and
+    ``& | ^`` with an exact int operand (an int and a bool give an int). Calls may return bools."""
+    if isinstance(n, ast.Constant):
+        return type(n.value) is int
+    if isinstance(n, ast.Name):
+        return n.id in exact
+    if isinstance(n, ast.UnaryOp):
+        return isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert))
+    if isinstance(n, ast.BinOp):
+        if isinstance(n.op, _EXACT_INT_BINOPS):
+            return True
+        if isinstance(n.op, (ast.BitAnd, ast.BitOr, ast.BitXor)):
+            return _is_exact_int(n.left, exact) or _is_exact_int(n.right, exact)
+    return False
+
+
+def exact_int_locals(good, ints) -> frozenset:
+    """The proven-int locals (``ints``, bindings ``good`` from ``_local_bindings``) that never
+    hold a bool: every binding is ``for x in range(...)``, ``x op= E`` (an int op of an exact
+    int gives an int) or ``x = E`` with ``E`` exact (``_is_exact_int``, given the others: the
+    greatest fixpoint). Parameters are left out (a call may pass ``True``)."""
+    exact = set(ints)
+    changed = True
+    while changed:
+        changed = False
+        for k in list(exact):
+            if not all(kind == "for" or kind in _INT_BINOPS
+                       or kind == "=" and _is_exact_int(v, exact) for kind, v in good[k]):
+                exact.discard(k)
+                changed = True
+    return frozenset(exact)
 
 
 def int_str_len(u: int) -> int:
@@ -1190,12 +1233,14 @@ class ExprRewriter(ast.NodeTransformer):
     #: name -> L: locals proven to hold a str of at most L <= long_key characters
     #: (``str_locals``): a dict key whose lookup is free, no key test
     strs = {}
+    #: proven-int locals that never hold a bool (``exact_int_locals``)
+    exact = frozenset()
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
         """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
         saved, saved_bounds = (self.ints, self.lists, self.dicts), self.bounds
-        saved_strs = self.strs
+        saved_strs = self.strs, self.exact
         self.ints = saved[0] - set(names)
         self.lists = saved[1] - set(names)
         self.dicts = saved[2] - set(names)
@@ -1206,12 +1251,13 @@ class ExprRewriter(ast.NodeTransformer):
             return self.generic_visit(node)
         finally:
             (self.ints, self.lists, self.dicts), self.bounds = saved, saved_bounds
-            self.strs = saved_strs
+            self.strs, self.exact = saved_strs
             self.comp_depth -= comp
 
     def _hide_strs(self, names):
-        """A nested scope's own ``names`` hide our short-str facts."""
+        """A nested scope's own ``names`` hide our short-str and exact-int facts."""
         self.strs = {k: u for k, u in self.strs.items() if k not in names}
+        self.exact = self.exact - set(names)
 
     def _facts(self, node):
         """What is proven of ``node`` (not yet rewritten: its children are rewritten in place
@@ -1684,7 +1730,7 @@ class ExprRewriter(ast.NodeTransformer):
                    and _flat_names(g.target) and len(g.target.elts) == 2
                    and own.count(g.target.elts[0].id) == 1}
         saved, saved_bounds = (self.ints, self.lists, self.dicts), self.bounds
-        saved_strs = self.strs
+        saved_strs = self.strs, self.exact
         try:
             self._hide_strs(own)
             # the comprehension's own names hide our bounds too; a range-drawn name is bounded
@@ -1709,7 +1755,7 @@ class ExprRewriter(ast.NodeTransformer):
                 node.key = self._store_key(node.key)  # with the comprehension's proven names
         finally:
             (self.ints, self.lists, self.dicts), self.bounds = saved, saved_bounds
-            self.strs = saved_strs
+            self.strs, self.exact = saved_strs
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -2198,6 +2244,9 @@ class GasRewriter:
         return new if isinstance(new, list) else [new]
 
     def visit_Assign(self, st):
+        fast = self._add_str_inline(st)
+        if fast is not None:
+            return fast
         if _flat_assign_unpack(st):
             # Python's own unpacking draws at most len(targets) + 1 items: no guard needed
             st.value = self.expr.visit(st.value.args[0])
@@ -2237,6 +2286,71 @@ class GasRewriter:
             return out
         new = ast.Expr(value=_call("_pc_setitem", value, obj, key))
         return [ast.copy_location(new, st)]
+
+    def _add_str_inline(self, st):
+        """``x = A + str(i)`` (``str`` the builtin) with ``A`` a str literal or a proven
+        short-str local (``str_locals``) and ``i`` an int, never a bool, within +-2**63
+        (``exact_int_locals``, ``int_bounds``), whose length keeps ``Ops.add_str``'s charge
+        ``1 + n // bytes_per_gas`` static (n = len(A) + len(str(i)): 'acct' + str(i % 100)):
+        what ``add_str`` does, inline::
+
+            _pc_v = A + _pc_S(i)
+            _pc_m.g -= 1
+            _pc_m.mem += 20 + _pc_len(_pc_v)
+            if _pc_m.g < 0 or _pc_m.mem > memory_limit:
+                _pc_add_str_settle(_pc_v)
+            x = _pc_v
+
+        ``A`` then ``i`` are evaluated, and ``str(i)`` (prepaid by the block, ``str_call``)
+        cannot fail, as in the helper; its gas and bytes (20 for the digits, n for the
+        result) are charged at once and tested once: past a limit, ``Ops.add_str_settle``
+        takes them back and charges them again in the helper's order (so the same error, out
+        of gas or the memory limit, ends the execution with the same gas used). ``x`` is bound
+        only after the test. None when not applicable."""
+        e = self.expr
+        if not (e.str_ok and e.in_fn and len(st.targets) == 1
+                and isinstance(st.targets[0], ast.Name)):
+            return None
+        v = st.value
+        x = _str_of(v.right) if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) else None
+        if x is None:
+            return None
+        a = v.left
+        if isinstance(a, ast.Constant) and type(a.value) is str:
+            amin = amax = len(a.value)
+        elif isinstance(a, ast.Name) and a.id in e.strs:
+            amin, amax = 0, e.strs[a.id]
+        else:
+            return None
+        if not (e._isint(x) and _is_exact_int(x, e.exact)):
+            return None
+        u = e._ub(x)
+        if u is None or u >= _STR_SMALL:
+            return None
+        bpg = self.s.bytes_per_gas
+        gas = 1 + (amin + 1) // bpg
+        if gas != 1 + (amax + len(str(u)) + 1) // bpg:
+            return None  # the charge depends on the length
+        val = _name("_pc_v")
+        m_attr = lambda attr, ctx: ast.Attribute(value=_name("_pc_m"), attr=attr, ctx=ctx)  # noqa: E731
+        out = [
+            ast.Assign(targets=[_name("_pc_v", ast.Store())], value=ast.BinOp(
+                left=e.visit(a), op=ast.Add(), right=_call("_pc_S", e.visit(x)))),
+            ast.AugAssign(target=m_attr("g", ast.Store()), op=ast.Sub(), value=_const(gas)),
+            ast.AugAssign(target=m_attr("mem", ast.Store()), op=ast.Add(), value=ast.BinOp(
+                left=_const(_ADD_STR_MEM), op=ast.Add(), right=_call("_pc_len", val))),
+            ast.If(test=ast.BoolOp(op=ast.Or(), values=[
+                ast.Compare(left=m_attr("g", ast.Load()), ops=[ast.Lt()],
+                            comparators=[_const(0)]),
+                ast.Compare(left=m_attr("mem", ast.Load()), ops=[ast.Gt()],
+                            comparators=[_const(self.s.memory_limit)])]),
+                body=[ast.Expr(value=_call("_pc_add_str_settle", copy.deepcopy(val)))],
+                orelse=[]),
+            ast.Assign(targets=[_name(st.targets[0].id, ast.Store())], value=copy.deepcopy(val)),
+        ]
+        for n in out:
+            _set_line(n, st.lineno)
+        return out
 
     def visit_Delete(self, st):
         if not (len(st.targets) == 1 and _write_target(st.targets[0])):
@@ -2443,11 +2557,12 @@ class GasRewriter:
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn
-        outer_bounds, outer_strs = self.expr.bounds, self.expr.strs
+        outer_bounds, outer_strs = self.expr.bounds, (self.expr.strs, self.expr.exact)
         params = self.params.get(id(fn), frozenset())
         self.expr.ints, self.expr.bounds = int_facts(
             fn, self.range_ok, self.expr.funcs, params, self.expr.rbounds)
         good, bad = _local_bindings(fn, self.range_ok, params)
+        self.expr.exact = exact_int_locals(good, self.expr.ints)
         self.expr.strs = str_locals(
             good, bad, lambda x: self.expr._ub(x) if self.expr._isint(x) else None,
             self.expr.str_ok)
@@ -2461,7 +2576,7 @@ class GasRewriter:
             self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn = outer
             self.fn_depth -= 1
             self.expr.bounds = outer_bounds
-            self.expr.strs = outer_strs
+            self.expr.strs, self.expr.exact = outer_strs
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (

@@ -1,7 +1,8 @@
-"""Proven short-str locals (issue 12): a local whose every binding is a str of at most
-``long_key`` characters by construction keeps no key test on ``d[k]``, ``k in d``,
-``d[k] op= v`` and dict display keys. Every outcome (status, result, error, gas used, memory
-accounted) is the same as with the fast path turned off, and as CPython's."""
+"""Proven short-str locals and the inline ``a + str(i)`` (issue 12): a local whose every binding
+is a str of at most ``long_key`` characters by construction keeps no key test on ``d[k]``,
+``k in d``, ``d[k] op= v`` and dict display keys; ``x = 'acct' + str(i)`` with ``i`` a bounded
+exact int is done inline with ``Ops.add_str``'s charges. Every outcome (status, result, error,
+gas used, memory accounted) is the same as with both fast paths turned off, and as CPython's."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ def _strs(src, name="main", str_ok=True):
     return rewriter.str_locals(good, bad, lambda x: ex._ub(x) if ex._isint(x) else None, str_ok)
 
 
+def _exact(src, name="main"):
+    fn = _fn(src, name)
+    good, _bad = rewriter._local_bindings(fn, True)
+    return rewriter.exact_int_locals(good, rewriter.int_facts(fn, True)[0])
+
+
 def _emitted(src, name="main"):
     vetted = vetting.vet(src, "c")
     tree = rewriter.rewrite(vetted.tree, entry_points=dict(vetted.entry_points))
@@ -37,13 +44,14 @@ def _emitted(src, name="main"):
 
 
 def _off(monkeypatch):
-    """Compile with the fast path turned off (no short-str facts)."""
+    """Compile with both fast paths turned off (no short-str facts, ``_pc_add_str`` kept)."""
     monkeypatch.setattr(rewriter, "str_locals", lambda *a, **k: {})
+    monkeypatch.setattr(rewriter.GasRewriter, "_add_str_inline", lambda self, st: None)
     compiler.clear_cache()
 
 
 def _both(monkeypatch, src, **kw):
-    """(fast, slow) outcomes of the same source: with the fast path, and without it."""
+    """(fast, slow) outcomes of the same source: with the fast paths, and without them."""
     compiler.clear_cache()
     fast = run(src, **kw)
     _off(monkeypatch)
@@ -142,6 +150,23 @@ def main(n: int, k: str) -> list:
     assert _strs(src) == {"x": 1, "u": 1}
 
 
+def test_exact_int_locals():
+    src = contract("""@public
+def main(n: int, c: bool) -> list:
+    i = 0
+    b = True
+    j = b + 1
+    k = b & True
+    m = i & b
+    s = -b
+    t = b
+    for r in range(3):
+        i += r
+    return [i, b, j, k, m, s, t]
+""")
+    assert _exact(src) == {"i", "j", "m", "s", "r"}
+
+
 # ------------------------------------------------------------------ what is emitted
 
 TRANSFERS = contract("""@public
@@ -160,10 +185,54 @@ def main(n: int) -> list:
 """)
 
 
-def test_proven_keys_are_emitted_without_tests():
+def test_proven_keys_and_inline_add_str_are_emitted():
     out = _emitted(TRANSFERS)
     assert "_pc_len(src) <=" not in out and "_pc_len(dst) <=" not in out
     assert "_pc_T(src)" not in out and "_pc_T(dst)" not in out
+    assert "_pc_add_str('acct', i % 20)" not in out
+    assert "_pc_v = 'acct' + _pc_S(i % 20)" in out
+    assert "_pc_add_str_settle(_pc_v)" in out
+    assert "src = _pc_v" in out
+    # the first loop's key is no local: the helper
+    assert "_pc_add_str('acct', i)" in out
+
+
+def test_tested_forms_keep_the_helper():
+    src = contract("""@public
+def main(n: int, p: str) -> list:
+    b = True
+    a = "acct" + str(n)
+    c = "acct" + str(b)
+    d = "yyyyyyyyyyyyyyyyyyyy" + str(n % 10)
+    e = p + str(n % 10)
+    f = "0123456789abcd" + str(n % 10)
+    g = "0123456789abc" + str(n % 10)
+    return [a, c, d, e, f, g]
+""")
+    out = _emitted(src)
+    # n unbounded, b may be a bool, p not proven a str: the helper
+    for helper in ("_pc_add_str('acct', n)", "_pc_add_str('acct', b)", "_pc_add_str(p, "):
+        assert helper in out
+    # 20 + 1..2 characters: 1 + n // 16 == 2 whatever the digits: inline
+    assert "_pc_v = 'yyyyyyyyyyyyyyyyyyyy' + _pc_S(n % 10 if" in out
+    assert "_pc_m.g -= 2" in out
+    # 14 + 1..2 characters: 1 or 2 gas: the helper; 13 + 1..2: inline
+    assert "_pc_add_str('0123456789abcd', n % 10 if" in out
+    assert "_pc_v = '0123456789abc' + _pc_S(n % 10 if" in out
+    assert run(src, n=7, p="q").result == ["acct7", "acctTrue", "y" * 20 + "7", "q7",
+                                           "0123456789abcd7", "0123456789abc7"]
+
+
+def test_charges_with_a_length_dependent_gas_match(monkeypatch):
+    src = contract("""@public
+def main(n: int) -> list:
+    d = "yyyyyyyyyyyyyyyyyyyy" + str(n % 10)
+    g = "0123456789abc" + str(n % 100 - 50)
+    return [d, g]
+""")
+    for n in (0, 7, 61, -3):
+        fast, slow = _both(monkeypatch, src, n=n)
+        _same(fast, slow)
 
 
 def test_sometimes_long_or_int_keeps_the_key_test():
@@ -253,6 +322,49 @@ def test_closures_and_comprehensions(n, monkeypatch):
     fast, slow = _both(monkeypatch, CLOSURE, n=n)
     _same(fast, slow)
     assert fast.result == _cpython(CLOSURE.split("\n", 1)[1], n)
+
+
+def test_out_of_gas_at_every_point_of_an_inline_add_str(monkeypatch):
+    src = contract("""@public
+def main(n: int) -> int:
+    d = {}
+    t = 0
+    for i in range(n):
+        k = "acct" + str(i % 100)
+        j = k + str(i % 10)
+        d[j] = i
+        t += len(d)
+    return t
+""")
+    assert "_pc_add_str_settle" in _emitted(src)
+    total = run(src, n=6).gas_used
+    for gas in range(total - 60, total + 2):
+        fast, slow = _both(monkeypatch, src, n=6, gas=gas)
+        _same(fast, slow)
+
+
+@pytest.mark.parametrize("pad", range(-26, -14))
+def test_memory_limit_at_every_check_of_an_inline_add_str(pad, monkeypatch):
+    """``'acct' + str(i)`` accounts 20 bytes, charges 1 gas, then accounts its 5 bytes: the
+    memory limit is crossed at the first or the last of these, with the gas of that moment."""
+    body = """@public
+def main(n: int) -> int:
+    s = "x" * SIZE
+    k = "acct" + str(n % 10)
+    return 0
+"""
+    # what the call accounts besides the string and the add: its result, at the end
+    end = run(contract("@public\ndef main(n: int) -> int:\n    return 0\n"), n=3).meter.mem
+    base = run(contract(body.replace("SIZE", "1")), n=3).meter.mem - 1 - 25 - end
+    assert end > 0 and base == 0
+    src = contract(body.replace("SIZE", str(SCHEDULE.memory_limit - base + pad)))
+    assert "_pc_add_str_settle" in _emitted(src)
+    fast, slow = _both(monkeypatch, src, n=3, gas=20_000_000)
+    _same(fast, slow)
+    if pad > -25:
+        assert "c:5: memory limit exceeded" in fast.error  # at the add
+    else:
+        assert "c:3: memory limit exceeded" in fast.error  # past the add: at the result
 
 
 SOMETIMES_LONG = contract("""@public
