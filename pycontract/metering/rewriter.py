@@ -639,6 +639,105 @@ def str_locals(good, bad, int_ub, str_ok) -> dict:
     return {k: u for k, u in L.items() if u is not None}
 
 
+def _is_call_of(n, fname, nargs) -> bool:
+    return (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == fname
+            and len(n.args) == nargs and not n.keywords
+            and not any(isinstance(a, ast.Starred) for a in n.args))
+
+
+def int_dict_locals(fn, dicts, good, int_ub, len_ok) -> dict:
+    """``name -> U``: proven dict locals (``dicts``) whose every value is an int or bool with
+    ``|value| <= U < 2**64`` at every moment, because the dict never leaves the function's own
+    scope and every value put in it is bounded:
+
+    * every binding (``good``) is a dict display whose values are bounded (``int_ub``);
+    * every other use of the name, in the function's own scope only (none in a lambda,
+      comprehension or nested def, which could change it later), is ``d[k]`` read
+      (``_getitem_(d, k)``), ``k in d``, ``len(d)`` (the builtin, ``len_ok``), ``del d[k]``,
+      ``d[k] = E`` (E bounded: a reset) or ``d[k] += E`` / ``d[k] -= E`` (E bounded: a step).
+      Anything else (a method, an alias, an argument, a return) drops the name.
+
+    Each step statement runs at most ``EXEC_MAX`` times in one frame and moves one value by at
+    most its bound, so U = max(resets) + EXEC_MAX * sum of the steps, as in ``int_bounds``."""
+    facts = {}
+    for d in dicts:
+        base = 0
+        for kind, v in good.get(d, ()):
+            if kind != "=" or not isinstance(v, ast.Dict) or any(k is None for k in v.keys):
+                base = None
+                break
+            for x in v.values:
+                u = int_ub(x)
+                if u is None:
+                    base = None
+                    break
+                base = max(base, u)
+            if base is None:
+                break
+        if base is not None:
+            facts[d] = [base, 0]
+    if not facts:
+        return {}
+    parent = {}
+    nested = set()
+    stack = [(c, fn, False) for c in fn.body]
+    while stack:
+        n, p, inner = stack.pop()
+        parent[id(n)] = p
+        if inner:
+            nested.add(id(n))
+        inner = inner or isinstance(n, (_SCOPES, ast.AsyncFunctionDef, ast.ClassDef))
+        stack.extend((c, n, inner) for c in ast.iter_child_nodes(n))
+
+    for n in list(ast.walk(fn)):
+        if not (isinstance(n, ast.Name) and n.id in facts) or n is fn:
+            continue
+        d = n.id
+        if id(n) in nested:
+            del facts[d]
+            continue
+        p = parent.get(id(n))
+        if not isinstance(n.ctx, ast.Load):
+            ok = isinstance(p, (ast.Assign, ast.AnnAssign))  # a binding (checked above)
+        elif _is_call_of(p, "_getitem_", 2) and p.args[0] is n:
+            ok = True
+        elif isinstance(p, ast.Compare) and any(
+                c is n and isinstance(op, (ast.In, ast.NotIn))
+                for c, op in zip(p.comparators, p.ops)):
+            ok = True
+        elif len_ok and _is_call_of(p, "len", 1):
+            ok = True
+        else:
+            # d[k] op= E (vetting leaves the target as it is), or _write_(d)[k] ...
+            sub = p
+            if _is_call_of(p, "_write_", 1):
+                sub = parent.get(id(p))
+            ok = False
+            wrapped = sub is not p
+            if isinstance(sub, ast.Subscript) and (sub.value is p if wrapped else sub.value is n):
+                st = parent.get(id(sub))
+                u = int_ub(st.value) if isinstance(st, (ast.Assign, ast.AugAssign)) else None
+                if isinstance(st, ast.AugAssign) and st.target is sub:
+                    if isinstance(st.op, (ast.Add, ast.Sub)) and u is not None:
+                        facts[d][1] += u  # a step
+                        ok = True
+                elif isinstance(st, ast.Assign) and wrapped and len(st.targets) == 1 \
+                        and st.targets[0] is sub:
+                    if u is not None:
+                        facts[d][0] = max(facts[d][0], u)  # a reset
+                        ok = True
+                elif isinstance(st, ast.Delete) and wrapped:
+                    ok = True
+        if not ok:
+            del facts[d]
+    out = {}
+    for d, (base, steps) in facts.items():
+        u = base + EXEC_MAX * steps
+        if u < _BOUND_CAP:
+            out[d] = u
+    return out
+
+
 def _typed_locals(fn, is_expr, aug_ops=()) -> set:
     """The names of ``fn``'s own scope whose every binding is ``x = E`` (or ``x: T = E``) with
     ``is_expr(E, names)`` true given the other names kept (greatest fixpoint), or ``x op= E``
@@ -1235,6 +1334,9 @@ class ExprRewriter(ast.NodeTransformer):
     strs = {}
     #: proven-int locals that never hold a bool (``exact_int_locals``)
     exact = frozenset()
+    #: name -> U: proven dict locals whose every item is an int within +-U
+    #: (``int_dict_locals``)
+    int_dicts = {}
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
@@ -2530,6 +2632,21 @@ class GasRewriter:
             ok = ast.BoolOp(op=ast.Or(), values=[
                 both(_short_str_test(key.id), o_is("_pc_D")),
                 both(_type_is(_name(key.id), "_pc_I"), key_rng(), o_is("_pc_D", multi=True))])
+        slow = ast.Expr(value=_call("_pc_aug_item", _name(o), copy.deepcopy(key),
+                                    _const(_OPNAME[op]), copy.deepcopy(value)))
+        if op in (ast.Add, ast.Sub) and self.expr.int_dicts.get(o, bound) < bound:
+            # every item is an int within the free range (``int_dict_locals``): no item test,
+            # Python's own o[k] op= v (the same read, KeyError, operation and store)
+            direct = ast.AugAssign(
+                target=ast.Subscript(value=_name(o), slice=copy.deepcopy(key), ctx=ast.Store()),
+                op=st.op, value=copy.deepcopy(value))
+            tests = [x for x in (ok, v_test) if x is not None]
+            out = pre + ([direct] if not tests else [ast.If(
+                test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
+                body=[direct], orelse=[slow])])
+            for n in out:
+                _set_line(n, st.lineno)
+            return out
         read = ast.NamedExpr(target=_name("_pc_r", ast.Store()),
                              value=ast.Subscript(value=_name(o), slice=copy.deepcopy(key),
                                                  ctx=ast.Load()))
@@ -2557,7 +2674,8 @@ class GasRewriter:
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn
-        outer_bounds, outer_strs = self.expr.bounds, (self.expr.strs, self.expr.exact)
+        outer_bounds, outer_strs = self.expr.bounds, (self.expr.strs, self.expr.exact,
+                                                      self.expr.int_dicts)
         params = self.params.get(id(fn), frozenset())
         self.expr.ints, self.expr.bounds = int_facts(
             fn, self.range_ok, self.expr.funcs, params, self.expr.rbounds)
@@ -2569,6 +2687,10 @@ class GasRewriter:
         self.expr.in_fn = True
         self.expr.lists = list_locals(fn, self.expr.list_calls)
         self.expr.dicts = dict_locals(fn)
+        self.expr.int_dicts = int_dict_locals(
+            fn, self.expr.dicts, good,
+            lambda x: self.expr._ub(x) if self.expr._isint(x) else None,
+            "len" in self.expr.pure_calls)
         self.fn_depth += 1
         try:
             inner = self.body(fn.body, 0, fn.lineno)
@@ -2576,7 +2698,7 @@ class GasRewriter:
             self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn = outer
             self.fn_depth -= 1
             self.expr.bounds = outer_bounds
-            self.expr.strs, self.expr.exact = outer_strs
+            self.expr.strs, self.expr.exact, self.expr.int_dicts = outer_strs
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (
