@@ -562,6 +562,11 @@ def int_str_len(u: int) -> int:
     return max(5, len(str(u)) + 1)
 
 
+#: rounds of the ``str_locals`` fixpoint before it gives up (a chain of names each built from
+#: the previous one rises one step per round)
+_STR_ROUNDS = 64
+
+
 def str_locals(good, bad, int_ub, str_ok) -> dict:
     """``name -> L``: locals of a function that can only ever hold a str of at most
     ``L <= long_key`` characters, from its bindings ``good`` / ``bad`` (``_local_bindings``):
@@ -579,8 +584,8 @@ def str_locals(good, bad, int_ub, str_ok) -> dict:
     dropped, and so is every name depending on it): by induction over the execution every
     value such a name holds is a str within its bound. A dict lookup with such a key is free
     (``long_key``, schedule 6): the rewriter drops its key tests."""
-    names = {k for k in good if k not in bad and all(kind == "=" for kind, _ in good[k])}
-    L = dict.fromkeys(names, 0)
+    names = sorted(k for k in good if k not in bad and all(kind == "=" for kind, _ in good[k]))
+    L = dict.fromkeys(names, 0)  # sorted: the same widening on every hash seed
     rises = dict.fromkeys(names, 0)
 
     def slen(n):
@@ -615,9 +620,12 @@ def str_locals(good, bad, int_ub, str_ok) -> dict:
         u = int_ub(x)
         return int_str_len(u) if u is not None else slen(x)
 
-    changed = True
+    changed, rounds = True, 0
     while changed:
         changed = False
+        rounds += 1
+        if rounds > _STR_ROUNDS:
+            return {}  # a long chain of names: give up (each round walks the function)
         for k in list(L):
             if L[k] is None:
                 continue

@@ -388,3 +388,28 @@ def test_a_local_sometimes_long_keeps_its_tests_and_pays(n, monkeypatch):
     short = run(SOMETIMES_LONG, p="k7", n=n)
     # the long key pays by its length at every lookup and store; the short one does not
     assert (fast.gas_used > short.gas_used) == (n > 5)
+
+
+def test_long_chains_of_names_are_widened_or_given_up():
+    # each name built from the next in sorted order rises once per round: widened after 6
+    chain = "".join(f"    n{i:03} = n{i + 1:03} + 'x'\n" for i in range(198, -1, -1))
+    src = contract("@public\ndef main() -> str:\n    n199 = 'x'\n" + chain + "    return n000\n")
+    assert _strs(src) == {f"n{199 - j}": 1 + j for j in range(6)}
+    short = contract("@public\ndef main() -> str:\n    a0 = 'x'\n"
+                     + "".join(f"    a{i} = a{i - 1} + 'x'\n" for i in range(1, 4))
+                     + "    return a3\n")
+    assert _strs(short) == {"a0": 1, "a1": 2, "a2": 3, "a3": 4}
+
+
+def test_a_drop_travelling_up_a_long_chain_stops_after_the_round_cap():
+    # the last name is not a str: its drop reaches one more name per round; the analysis gives
+    # up after _STR_ROUNDS rounds instead of walking the function once per name
+    chain = "".join(f"    n{i:03} = str(n{i + 1:03})\n" for i in range(298, -1, -1))
+    src = contract("@public\ndef main(p: str) -> str:\n    n299 = p\n" + chain
+                   + "    return n000\n")
+    fn = _fn(src)
+    good, bad = rewriter._local_bindings(fn, True)
+    calls = []
+    assert rewriter.str_locals(good, bad, lambda x: calls.append(x), True) == {}
+    # 64 rounds of at most 300 names (without the cap: about 300 * 300 / 2)
+    assert rewriter._STR_ROUNDS == 64 and len(calls) <= 65 * 300
