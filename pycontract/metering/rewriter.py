@@ -2442,7 +2442,9 @@ class GasRewriter:
         if gas != 1 + (amax + len(str(u)) + 1) // bpg:
             return None  # the charge depends on the length
         val = _name("_pc_v")
-        m_attr = lambda attr, ctx: ast.Attribute(value=_name("_pc_m"), attr=attr, ctx=ctx)  # noqa: E731
+
+        def m_attr(attr, ctx):
+            return ast.Attribute(value=_name("_pc_m"), attr=attr, ctx=ctx)
         out = [
             ast.Assign(targets=[_name("_pc_v", ast.Store())], value=ast.BinOp(
                 left=e.visit(a), op=ast.Add(), right=_call("_pc_S", e.visit(x)))),
