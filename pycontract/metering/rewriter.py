@@ -2687,9 +2687,10 @@ class GasRewriter:
         outer_bounds, outer_strs = self.expr.bounds, (self.expr.strs, self.expr.exact,
                                                       self.expr.int_dicts)
         params = self.params.get(id(fn), frozenset())
-        self.expr.ints, self.expr.bounds = int_facts(
-            fn, self.range_ok, self.expr.funcs, params, self.expr.rbounds)
+        # int_facts, keeping the bindings for the str and dict facts (one walk of the function)
         good, bad = _local_bindings(fn, self.range_ok, params)
+        self.expr.ints = _int_locals(good, bad, self.expr.funcs)
+        self.expr.bounds = int_bounds(good, self.expr.ints, self.expr.funcs, self.expr.rbounds)
         self.expr.exact = exact_int_locals(good, self.expr.ints)
         self.expr.strs = str_locals(
             good, bad, lambda x: self.expr._ub(x) if self.expr._isint(x) else None,
