@@ -95,7 +95,7 @@ def test_section_2_host_api(tmp_path):
     with Chain() as memory:  # in memory
         assert memory.deploy("token", SPEC_TOKEN, sender="a", args={"supply": 1}).status == "success"
         with pytest.raises(QueryError):
-            memory.query("token", "balance_of", {"owner": "a"}, gas_limit=2_050)
+            memory.query("token", "balance_of", {"owner": "a"}, gas_limit=6_050)
 
 
 @pytest.mark.parametrize("bad", [

@@ -41,6 +41,20 @@ def deep_calls() -> int:
         rec(150)
 
 
+def down(k: int) -> int:
+    if k == 0:
+        return 0
+    return down(k - 1)
+
+
+@public
+def self_calls() -> int:
+    # a recursion doing nothing else: (schedule 7) each frame's entry is prepaid by its
+    # caller's block, one charge and one counter test per frame
+    while True:
+        down(190)
+
+
 @public
 def str_concat() -> int:
     s = "x"

@@ -801,7 +801,7 @@ class Chain:
             led = self._live()
             tx = Tx(sender=sender, contract=contract, function=function, args=args,
                     gas_limit=gas_limit)
-            why = _precheck(tx, self.max_gas_per_tx)
+            why = _precheck(tx, self.max_gas_per_tx, query=True)
             if why is None and led.contract(contract) is None:
                 why = f"unknown contract {contract!r}"
             if why is not None:

@@ -48,9 +48,10 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None) -> str | None:
+def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None, query: bool = False) -> str | None:
     """What the host can reject without the contract's source; None if it passes. The
-    encoded arguments are left in ``blobs[id(tx)]`` when given (so they are encoded once)."""
+    encoded arguments are left in ``blobs[id(tx)]`` when given (so they are encoded once).
+    ``query``: ``tx`` is a query (its intrinsic base is ``query_base``)."""
     if type(tx.sender) is not str or not tx.sender or len(tx.sender) > MAX_SENDER_CHARS:
         return f"sender must be a non-empty str of at most {MAX_SENDER_CHARS} characters"
     if not _utf8(tx.sender):
@@ -97,11 +98,12 @@ def _precheck(tx: Tx, max_gas: int, blobs: dict | None = None) -> str | None:
     if not codec.nests_within(args, blob, 4):  # the receipt nests them further
         return f"arguments are nested more than {codec.MAX_DEPTH - 4} levels deep"
     payload = len(blob) + (len(tx.source.encode("utf-8")) if tx.kind == "deploy" else 0)
-    need = intrinsic_gas(payload)
+    need = intrinsic_gas(payload, query)
     if tx.gas_limit < need:  # depends only on the transaction: never uses a nonce
+        base = (f"{SCHEDULE.query_base} per query" if query
+                else f"{SCHEDULE.tx_base} per transaction")
         return (f"gas limit {tx.gas_limit} is below the intrinsic cost of {need} gas "
-                f"({SCHEDULE.tx_base} per transaction + {SCHEDULE.tx_payload_byte} per byte "
-                f"of its {payload}-byte payload)")
+                f"({base} + {SCHEDULE.tx_payload_byte} per byte of its {payload}-byte payload)")
     if blobs is not None:
         blobs[id(tx)] = blob
     return None

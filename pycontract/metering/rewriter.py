@@ -394,12 +394,13 @@ def _is_int_expr(n, ints, funcs=frozenset()) -> bool:
     return False
 
 
-def _local_bindings(fn, range_ok: bool, params=frozenset()):
+def _local_bindings(fn, range_ok: bool, params=frozenset(), pbounds=None):
     """(``good``, ``bad``): every binding of a local name in ``fn``'s own scope that the int
     facts understand, as ``name -> [(kind, node)]`` with kind ``"="`` (``x = E``, ``x: T = E``),
     an ``ast`` operator class (``x op= E``), ``"for"`` (``for x in range(...)``: node is the
     ``range(...)`` call) or ``"param"`` (a parameter in ``params``: every call passes an int,
-    ``module_int_facts``); and the names bound any other way (other parameters, unpacking,
+    ``module_int_facts``; its node is the parameter's bound from ``pbounds``, or None); and the
+    names bound any other way (other parameters, unpacking,
     except-as, nested defs, other scopes' walrus/global/nonlocal), which no fact may be proven
     about."""
     good = {}  # name -> list of (kind, value)
@@ -408,7 +409,7 @@ def _local_bindings(fn, range_ok: bool, params=frozenset()):
     stack = list(fn.body)
     for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
         if a.arg in params:
-            good.setdefault(a.arg, []).append(("param", None))
+            good.setdefault(a.arg, []).append(("param", (pbounds or {}).get(a.arg)))
         else:
             bad.add(a.arg)
     for a in (fn.args.vararg, fn.args.kwarg):
@@ -923,7 +924,10 @@ def int_bounds(good, ints, funcs=frozenset(), rbounds=None) -> dict:
         base, step = 0, 0
         for kind, v in good[k]:
             if kind == "param":
-                return None  # an int of any size
+                if v is None:
+                    return None  # an int of any size
+                base = max(base, v)  # bounded at every call (``GasRewriter.recursive_copy``)
+                continue
             if kind == "for":
                 u = _range_bound(v, ub)
                 if u is None:
@@ -974,11 +978,12 @@ def int_bounds(good, ints, funcs=frozenset(), rbounds=None) -> dict:
     return {k: u for k, u in U.items() if u is not None}
 
 
-def int_facts(fn, range_ok: bool, funcs=frozenset(), params=frozenset(), rbounds=None):
+def int_facts(fn, range_ok: bool, funcs=frozenset(), params=frozenset(), rbounds=None,
+              pbounds=None):
     """(proven-int locals, their bounds) of ``fn``: :func:`int_locals`, :func:`int_bounds`
     (``params``: its parameters proven to receive ints, ``module_int_facts``; ``rbounds``:
-    :func:`return_bounds`)."""
-    good, bad = _local_bindings(fn, range_ok, params)
+    :func:`return_bounds`; ``pbounds``: bounds of some of ``params`` on every call)."""
+    good, bad = _local_bindings(fn, range_ok, params, pbounds)
     ints = _int_locals(good, bad, funcs)
     return ints, int_bounds(good, ints, funcs, rbounds)
 
@@ -1735,8 +1740,7 @@ class ExprRewriter(ast.NodeTransformer):
             if -bound < x.value < bound:
                 return _call("_pc_S", x)
             return _call("_pc_str", x)
-        m = getattr(x, "int_bound", None)
-        if m is not None and m <= bound:
+        if self._within(x, bound):  # an int literal, a bounded name or expression
             return _call("_pc_S", x)
         if isinstance(x, ast.Name):
             first, ref = _name(x.id), x.id
@@ -1989,6 +1993,84 @@ def _closed(stmts, name, rebound) -> bool:
     return True
 
 
+_COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _uncond_calls(st, name):
+    """The calls ``name(...)`` in statement ``st``'s own expressions that run exactly once
+    whenever ``st`` runs to its end: in a simple statement or an ``if`` test, not in a branch
+    of a conditional expression, an ``and``/``or`` operand after the first, a comparison chain
+    link after the first, an ``assert`` message, a lambda or a comprehension. (The rewriter
+    keeps evaluation order and counts: a call the source evaluates once runs once.)"""
+    if isinstance(st, (ast.If, ast.Assert)):
+        roots = [st.test]
+    elif isinstance(st, ast.AnnAssign):
+        roots = [st.target] + ([st.value] if st.value is not None else [])
+    elif isinstance(st, SIMPLE):
+        roots = [st]
+    else:
+        return []
+    out, stack = [], list(roots)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, _COMPS + (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef,
+                                   ast.ClassDef)):
+            continue
+        if isinstance(n, ast.IfExp):
+            stack.append(n.test)
+            continue
+        if isinstance(n, ast.BoolOp):
+            stack.append(n.values[0])
+            continue
+        if isinstance(n, ast.Compare):
+            stack.extend((n.left, n.comparators[0]))
+            continue
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name:
+            out.append(n)
+        stack.extend(ast.iter_child_nodes(n))
+    return out
+
+
+#: the parameters of a bounded copy are tested within this at its entry (``recursive_copy``)
+_ENTRY_BOUND = 1 << 62
+#: the largest widening per self-call a bounded parameter may have
+_SHIFT_MAX = 1 << 32
+
+
+def _shift(n, q, lb, rb):
+    """``(x, c)``: ``|n| <= (X if x else 0) + c`` whenever every name in ``q`` holds an int
+    within +-X (``n`` an int expression); None when no such form is known. ``lb``: bounds of
+    other locals (valid in every frame), ``rb``: of what functions return (``return_bounds``).
+    X appears at most once (``p + q`` of two such names could double X at every call)."""
+    if _is_int_const(n):
+        return False, abs(int(n.value))
+    if isinstance(n, ast.Name):
+        if n.id in q:
+            return True, 0
+        u = lb.get(n.id)
+        return None if u is None else (False, u)
+    if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert)):
+        r = _shift(n.operand, q, lb, rb)
+        return None if r is None else (r[0], r[1] + isinstance(n.op, ast.Invert))
+    if isinstance(n, ast.BinOp):
+        op, right = type(n.op), n.right
+        if ((op is ast.FloorDiv and _is_int_const(right) and right.value != 0)
+                or (op is ast.RShift and _is_int_const(right) and right.value >= 0)):
+            return _shift(n.left, q, lb, rb)  # |x // d| <= |x| for d != 0
+        if op in (ast.Add, ast.Sub):
+            a, b = _shift(n.left, q, lb, rb), _shift(right, q, lb, rb)
+            if a is None or b is None or (a[0] and b[0]):
+                return None
+            return a[0] or b[0], a[1] + b[1]
+
+    def ub(m):
+        if isinstance(m, ast.Name):
+            return None if m.id in q else lb.get(m.id)
+        return _call_bound(m, rb)
+    u = _ubound(n, ub)  # no X in it (x % c, x & c, literals, bounded locals)
+    return None if u is None else (False, u)
+
+
 # ---------------------------------------------------------------- charge placement
 
 
@@ -2078,6 +2160,12 @@ class GasRewriter:
         #: entry-point parameter is); None: unknown, so no parameter is proven int
         self.entry_points = entry_points
         self.params = {}
+        #: ``id(def node) -> {parameter: U}``: parameters of a bounded recursive copy, within
+        #: +-U on every call (``recursive_copy``)
+        self.pbounds = {}
+        #: every def node copied or discarded while rewriting: kept alive so that no later
+        #: node reuses its ``id`` (``params``/``pbounds`` are keyed by it)
+        self._alive = []
 
     # -- entry point
     range_ok = False  # ``range`` is the builtin (never rebound in the module)
@@ -2088,6 +2176,14 @@ class GasRewriter:
     #: give closed self-recursive functions a depth-counting copy (``recursive_copy``); the
     #: tests compare against the metered code without them
     RECURSIVE_COPIES = True
+    #: schedule 7: a self-call that its statement always evaluates pays the callee's entry
+    #: charge and depth test in the caller (``recursive_copy``)
+    PREPAY_SELF_CALLS = True
+    #: a copy whose shift-bounded parameters are within +-2**62 at entry (no gas change)
+    BOUNDED_COPIES = True
+    #: (name, entry charge, depth expression factory, def line) while a function of a
+    #: self-recursive group is rewritten with its self-calls prepaid
+    prepay = None
 
     def rewrite(self, module: ast.Module) -> ast.Module:
         self.range_ok = self.expr.range_ok = not binds_range(module)
@@ -2135,7 +2231,11 @@ class GasRewriter:
             # an out of gas there the line it had)
             kind = _ending(st) if self.HOIST and self.expr.in_fn else None
             self.hoisted = 0
+            pre = self._prepaid_calls(st)
+            w += pre
             new = self.stmt(st)
+            if pre:
+                new = [self._depth_test()] + new
             run_weight += w + self.hoisted
             self.hoisted = 0
             run.extend(new)
@@ -2150,6 +2250,27 @@ class GasRewriter:
             run_weight, _own = self._settle(prev, target, run_weight)
             out.extend(self._flush(run, run_weight, first, line, head and first))
         return out
+
+    def _prepaid_calls(self, st):
+        """(schedule 7) The entry charges this statement prepays: one per self-call that it
+        always evaluates (``_uncond_calls``), marked ``pc_pre`` for ``recursive_copy``."""
+        if self.prepay is None or self.fn_depth != 1:
+            return 0
+        calls = _uncond_calls(st, self.prepay[0])
+        for c in calls:
+            c.pc_pre = True
+        return len(calls) * self.prepay[1]
+
+    def _depth_test(self):
+        """``if DEPTH >= call_depth_limit: _pc_deep()`` before a statement's prepaid
+        self-calls (their frames are one deeper), at the ``def`` line as the callee's was."""
+        _name_, _k, depth, line = self.prepay
+        chk = ast.If(test=ast.Compare(left=depth(), ops=[ast.GtE()],
+                                      comparators=[_const(self.s.call_depth_limit)]),
+                     body=[ast.Expr(value=_call("_pc_deep"))], orelse=[])
+        _set_line(chk, line)
+        chk.pc_depth = True
+        return chk
 
     def _settle(self, prev, target, k):
         """Move the charge ``k`` of the block that follows ``prev`` into ``target`` (the charge
@@ -2315,7 +2436,8 @@ class GasRewriter:
         shared counter's increment and its ``finally`` decrement (~30 ns per call). While a
         copy's frame is innermost nothing else reads ``_pc_m.d``, and nothing needs undoing
         when one raises."""
-        orig = copy.deepcopy(st)
+        orig = _copy_tree(st)
+        self._alive += [st, orig]
         if id(st) in self.params:
             # the copy runs only from the self-calls the facts were proven over (the same
             # argument expressions, under the same facts): the same parameters are ints
@@ -2323,6 +2445,11 @@ class GasRewriter:
         outer = self.function(st)
         if not _closed(outer.body, st.name, self.rebound):
             return [outer]
+        if self.PREPAY_SELF_CALLS:
+            try:
+                return self.prepaid_copies(orig, outer.body[0].value.value)
+            except _NoPrepay:
+                pass
         inner = self.function(orig, counted=False)
         cname = RECURSIVE_PREFIX + st.name
         inner.name = cname
@@ -2337,6 +2464,145 @@ class GasRewriter:
                                            right=_const(1)))
         _set_line(d, st.lineno)
         return [inner, outer]
+
+    def prepaid_copies(self, st, entry):
+        """(schedule 7) The closed self-recursive function ``st`` (pristine), whose entry
+        charge is ``entry``, as up to five functions. Every self-call that its statement
+        always evaluates (``_uncond_calls``) is *prepaid*: ``entry`` is added to the charge
+        of the caller's block (placed and hoisted like any block weight) and the depth test
+        ``if DEPTH >= call_depth_limit: _pc_deep()`` precedes the statement; it calls a copy
+        that starts with no charge, no counter test and no depth test (``_pc_rec_NAME``, or
+        ``_pc_rec__b_NAME`` below). Every other self-call calls a copy that charges itself
+        (``_pc_rec__s_NAME`` / ``_pc_rec__bs_NAME``: the same body after the whole entry
+        charge, a test and the depth test). The callee's depth is its caller's + 1, in
+        ``_pc_d`` (``_pc_m.d`` in ``NAME`` itself). Each call of a copy is paid exactly once,
+        so every path that ends normally pays what it paid under schedule 6; a statement
+        that an exception ends has paid for the self-calls it did not reach.
+
+        A copy frame makes calls only after a counter test in that frame
+        (``_ensure_tests``), so the work done after the counter goes negative stays bounded
+        by the code's length. Bounded copies (``_pc_rec__b_NAME``, no gas change): when the
+        int parameters ``Q`` are passed, at every self-call, expressions within +-(X + c)
+        for X bounding all of ``Q`` in the caller (``_shift``), ``NAME`` calls them only with
+        every ``Q`` parameter within +-2**62, and their frames are at most
+        ``call_depth_limit`` deep: every ``Q`` parameter stays within 2**62 +
+        (call_depth_limit + 1) * c, an int bound (``pbounds``) that drops range tests."""
+        name, s = st.name, self.s
+        params = self.params.get(id(st))
+        q, c = self._bounded_params(st, params) if self.BOUNDED_COPIES else (set(), 0)
+
+        def fresh(pb=None):
+            fn = _copy_tree(st)
+            self._alive.append(fn)
+            if params is not None:
+                self.params[id(fn)] = params
+            if pb:
+                self.pbounds[id(fn)] = pb
+            return fn
+        m_d = lambda: ast.Attribute(value=_name("_pc_m"), attr="d", ctx=ast.Load())  # noqa
+        p_d = lambda: _name("_pc_d")  # noqa: E731
+        saved = self.prepay
+        try:
+            self.prepay = (name, entry, m_d, st.lineno)
+            gen = self.function(fresh())
+            self.prepay = (name, entry, p_d, st.lineno)
+            slow = self.function(fresh(), counted=False, prepaid=entry)
+            fast = None
+            if q:
+                u = _ENTRY_BOUND + (s.call_depth_limit + 1) * c
+                fast = self.function(fresh(dict.fromkeys(q, u)), counted=False, prepaid=entry)
+        finally:
+            self.prepay = saved
+        P = RECURSIVE_PREFIX + name
+        S, B, BS = (f"{RECURSIVE_PREFIX}_{t}_{name}" for t in ("s", "b", "bs"))
+        calls = {id(fn): _self_calls(fn.body, name) for fn in (gen, slow, fast) if fn}
+        cond = any(not getattr(x, "pc_pre", False) for cs in calls.values() for x in cs)
+        entry_test = None
+        if fast is not None:
+            tests = [ast.Compare(left=_const(-_ENTRY_BOUND), ops=[ast.Lt(), ast.Lt()],
+                                 comparators=[_name(p), _const(_ENTRY_BOUND)])
+                     for p in sorted(q)]
+            entry_test = tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(),
+                                                                     values=tests)
+        for fn, depth in ((gen, m_d), (slow, p_d), (fast, p_d)):
+            if fn is None:
+                continue
+            for x in calls[id(fn)]:
+                pre = getattr(x, "pc_pre", False)
+                f_t, s_t = (B, P) if pre else (BS, S)
+                if fn is gen and fast is not None:
+                    x.func = ast.IfExp(test=_copy_tree(entry_test), body=_name(f_t),
+                                       orelse=_name(s_t))
+                else:
+                    x.func = _name(f_t if fn is fast else s_t)
+                x.args.insert(0, ast.BinOp(left=depth(), op=ast.Add(), right=_const(1)))
+                _set_line(x.func, x.lineno if hasattr(x, "lineno") else st.lineno)
+        out = []
+        for fn, cname, sname in ((slow, P, S), (fast, B, BS)):
+            if fn is None:
+                continue
+            fn.name = cname
+            d = ast.arg(arg="_pc_d")
+            _set_line(d, st.lineno)
+            a = fn.args
+            (a.posonlyargs if a.posonlyargs else a.args).insert(0, d)
+            if cond:
+                out.append(self._self_charging(fn, sname, entry))
+            _ensure_tests(fn.body, False)
+            out.append(fn)
+        return out + [gen]
+
+    def _self_charging(self, fn, name, entry):
+        """A copy of the prepaid copy ``fn`` that pays its entry itself: the whole entry
+        charge, the counter test and ``if _pc_d > call_depth_limit: _pc_deep()`` first."""
+        new = _copy_tree(fn)
+        new.name = name
+        body = new.body
+        k = entry
+        if body and _is_charge(body[0]):
+            k += body[0].value.value
+            body = body[1:]
+        check = ast.If(test=ast.Compare(left=_name("_pc_d"), ops=[ast.Gt()],
+                                        comparators=[_const(self.s.call_depth_limit)]),
+                       body=[ast.Expr(value=_call("_pc_deep"))], orelse=[])
+        head = charge_stmts(k) + [check]
+        for n in head:
+            _set_line(n, fn.lineno)
+        new.body = head + body
+        return new
+
+    def _bounded_params(self, fn, params):
+        """(Q, c) for ``prepaid_copies``: the proven-int positional parameters, never
+        rebound, that every self-call (none in a comprehension) passes an expression within
+        +-(X + c) when all of Q are within +-X (``_shift``), the largest such c."""
+        if not params:
+            return set(), 0
+        a = fn.args
+        names = [x.arg for x in a.posonlyargs + a.args]
+        good, bad = _local_bindings(fn, self.range_ok, params)
+        q = {p for p in params if p in names and p not in bad
+             and good.get(p) == [("param", None)]}
+        calls = _self_calls(fn.body, fn.name)
+        in_comp = {id(m) for n in _own_nodes(fn.body) if isinstance(n, _COMPS)
+                   for m in ast.walk(n)}
+        if not q or any(id(x) in in_comp for x in calls):
+            return set(), 0
+        lb = int_bounds(good, _int_locals(good, bad, self.expr.funcs), self.expr.funcs,
+                        self.expr.rbounds)
+        while True:
+            c, out = 0, set()
+            for x in calls:
+                for arg, p in zip(x.args, names):
+                    if p not in q:
+                        continue
+                    r = _shift(arg, q, lb, self.expr.rbounds)
+                    if r is None or r[1] > _SHIFT_MAX:
+                        out.add(p)
+                    else:
+                        c = max(c, r[1])
+            if not out:
+                return q, c
+            q -= out
 
     def visit_Assert(self, st):
         test = self.expr.visit(st.test)
@@ -2676,10 +2942,12 @@ class GasRewriter:
             _set_line(n, st.lineno)
         return out
 
-    def function(self, fn, counted: bool = True):
+    def function(self, fn, counted: bool = True, prepaid: int = 0):
         """The metered function: entry charge and test, then the call depth (``_pc_m.d``
         counted in a ``try/finally``; when not ``counted``, only the test of the ``_pc_d``
-        parameter ``recursive_copy`` adds)."""
+        parameter ``recursive_copy`` adds). ``prepaid``: (schedule 7) every caller has paid
+        this much of the entry charge and tested the depth: the rest of the charge only, no
+        test (``_ensure_tests`` adds those the prepaid calls need), no depth test."""
         s = self.s
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
@@ -2688,7 +2956,7 @@ class GasRewriter:
                                                       self.expr.int_dicts)
         params = self.params.get(id(fn), frozenset())
         # int_facts, keeping the bindings for the str and dict facts (one walk of the function)
-        good, bad = _local_bindings(fn, self.range_ok, params)
+        good, bad = _local_bindings(fn, self.range_ok, params, self.pbounds.get(id(fn)))
         self.expr.ints = _int_locals(good, bad, self.expr.funcs)
         self.expr.bounds = int_bounds(good, self.expr.ints, self.expr.funcs, self.expr.rbounds)
         self.expr.exact = exact_int_locals(good, self.expr.ints)
@@ -2719,6 +2987,16 @@ class GasRewriter:
             first_k = inner[0].value.value
             checked = len(inner) >= 2 and isinstance(inner[1], ast.If) and _is_charge_test(inner[1])
             inner = inner[2:] if checked else inner[1:]
+        if prepaid:
+            k = s.call + first_k - prepaid
+            if k < 0:
+                raise _NoPrepay(fn.name)
+            entry = charge_stmts(k, False) if k else []
+            for n in entry:
+                _set_line(n, fn.lineno)
+            fn.body = entry + (inner or [ast.Pass(lineno=fn.lineno, col_offset=0)])
+            fn.returns = None
+            return fn
         entry = charge_stmts(s.call + first_k)
         if not counted:
             check = ast.If(
@@ -2747,6 +3025,88 @@ class GasRewriter:
         fn.body = entry + [inc, tr]
         fn.returns = None
         return fn
+
+
+def _copy_tree(n):
+    """A deep copy of an AST, every attribute kept (line numbers, the rewriter's marks): what
+    ``copy.deepcopy`` gives for the rewriter's trees (no node is shared within one), in a
+    quarter of the time (a recursive function is copied several times: ``prepaid_copies``)."""
+    if isinstance(n, list):
+        return [_copy_tree(x) for x in n]
+    if not isinstance(n, ast.AST):
+        return n
+    new = type(n).__new__(type(n))
+    d = new.__dict__
+    for k, v in n.__dict__.items():
+        d[k] = _copy_tree(v) if isinstance(v, (ast.AST, list)) else v
+    return new
+
+
+class _NoPrepay(Exception):
+    """A prepaid copy would start below zero (never expected): keep the schedule 6 copy."""
+
+
+def _ensure_tests(stmts, tested):
+    """(schedule 7) In a prepaid copy (no test at entry), make every prepaid self-call
+    (after its ``pc_depth`` test) follow a counter test in the same frame: the latest charge
+    that always precedes it tests the counter (or, with none, a bare test before it)."""
+    marks, bare = set(), set()
+    _find_tests(stmts, tested, None, marks, bare)
+    _insert_tests(stmts, marks, bare)
+
+
+def _sub_bodies(st):
+    if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return []
+    if isinstance(st, (ast.If, ast.For, ast.While)):
+        return [st.body, st.orelse]
+    if isinstance(st, ast.Try):
+        return [st.body] + [h.body for h in st.handlers] + [st.orelse, st.finalbody]
+    return []
+
+
+def _find_tests(stmts, tested, dom, marks, bare):
+    """Walk ``stmts`` in order: ``tested``, whether a counter test always ran before in this
+    frame; ``dom``, the latest charge that always ran before (an inner body's charges do not
+    outlive it: the body may not run). A prepaid call's depth test (``pc_depth``) reached
+    untested marks ``dom`` to test (``marks``), or itself to get a bare test (``bare``)."""
+    for st in stmts:
+        if _is_charge(st):
+            dom = st
+            continue
+        if isinstance(st, ast.If) and _is_charge_test(st):
+            tested = True
+            continue
+        if getattr(st, "pc_depth", False):
+            if not tested:
+                if dom is not None:
+                    marks.add(id(dom))
+                else:
+                    bare.add(id(st))
+                tested = True
+            continue
+        for b in _sub_bodies(st):
+            _find_tests(b, tested or (dom is not None and id(dom) in marks), dom, marks, bare)
+        tested = tested or (dom is not None and id(dom) in marks)
+
+
+def _insert_tests(stmts, marks, bare):
+    i = 0
+    while i < len(stmts):
+        st = stmts[i]
+        if id(st) in bare:
+            t = charge_stmts(1)[1]
+            _set_line(t, st.lineno)
+            stmts.insert(i, t)
+            i += 1
+        if id(st) in marks and not (i + 1 < len(stmts) and isinstance(stmts[i + 1], ast.If)
+                                    and _is_charge_test(stmts[i + 1])):
+            t = charge_stmts(1)[1]
+            _set_line(t, st.lineno)
+            stmts.insert(i + 1, t)
+        for b in _sub_bodies(st):
+            _insert_tests(b, marks, bare)
+        i += 1
 
 
 # ---------------------------------------------------------------- line numbers

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pycontract.vetting.nodes import NODE_WEIGHTS as _NODE_WEIGHTS
 
-GAS_SCHEDULE_VERSION = 6
+GAS_SCHEDULE_VERSION = 7
 
 #: the largest gas limit the engine runs anything with: ``Meter`` refuses more, and so do the
 #: host (``Chain(max_gas_per_tx=...)``, whose default is 100,000,000) and the worker. The
@@ -44,6 +44,9 @@ class GasSchedule:
     # costs no more node time per gas than 10x the compute-bound median
     tx_base: int = 2_000  # per transaction or query (schedule 6: was 1,000; see docs/gas.md)
     tx_payload_byte: int = 2  # per byte of payload: encoded arguments, plus source of a deploy
+    # a query pays this instead of ``tx_base`` (v7): it is one worker round trip of its own (two
+    # process wake-ups, ~110 us) where a block's transactions share theirs
+    query_base: int = 6_000
 
     # ---- control flow
     call: int = 10  # every entry into a contract function (on top of its first block)
@@ -100,11 +103,13 @@ class GasSchedule:
 SCHEDULE = GasSchedule()
 
 
-def intrinsic_gas(payload_bytes: int) -> int:
-    """Gas every transaction (or query) pays before its code runs: the base plus the price of
-    ``payload_bytes`` (the canonical encoding of its arguments, plus a deploy's source in
-    UTF-8). Computed alike by the host (which refuses a smaller gas limit) and the worker."""
-    return SCHEDULE.tx_base + SCHEDULE.tx_payload_byte * payload_bytes
+def intrinsic_gas(payload_bytes: int, query: bool = False) -> int:
+    """Gas every transaction (or query) pays before its code runs: the base (``query_base`` for
+    a query) plus the price of ``payload_bytes`` (the canonical encoding of its arguments, plus
+    a deploy's source in UTF-8). Computed alike by the host (which refuses a smaller gas limit)
+    and the worker."""
+    base = SCHEDULE.query_base if query else SCHEDULE.tx_base
+    return base + SCHEDULE.tx_payload_byte * payload_bytes
 
 
 def node_weight(name: str) -> int:

@@ -402,12 +402,12 @@ def _deploy(ov, cc, name, source, sender, meter):
     }
 
 
-def _intrinsic(args_blob, source) -> int:
+def _intrinsic(args_blob, source, query=False) -> int:
     """The intrinsic cost (schedule.intrinsic_gas) of the payload as the host sent it."""
     payload = len(args_blob) if type(args_blob) is bytes else 0
     if type(source) is str:
         payload += len(source.encode("utf-8", "surrogatepass"))
-    return intrinsic_gas(payload)
+    return intrinsic_gas(payload, query)
 
 
 def run_tx(executor, ov, tx, height, time, budget=None):
@@ -576,7 +576,7 @@ def _run_query(executor, ov, msg):
             if msg.get("profile") is True else None)
     ov.begin_tx()
     try:
-        meter.charge(_intrinsic(msg.get("args"), None))
+        meter.charge(_intrinsic(msg.get("args"), None, query=True))
         value = host.run(cc, function, kwargs, frame)
         result = encode_result(value)
         status, error = "success", None

@@ -81,11 +81,11 @@ def test_query_profile(tmp_path):
     assert lines[0] == "1000" and lines[1].startswith("gas used: ")
     assert "return balances[owner]" in p.stdout
     p = run("query", "--db", db, "token", "balance_of", '{"owner": "alice"}', "--profile",
-            "--json", "--gas", "2050")  # just above the intrinsic cost
+            "--json", "--gas", "6050")  # just above a query's intrinsic cost (6,000 + payload)
     assert p.returncode == 1
     r = json.loads(p.stdout)
-    assert r["status"] == "out_of_gas" and r["gas_used"] == 2050
-    assert sum(row["gas"] for row in r["profile"]) == 2050
+    assert r["status"] == "out_of_gas" and r["gas_used"] == 6050
+    assert sum(row["gas"] for row in r["profile"]) == 6050
     assert one_error_line(p).startswith("error: query out_of_gas: token:")
 
 

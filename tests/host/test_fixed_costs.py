@@ -83,9 +83,17 @@ def test_deploy_pays_for_its_source_bytes(chain):
 
 def test_queries_pay_the_intrinsic_cost(chain):
     chain.call("counter", "bump", {"by": 3}, sender="bob")
-    need = intrinsic_gas(payload({}))
-    with pytest.raises(InvalidTransaction, match="below the intrinsic cost"):
+    need = intrinsic_gas(payload({}), query=True)
+    # a query's base is its own (schedule 7): a limit a transaction could start with is refused
+    assert need == SCHEDULE.query_base + SCHEDULE.tx_payload_byte * payload({})
+    assert SCHEDULE.query_base > SCHEDULE.tx_base
+    with pytest.raises(InvalidTransaction, match=(
+            f"below the intrinsic cost of {need} gas \\({SCHEDULE.query_base} per query ")):
         chain.query("counter", "get", gas_limit=need - 1)
+    with pytest.raises(InvalidTransaction, match="below the intrinsic cost"):
+        chain.query("counter", "get", gas_limit=intrinsic_gas(payload({})) + 1_000)
+    receipt = chain.query("counter", "get", gas_limit=need + 1_000, profile=True)
+    assert receipt.status == "success" and need < receipt.gas_used <= need + 1_000
     with pytest.raises(QueryError):  # admitted, but nothing left for the view's code
         chain.query("counter", "get", gas_limit=need)
     assert chain.query("counter", "get", gas_limit=need + 1_000) == 3

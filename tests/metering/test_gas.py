@@ -83,8 +83,12 @@ def test_schedule_version_and_table():
     # charged up front, a call written str(...) weighs str_call (2) more (prepaid for small
     # ints, refunded otherwise), charges placed at the earliest point that always leads to
     # their block, range loops without break/return paid up front, tx_base 2,000 (was 1,000:
-    # compute became cheaper per gas, so the fixed cost per tx was re-measured against it)
-    assert GAS_SCHEDULE_VERSION == 6 == SCHEDULE.version
+    # compute became cheaper per gas, so the fixed cost per tx was re-measured against it);
+    # v7: a query pays query_base (6,000) instead of tx_base (its own worker round trip); a
+    # self-call that its statement always evaluates pays the callee's entry charge in the
+    # caller's block, before its arguments (docs/gas.md, "Schedule 7")
+    assert GAS_SCHEDULE_VERSION == 7 == SCHEDULE.version
+    assert SCHEDULE.query_base == 6_000
     assert SCHEDULE.str_call == 2
     assert (SCHEDULE.tx_base, SCHEDULE.tx_payload_byte) == (2_000, 2)
     assert NODE_WEIGHTS["Call"] == 2 and NODE_WEIGHTS["Name"] == 1

@@ -162,6 +162,24 @@ def test_bounded_loop_needs_no_tests():
     assert run(contract(src), n=1000).result == sum(i & 7 for i in range(1000))
 
 
+def test_str_of_a_bounded_int_is_converted_inline_untested():
+    # str(i) of a bounded int local needs neither a type nor a range test; the same loop with
+    # an unproven counter (started from a parameter) keeps both, with the same results and gas
+    body = ("    i = {z}\n    out = []\n    while i < n:\n"
+            "        out.append(str(i).zfill(3))\n        i += 1\n    return ','.join(out)\n")
+    proven = contract("@view\ndef main(n: int, z: int) -> str:\n" + body.format(z="0"))
+    unproven = contract("@view\ndef main(n: int, z: int) -> str:\n" + body.format(z="z"))
+    assert "_pc_M_zfill(_pc_S(i), 3)" in rewritten(proven.split("\n", 1)[1])
+    assert "-9223372036854775808 < i < 9223372036854775808 else _pc_str(i)" in rewritten(
+        unproven.split("\n", 1)[1])
+    for n in (0, 1, 40):
+        a, b = run(proven, n=n, z=0), run(unproven, n=n, z=0)
+        assert a.result == b.result == ",".join(str(i).zfill(3) for i in range(n))
+        assert a.gas_used == b.gas_used
+    big = run(unproven, n=10**20 + 2, z=10**20)  # the helper's side: same text as CPython's
+    assert big.result == f"{10**20},{10**20 + 1}"
+
+
 def test_bounded_and_unproven_paths_agree_in_results_errors_and_gas():
     # the same loop with proven, bounded locals and with the values laundered through a
     # parameter (unproven: type and range tested, helpers) must agree exactly

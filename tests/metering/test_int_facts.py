@@ -181,7 +181,9 @@ def test_lazy_test_stops_at_the_next_test_point():
     rec = ("def f(k: int) -> int:\n    if k:\n        x = k - 1\n        return f(x)\n"
            "    return 0\n\n@public\ndef main() -> int:\n    return f(150)\n")
     out = run(contract(rec), gas=1_000)
-    assert (out.status, out.error) == ("out_of_gas", "c:2: out of gas"), out  # f's entry
+    # (schedule 7) the caller's block that prepaid the self-call's entry tests the counter
+    # (until 6: the callee's entry, "c:2")
+    assert (out.status, out.error) == ("out_of_gas", "c:4: out of gas"), out
 
 
 def test_lazy_test_is_deterministic_and_helpers_still_test():

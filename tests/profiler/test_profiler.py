@@ -238,7 +238,7 @@ def test_query_profile(tmp_path):
         assert r.status == "success" and r.result == value == 45
         assert_sums(r)
         assert rows(r)[("loops", line("        acc += seen[str(i)]"))].hits == 10
-        low_gas = intrinsic_gas(4) + 300  # the intrinsic cost of its 4-byte payload, then 300
+        low_gas = intrinsic_gas(4, query=True) + 300  # a query's intrinsic cost (4-byte payload), + 300
         low = c.query("loops", "peek", {"n": 10}, gas_limit=low_gas, profile=True)
         assert low.status == "out_of_gas" and low.gas_used == low_gas and low.result is None
         assert_sums(low)
