@@ -2671,7 +2671,7 @@ class GasRewriter:
         what ``add_str`` does, inline::
 
             _pc_v = A + _pc_S(i)
-            _pc_m.g -= 1
+            _pc_m.g = _pc_m.g - 1
             _pc_m.mem += 20 + _pc_len(_pc_v)
             if _pc_m.g < 0 or _pc_m.mem > memory_limit:
                 _pc_add_str_settle(_pc_v)
@@ -2714,7 +2714,10 @@ class GasRewriter:
         out = [
             ast.Assign(targets=[_name("_pc_v", ast.Store())], value=ast.BinOp(
                 left=e.visit(a), op=ast.Add(), right=_call("_pc_S", e.visit(x)))),
-            ast.AugAssign(target=m_attr("g", ast.Store()), op=ast.Sub(), value=_const(gas)),
+            # _pc_m.g = _pc_m.g - gas, not -=: no charge scanner (``_is_charge``) may take it
+            # for a block's charge and move it or test after it
+            ast.Assign(targets=[m_attr("g", ast.Store())], value=ast.BinOp(
+                left=m_attr("g", ast.Load()), op=ast.Sub(), right=_const(gas))),
             ast.AugAssign(target=m_attr("mem", ast.Store()), op=ast.Add(), value=ast.BinOp(
                 left=_const(_ADD_STR_MEM), op=ast.Add(), right=_call("_pc_len", val))),
             ast.If(test=ast.BoolOp(op=ast.Or(), values=[
