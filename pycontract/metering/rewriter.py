@@ -1786,7 +1786,9 @@ class ExprRewriter(ast.NodeTransformer):
             if -bound < x.value < bound:
                 return _call("_pc_S", x)
             return _call("_pc_str", x)
-        if self._within(x, bound):  # an int literal, a bounded name or expression
+        # a bool (a proven-int name may hold one) is not an int to str(): it takes _pc_str
+        exact = not isinstance(x, ast.Name) or x.id in self.exact
+        if exact and self._within(x, bound):  # an int literal, a bounded name or expression
             return _call("_pc_S", x)
         if isinstance(x, ast.Name):
             first, ref = _name(x.id), x.id
@@ -1798,7 +1800,7 @@ class ExprRewriter(ast.NodeTransformer):
             return _call("_pc_str", x)
         in_range = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
                                comparators=[_name(ref), _const(bound)])
-        if isinstance(x, ast.Name) and x.id in self.ints:
+        if isinstance(x, ast.Name) and x.id in self.exact:
             in_range.comparators[0] = first
             test = in_range
         else:
