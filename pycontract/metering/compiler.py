@@ -60,7 +60,7 @@ def compile_contract(source: str, filename: str = "<contract>", pay=None,
     """
     if type(source) is not str:
         # let vetting produce its positioned problem for non-str input
-        vetted = vetting.vet(source, filename)
+        vetting.vet(source, filename)
     code_hash = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
     key = (code_hash, filename)
     with _lock:

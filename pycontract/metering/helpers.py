@@ -28,6 +28,7 @@ RUNTIME_HELPERS: dict[str, str] = {
     "_pc_deep": "runtime.deep", "_pc_lam": "builtins.lam",
     # binary and unary operators, sized (BINOP_HELPERS / UNARY_HELPERS below)
     "_pc_add": "ops.add", "_pc_add_str": "ops.add_str",
+    "_pc_add_str_settle": "ops.add_str_settle",
     "_pc_str": "ops.str_prepaid", "_pc_sub": "ops.sub", "_pc_mul": "ops.mul", "_pc_pow": "ops.pow",
     "_pc_lshift": "ops.lshift", "_pc_floordiv": "ops.floordiv", "_pc_mod": "ops.mod",
     "_pc_or": "ops.or_",

@@ -55,30 +55,20 @@ _SMALL_CONST_LEN = 256
 def weight(node) -> int:
     """Static weight of evaluating ``node`` once (iterative; explicit child table)."""
     total = 0
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n is None:
-            continue
-        name = type(n).__name__
+    for n, name in _table_walk(node, _weight_fields):
         try:
             total += NODE_WEIGHTS[name]
         except KeyError:
             raise TypeError(f"gas_rewriter: no weight for node type {name}") from None
         if name == "Call" and isinstance(n.func, ast.Name) and n.func.id == "str":
             total += SCHEDULE.str_call  # v6: prepaid str() of a small int (see visit_Call)
-        if name == "JoinedStr":
-            stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
-        elif name in ("ListComp", "GeneratorExp", "DictComp"):
-            stack.append(n.generators[0].iter)  # the rest is charged per item
-        else:
-            for f in CHILD_FIELDS[name]:
-                v = getattr(n, f, None)
-                if isinstance(v, list):
-                    stack.extend(v)
-                elif v is not None:
-                    stack.append(v)
     return total
+
+
+def _weight_fields(n, name):
+    if name in ("ListComp", "GeneratorExp", "DictComp"):
+        return (n.generators[0].iter,)  # the rest is charged per item
+    return _children(n, name, () if name == "JoinedStr" else CHILD_FIELDS[name])
 
 
 #: the fields :data:`CHILD_FIELDS` leaves out (statement bodies, comprehension parts,
@@ -95,29 +85,46 @@ _SIZE_FIELDS = {
 
 
 def node_count(node) -> int:
-    """Nodes of ``node``'s tree, walked by the explicit child table like :func:`weight` (so
+    """Nodes of ``node``'s tree, walked by the explicit child tables like :func:`weight` (so
     the same on every CPython version): the size a deploy pays for per version of the code
-    the rewriter writes and compiles (``deploy_node``, schedule 7)."""
+    the rewriter writes and compiles (``deploy_node``, schedule 7); a ``def`` counts
+    ``deploy_function_nodes`` more for its fixed work (entry, facts, wrapper)."""
     total = 0
+    for _n, name in _table_walk(node, _size_fields):
+        total += 1 + (SCHEDULE.deploy_function_nodes if name == "FunctionDef" else 0)
+    return total
+
+
+def _size_fields(n, name):
+    return _children(n, name, CHILD_FIELDS.get(name, ()) + _SIZE_FIELDS.get(name, ()))
+
+
+def _table_walk(node, fields_of):
+    """Every node of ``node``'s tree with its class name, children given by ``fields_of(n,
+    name)`` (explicit tables, never CPython's generic field lists, which differ by version)."""
     stack = [node]
     while stack:
         n = stack.pop()
         if n is None:
             continue
         name = type(n).__name__
-        total += 1
-        if name == "FunctionDef":
-            total += SCHEDULE.deploy_function_nodes  # its fixed work (entry, facts, wrapper)
-        if name == "JoinedStr":
-            stack.extend(v for v in n.values if isinstance(v, ast.FormattedValue))
-            continue
-        for f in CHILD_FIELDS.get(name, ()) + _SIZE_FIELDS.get(name, ()):
-            v = getattr(n, f, None)
-            if isinstance(v, list):
-                stack.extend(v)
-            elif v is not None:
-                stack.append(v)
-    return total
+        yield n, name
+        stack.extend(fields_of(n, name))
+
+
+def _children(n, name, fields) -> list:
+    """The children of ``n`` in ``fields`` (of an f-string: its formatted values only; how its
+    literal parts are split differs between CPython versions)."""
+    if name == "JoinedStr":
+        return [v for v in n.values if isinstance(v, ast.FormattedValue)]
+    out = []
+    for f in fields:
+        v = getattr(n, f, None)
+        if isinstance(v, list):
+            out.extend(v)
+        elif v is not None:
+            out.append(v)
+    return out
 
 
 def _flat_assign_unpack(stmt) -> bool:
@@ -401,6 +408,8 @@ def _runs_no_contract_code(exprs, pure_calls) -> bool:
     return True
 #: ints strictly inside +-_STR_SMALL (below 64 bits) convert for the static ``str_call`` gas
 _STR_SMALL = 1 << 63
+#: the bytes ``Ops.add_str`` accounts for the digits of ``str(x)`` (besides the result's)
+_ADD_STR_MEM = 20
 
 
 def _str_of(n):
@@ -562,6 +571,237 @@ def dict_locals(fn) -> frozenset:
     item reads, ``k in d`` and ``d[k] op= v`` for these names."""
     return frozenset(_typed_locals(fn, lambda v, names: isinstance(v, (ast.Dict, ast.DictComp))
                                    or isinstance(v, ast.Name) and v.id in names))
+
+
+#: operators whose result is an int and never a bool when both operands are ints or bools
+#: (``True + True == 2``; but ``True & True is True``)
+_EXACT_INT_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift,
+                     ast.RShift)
+
+
+def _is_exact_int(n, exact) -> bool:
+    """For an int expression (``_is_int_expr``): it never gives a bool. Int literals, names in
+    ``exact``, ``-x``/``+x``/``~x`` and arithmetic (``_EXACT_INT_BINOPS``) of ints or bools, and
+    ``& | ^`` with an exact int operand (an int and a bool give an int). Calls may return bools."""
+    if isinstance(n, ast.Constant):
+        return type(n.value) is int
+    if isinstance(n, ast.Name):
+        return n.id in exact
+    if isinstance(n, ast.UnaryOp):
+        return isinstance(n.op, (ast.USub, ast.UAdd, ast.Invert))
+    if isinstance(n, ast.BinOp):
+        if isinstance(n.op, _EXACT_INT_BINOPS):
+            return True
+        if isinstance(n.op, (ast.BitAnd, ast.BitOr, ast.BitXor)):
+            return _is_exact_int(n.left, exact) or _is_exact_int(n.right, exact)
+    return False
+
+
+def exact_int_locals(good, ints) -> frozenset:
+    """The proven-int locals (``ints``, bindings ``good`` from ``_local_bindings``) that never
+    hold a bool: every binding is ``for x in range(...)``, ``x op= E`` (an int op of an exact
+    int gives an int) or ``x = E`` with ``E`` exact (``_is_exact_int``, given the others: the
+    greatest fixpoint). Parameters are left out (a call may pass ``True``)."""
+    exact = set(ints)
+    changed = True
+    while changed:
+        changed = False
+        for k in list(exact):
+            if not all(kind == "for" or kind in _INT_BINOPS
+                       or kind == "=" and _is_exact_int(v, exact) for kind, v in good[k]):
+                exact.discard(k)
+                changed = True
+    return frozenset(exact)
+
+
+def int_str_len(u: int) -> int:
+    """The most characters ``str(x)`` (or an f-string field of ``x``) has for an int or bool
+    ``x`` with ``|x| <= u``: the digits of ``u`` and a sign, and at least ``'False'``."""
+    return max(5, len(str(u)) + 1)
+
+
+#: rounds of the ``str_locals`` fixpoint before it gives up (a chain of names each built from
+#: the previous one rises one step per round)
+_STR_ROUNDS = 64
+
+
+def str_locals(good, bad, int_ub, str_ok) -> dict:
+    """``name -> L``: locals of a function that can only ever hold a str of at most
+    ``L <= long_key`` characters, from its bindings ``good`` / ``bad`` (``_local_bindings``):
+    every binding is ``x = E`` (or ``x: T = E``) with ``E`` a short-str expression:
+
+    * a str literal; another such name (its bound);
+    * ``str(x)`` (``str`` the builtin, ``str_ok``) of an int or bool ``x`` bounded by
+      ``int_ub(x)`` (``int_str_len`` characters) or of a short-str expression (itself);
+    * ``A + B`` of two short-str expressions (a str, or TypeError); ``A if c else B``;
+    * an f-string whose fields (no format spec; no conversion or ``!s``) are bounded ints or
+      short-str expressions.
+
+    The least bounds of these inequalities, iterated up from 0 like ``int_bounds`` (a name
+    rising more than ``_WIDEN_AFTER`` times, past ``long_key`` or with any other binding is
+    dropped, and so is every name depending on it): by induction over the execution every
+    value such a name holds is a str within its bound. A dict lookup with such a key is free
+    (``long_key``, schedule 6): the rewriter drops its key tests."""
+    names = sorted(k for k in good if k not in bad and all(kind == "=" for kind, _ in good[k]))
+    L = dict.fromkeys(names, 0)  # sorted: the same widening on every hash seed
+    rises = dict.fromkeys(names, 0)
+
+    def slen(n):
+        if isinstance(n, ast.Constant):
+            return len(n.value) if type(n.value) is str else None
+        if isinstance(n, ast.Name):
+            return L.get(n.id)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
+            a, b = slen(n.left), slen(n.right)
+            return None if a is None or b is None else a + b
+        if isinstance(n, ast.IfExp):
+            a, b = slen(n.body), slen(n.orelse)
+            return None if a is None or b is None else max(a, b)
+        if isinstance(n, ast.JoinedStr):
+            total = 0
+            for v in n.values:
+                if isinstance(v, ast.FormattedValue):
+                    if v.format_spec is not None or v.conversion not in (-1, 115):
+                        return None
+                    u = field(v.value)
+                else:
+                    u = slen(v)
+                if u is None:
+                    return None
+                total += u
+            return total
+        x = _str_of(n) if str_ok else None
+        return None if x is None else field(x)
+
+    def field(x):
+        """Characters of ``str(x)``: an int or bool bounded, or a short-str expression."""
+        u = int_ub(x)
+        return int_str_len(u) if u is not None else slen(x)
+
+    changed, rounds = True, 0
+    while changed:
+        changed = False
+        rounds += 1
+        if rounds > _STR_ROUNDS:
+            return {}  # a long chain of names: give up (each round walks the function)
+        for k in list(L):
+            if L[k] is None:
+                continue
+            new = 0
+            for _kind, v in good[k]:
+                u = slen(v)
+                if u is None or u > _LONG_KEY:
+                    new = None
+                    break
+                new = max(new, u)
+            if new is not None and new <= L[k]:
+                continue
+            if new is not None:
+                rises[k] += 1
+                if rises[k] > _WIDEN_AFTER:
+                    new = None
+            L[k] = new
+            changed = True
+    return {k: u for k, u in L.items() if u is not None}
+
+
+def _is_call_of(n, fname, nargs) -> bool:
+    return (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == fname
+            and len(n.args) == nargs and not n.keywords
+            and not any(isinstance(a, ast.Starred) for a in n.args))
+
+
+def int_dict_locals(fn, dicts, good, int_ub, len_ok) -> dict:
+    """``name -> U``: proven dict locals (``dicts``) whose every value is an int or bool with
+    ``|value| <= U < 2**64`` at every moment, because the dict never leaves the function's own
+    scope and every value put in it is bounded:
+
+    * every binding (``good``) is a dict display whose values are bounded (``int_ub``);
+    * every other use of the name, in the function's own scope only (none in a lambda,
+      comprehension or nested def, which could change it later), is ``d[k]`` read
+      (``_getitem_(d, k)``), ``k in d``, ``len(d)`` (the builtin, ``len_ok``), ``del d[k]``,
+      ``d[k] = E`` (E bounded: a reset) or ``d[k] += E`` / ``d[k] -= E`` (E bounded: a step).
+      Anything else (a method, an alias, an argument, a return) drops the name.
+
+    Each step statement runs at most ``EXEC_MAX`` times in one frame and moves one value by at
+    most its bound, so U = max(resets) + EXEC_MAX * sum of the steps, as in ``int_bounds``."""
+    facts = {}
+    for d in dicts:
+        base = 0
+        for kind, v in good.get(d, ()):
+            if kind != "=" or not isinstance(v, ast.Dict) or any(k is None for k in v.keys):
+                base = None
+                break
+            for x in v.values:
+                u = int_ub(x)
+                if u is None:
+                    base = None
+                    break
+                base = max(base, u)
+            if base is None:
+                break
+        if base is not None:
+            facts[d] = [base, 0]
+    if not facts:
+        return {}
+    parent = {}
+    nested = set()
+    stack = [(c, fn, False) for c in fn.body]
+    while stack:
+        n, p, inner = stack.pop()
+        parent[id(n)] = p
+        if inner:
+            nested.add(id(n))
+        inner = inner or isinstance(n, (_SCOPES, ast.AsyncFunctionDef, ast.ClassDef))
+        stack.extend((c, n, inner) for c in ast.iter_child_nodes(n))
+
+    for n in list(ast.walk(fn)):
+        if not (isinstance(n, ast.Name) and n.id in facts) or n is fn:
+            continue
+        d = n.id
+        if id(n) in nested:
+            del facts[d]
+            continue
+        p = parent.get(id(n))
+        if not isinstance(n.ctx, ast.Load):
+            ok = isinstance(p, (ast.Assign, ast.AnnAssign))  # a binding (checked above)
+        elif _is_call_of(p, "_getitem_", 2) and p.args[0] is n:
+            ok = True
+        elif isinstance(p, ast.Compare) and any(
+                c is n and isinstance(op, (ast.In, ast.NotIn))
+                for c, op in zip(p.comparators, p.ops)):
+            ok = True
+        elif len_ok and _is_call_of(p, "len", 1):
+            ok = True
+        else:
+            # d[k] op= E (vetting leaves the target as it is), or _write_(d)[k] ...
+            sub = p
+            if _is_call_of(p, "_write_", 1):
+                sub = parent.get(id(p))
+            ok = False
+            wrapped = sub is not p
+            if isinstance(sub, ast.Subscript) and (sub.value is p if wrapped else sub.value is n):
+                st = parent.get(id(sub))
+                u = int_ub(st.value) if isinstance(st, (ast.Assign, ast.AugAssign)) else None
+                if isinstance(st, ast.AugAssign) and st.target is sub:
+                    if isinstance(st.op, (ast.Add, ast.Sub)) and u is not None:
+                        facts[d][1] += u  # a step
+                        ok = True
+                elif isinstance(st, ast.Assign) and wrapped and len(st.targets) == 1 \
+                        and st.targets[0] is sub:
+                    if u is not None:
+                        facts[d][0] = max(facts[d][0], u)  # a reset
+                        ok = True
+                elif isinstance(st, ast.Delete) and wrapped:
+                    ok = True
+        if not ok:
+            del facts[d]
+    out = {}
+    for d, (base, steps) in facts.items():
+        u = base + EXEC_MAX * steps
+        if u < _BOUND_CAP:
+            out[d] = u
+    return out
 
 
 def _typed_locals(fn, is_expr, aug_ops=()) -> set:
@@ -1201,21 +1441,37 @@ class ExprRewriter(ast.NodeTransformer):
     str_ok = False  # ``str`` is the builtin (never rebound in the module)
     #: local names proven to hold dicts in the function being rewritten (``dict_locals``)
     dicts = frozenset()
+    #: name -> L: locals proven to hold a str of at most L <= long_key characters
+    #: (``str_locals``): a dict key whose lookup is free, no key test
+    strs = {}
+    #: proven-int locals that never hold a bool (``exact_int_locals``)
+    exact = frozenset()
+    #: name -> U: proven dict locals whose every item is an int within +-U
+    #: (``int_dict_locals``)
+    int_dicts = {}
     ntemp = 0
 
     def _shadowed(self, node, names, comp=False):
         """Visit a nested scope (comprehension, lambda) whose own ``names`` hide ours."""
         saved, saved_bounds = (self.ints, self.lists, self.dicts), self.bounds
+        saved_strs = self.strs, self.exact
         self.ints = saved[0] - set(names)
         self.lists = saved[1] - set(names)
         self.dicts = saved[2] - set(names)
+        self._hide_strs(names)
         self.bounds = {k: u for k, u in saved_bounds.items() if k not in names}
         self.comp_depth += comp
         try:
             return self.generic_visit(node)
         finally:
             (self.ints, self.lists, self.dicts), self.bounds = saved, saved_bounds
+            self.strs, self.exact = saved_strs
             self.comp_depth -= comp
+
+    def _hide_strs(self, names):
+        """A nested scope's own ``names`` hide our short-str and exact-int facts."""
+        self.strs = {k: u for k, u in self.strs.items() if k not in names}
+        self.exact = self.exact - set(names)
 
     def _facts(self, node):
         """What is proven of ``node`` (not yet rewritten: its children are rewritten in place
@@ -1429,7 +1685,7 @@ class ExprRewriter(ast.NodeTransformer):
                 and len(left.value) <= _LONG_KEY)):
             return None
         test = None if right.id in self.dicts else _type_is(_name(right.id), "_pc_D")
-        if isinstance(left, ast.Name) and left.id not in self.ints:
+        if isinstance(left, ast.Name) and left.id not in self.ints and left.id not in self.strs:
             kt = _plain_key_test(left.id)
             test = kt if test is None else ast.BoolOp(op=ast.And(), values=[kt, test])
         if test is None:
@@ -1474,8 +1730,9 @@ class ExprRewriter(ast.NodeTransformer):
             o, k = node.args
             test = None if o.id in self.lists or o.id in self.dicts else ast.Compare(
                 left=_call("_pc_T", _name(o.id)), ops=[ast.In()], comparators=[_name("_pc_IDX")])
-            if isinstance(k, ast.Name) and k.id not in self.ints:
+            if isinstance(k, ast.Name) and k.id not in self.ints and k.id not in self.strs:
                 # (schedule 6) a str key longer than long_key takes the helper: it pays by length
+                # (a proven int or short str key, ``str_locals``, needs no test)
                 kt = _plain_key_test(k.id)
                 test = kt if test is None else ast.BoolOp(op=ast.And(), values=[kt, test])
             direct = ast.Subscript(value=_name(o.id), slice=copy.deepcopy(k), ctx=ast.Load())
@@ -1548,8 +1805,10 @@ class ExprRewriter(ast.NodeTransformer):
             if type(recv.value).__name__ != tname:
                 return None
             return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
-        if tname == "str" and self._is_str(recv):
-            # str(x), a + str(x), an f-string: a str whenever it evaluates at all
+        if tname == "str" and (self._is_str(recv)
+                               or isinstance(recv, ast.Name) and recv.id in self.strs):
+            # str(x), a + str(x), an f-string, a proven str local (``str_locals``): a str
+            # whenever it evaluates at all
             return ast.Call(func=helper, args=[recv, *node.args], keywords=node.keywords)
         if isinstance(recv, ast.Name) and (tname == "dict" and recv.id in self.dicts
                                            or tname == "list" and recv.id in self.lists):
@@ -1582,7 +1841,9 @@ class ExprRewriter(ast.NodeTransformer):
             if -bound < x.value < bound:
                 return _call("_pc_S", x)
             return _call("_pc_str", x)
-        if self._within(x, bound):  # an int literal, a bounded name or expression
+        # a bool (a proven-int name may hold one) is not an int to str(): it takes _pc_str
+        exact = not isinstance(x, ast.Name) or x.id in self.exact
+        if exact and self._within(x, bound):  # an int literal, a bounded name or expression
             return _call("_pc_S", x)
         if isinstance(x, ast.Name):
             first, ref = _name(x.id), x.id
@@ -1594,7 +1855,7 @@ class ExprRewriter(ast.NodeTransformer):
             return _call("_pc_str", x)
         in_range = ast.Compare(left=_const(-bound), ops=[ast.Lt(), ast.Lt()],
                                comparators=[_name(ref), _const(bound)])
-        if isinstance(x, ast.Name) and x.id in self.ints:
+        if isinstance(x, ast.Name) and x.id in self.exact:
             in_range.comparators[0] = first
             test = in_range
         else:
@@ -1686,7 +1947,9 @@ class ExprRewriter(ast.NodeTransformer):
                    and _flat_names(g.target) and len(g.target.elts) == 2
                    and own.count(g.target.elts[0].id) == 1}
         saved, saved_bounds = (self.ints, self.lists, self.dicts), self.bounds
+        saved_strs = self.strs, self.exact
         try:
+            self._hide_strs(own)
             # the comprehension's own names hide our bounds too; a range-drawn name is bounded
             # like a ``for`` target (every item drawn is charged >= 1 gas, tested, before it
             # is used: ``_pc_citer`` per item or up front), its range's arguments read with
@@ -1709,6 +1972,7 @@ class ExprRewriter(ast.NodeTransformer):
                 node.key = self._store_key(node.key)  # with the comprehension's proven names
         finally:
             (self.ints, self.lists, self.dicts), self.bounds = saved, saved_bounds
+            self.strs, self.exact = saved_strs
         for i, g in enumerate(gens):
             last = i + 1 == len(gens)
             # a list/dict comprehension draws every item of a fixed-length iterable: the
@@ -1751,6 +2015,8 @@ class ExprRewriter(ast.NodeTransformer):
         call = _call("_pc_hk", k)
         if not isinstance(k, ast.Name):
             return call
+        if k.id in self.strs:
+            return k  # a proven short str (``str_locals``): the check passes it, free
         wide = 1 << 32  # runtime.meter.WIDE_INT_KEY
         rng = ast.Compare(left=_const(-wide), ops=[ast.Lt(), ast.Lt()],
                           comparators=[_name(k.id), _const(wide)])
@@ -2474,6 +2740,9 @@ class GasRewriter:
         return new if isinstance(new, list) else [new]
 
     def visit_Assign(self, st):
+        fast = self._add_str_inline(st)
+        if fast is not None:
+            return fast
         if _flat_assign_unpack(st):
             # Python's own unpacking draws at most len(targets) + 1 items: no guard needed
             st.value = self.expr.visit(st.value.args[0])
@@ -2513,6 +2782,76 @@ class GasRewriter:
             return out
         new = ast.Expr(value=_call("_pc_setitem", value, obj, key))
         return [ast.copy_location(new, st)]
+
+    def _add_str_inline(self, st):
+        """``x = A + str(i)`` (``str`` the builtin) with ``A`` a str literal or a proven
+        short-str local (``str_locals``) and ``i`` an int, never a bool, within +-2**63
+        (``exact_int_locals``, ``int_bounds``), whose length keeps ``Ops.add_str``'s charge
+        ``1 + n // bytes_per_gas`` static (n = len(A) + len(str(i)): 'acct' + str(i % 100)):
+        what ``add_str`` does, inline::
+
+            _pc_v = A + _pc_S(i)
+            _pc_m.g = _pc_m.g - 1
+            _pc_m.mem += 20 + _pc_len(_pc_v)
+            if _pc_m.g < 0 or _pc_m.mem > memory_limit:
+                _pc_add_str_settle(_pc_v)
+            x = _pc_v
+
+        ``A`` then ``i`` are evaluated, and ``str(i)`` (prepaid by the block, ``str_call``)
+        cannot fail, as in the helper; its gas and bytes (20 for the digits, n for the
+        result) are charged at once and tested once: past a limit, ``Ops.add_str_settle``
+        takes them back and charges them again in the helper's order (so the same error, out
+        of gas or the memory limit, ends the execution with the same gas used). ``x`` is bound
+        only after the test. None when not applicable."""
+        e = self.expr
+        if not (e.str_ok and e.in_fn and len(st.targets) == 1
+                and isinstance(st.targets[0], ast.Name)):
+            return None
+        v = st.value
+        x = _str_of(v.right) if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) else None
+        if x is None:
+            return None
+        a = v.left
+        if isinstance(a, ast.Constant) and type(a.value) is str:
+            amin = amax = len(a.value)
+        elif isinstance(a, ast.Name) and a.id in e.strs:
+            amin, amax = 0, e.strs[a.id]
+        else:
+            return None
+        if not (e._isint(x) and _is_exact_int(x, e.exact)):
+            return None
+        u = e._ub(x)
+        if u is None or u >= _STR_SMALL:
+            return None
+        bpg = self.s.bytes_per_gas
+        gas = 1 + (amin + 1) // bpg
+        if gas != 1 + (amax + len(str(u)) + 1) // bpg:
+            return None  # the charge depends on the length
+        val = _name("_pc_v")
+
+        def m_attr(attr, ctx):
+            return ast.Attribute(value=_name("_pc_m"), attr=attr, ctx=ctx)
+        out = [
+            ast.Assign(targets=[_name("_pc_v", ast.Store())], value=ast.BinOp(
+                left=e.visit(a), op=ast.Add(), right=_call("_pc_S", e.visit(x)))),
+            # _pc_m.g = _pc_m.g - gas, not -=: no charge scanner (``_is_charge``) may take it
+            # for a block's charge and move it or test after it
+            ast.Assign(targets=[m_attr("g", ast.Store())], value=ast.BinOp(
+                left=m_attr("g", ast.Load()), op=ast.Sub(), right=_const(gas))),
+            ast.AugAssign(target=m_attr("mem", ast.Store()), op=ast.Add(), value=ast.BinOp(
+                left=_const(_ADD_STR_MEM), op=ast.Add(), right=_call("_pc_len", val))),
+            ast.If(test=ast.BoolOp(op=ast.Or(), values=[
+                ast.Compare(left=m_attr("g", ast.Load()), ops=[ast.Lt()],
+                            comparators=[_const(0)]),
+                ast.Compare(left=m_attr("mem", ast.Load()), ops=[ast.Gt()],
+                            comparators=[_const(self.s.memory_limit)])]),
+                body=[ast.Expr(value=_call("_pc_add_str_settle", copy.deepcopy(val)))],
+                orelse=[]),
+            ast.Assign(targets=[_name(st.targets[0].id, ast.Store())], value=copy.deepcopy(val)),
+        ]
+        for n in out:
+            _set_line(n, st.lineno)
+        return out
 
     def visit_Delete(self, st):
         if not (len(st.targets) == 1 and _write_target(st.targets[0])):
@@ -2680,8 +3019,8 @@ class GasRewriter:
             xs = [x for x in xs if x is not None]
             return None if not xs else xs[0] if len(xs) == 1 else ast.BoolOp(
                 op=ast.And(), values=xs)
-        if str_key:
-            ok = o_is("_pc_D")
+        if str_key or isinstance(key, ast.Name) and key.id in self.expr.strs:
+            ok = o_is("_pc_D")  # a str literal or a proven short str local (``str_locals``)
         elif _is_int_const(key):
             if not -wide < key.value < wide:
                 return None
@@ -2692,6 +3031,21 @@ class GasRewriter:
             ok = ast.BoolOp(op=ast.Or(), values=[
                 both(_short_str_test(key.id), o_is("_pc_D")),
                 both(_type_is(_name(key.id), "_pc_I"), key_rng(), o_is("_pc_D", multi=True))])
+        slow = ast.Expr(value=_call("_pc_aug_item", _name(o), copy.deepcopy(key),
+                                    _const(_OPNAME[op]), copy.deepcopy(value)))
+        if op in (ast.Add, ast.Sub) and self.expr.int_dicts.get(o, bound) < bound:
+            # every item is an int within the free range (``int_dict_locals``): no item test,
+            # Python's own o[k] op= v (the same read, KeyError, operation and store)
+            direct = ast.AugAssign(
+                target=ast.Subscript(value=_name(o), slice=copy.deepcopy(key), ctx=ast.Store()),
+                op=st.op, value=copy.deepcopy(value))
+            tests = [x for x in (ok, v_test) if x is not None]
+            out = pre + ([direct] if not tests else [ast.If(
+                test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
+                body=[direct], orelse=[slow])])
+            for n in out:
+                _set_line(n, st.lineno)
+            return out
         read = ast.NamedExpr(target=_name("_pc_r", ast.Store()),
                              value=ast.Subscript(value=_name(o), slice=copy.deepcopy(key),
                                                  ctx=ast.Load()))
@@ -2721,13 +3075,24 @@ class GasRewriter:
         fn.args = self.expr.visit(fn.args)
         fn.decorator_list = [self.expr.visit(d) for d in fn.decorator_list]
         outer = self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn
-        outer_bounds = self.expr.bounds
-        self.expr.ints, self.expr.bounds = int_facts(
-            fn, self.range_ok, self.expr.funcs, self.params.get(id(fn), frozenset()),
-            self.expr.rbounds, self.pbounds.get(id(fn)))
+        outer_bounds, outer_strs = self.expr.bounds, (self.expr.strs, self.expr.exact,
+                                                      self.expr.int_dicts)
+        params = self.params.get(id(fn), frozenset())
+        # int_facts, keeping the bindings for the str and dict facts (one walk of the function)
+        good, bad = _local_bindings(fn, self.range_ok, params, self.pbounds.get(id(fn)))
+        self.expr.ints = _int_locals(good, bad, self.expr.funcs)
+        self.expr.bounds = int_bounds(good, self.expr.ints, self.expr.funcs, self.expr.rbounds)
+        self.expr.exact = exact_int_locals(good, self.expr.ints)
+        self.expr.strs = str_locals(
+            good, bad, lambda x: self.expr._ub(x) if self.expr._isint(x) else None,
+            self.expr.str_ok)
         self.expr.in_fn = True
         self.expr.lists = list_locals(fn, self.expr.list_calls)
         self.expr.dicts = dict_locals(fn)
+        self.expr.int_dicts = int_dict_locals(
+            fn, self.expr.dicts, good,
+            lambda x: self.expr._ub(x) if self.expr._isint(x) else None,
+            "len" in self.expr.pure_calls)
         self.fn_depth += 1
         try:
             inner = self.body(fn.body, 0, fn.lineno)
@@ -2735,6 +3100,7 @@ class GasRewriter:
             self.expr.ints, self.expr.lists, self.expr.dicts, self.expr.in_fn = outer
             self.fn_depth -= 1
             self.expr.bounds = outer_bounds
+            self.expr.strs, self.expr.exact, self.expr.int_dicts = outer_strs
         # the first block's charge is merged into the entry charge
         first_k = 0
         if (

@@ -154,6 +154,25 @@ class Ops:
             return a + s
         return self.add(a, self.str_prepaid(x))
 
+    def add_str_settle(self, s):
+        """The rewriter's inline ``a + str(x)`` (``s`` its result) charged what ``add_str``
+        charges at once, then found the gas counter or the memory past its limit: take those
+        charges back and make them again in ``add_str``'s order, so the same error (out of gas,
+        the memory limit, or a sticky abort) ends the execution with the same gas used."""
+        m = self.m
+        n = len(s)
+        m.g += 1 + n // BPG
+        m.mem -= 20 + n
+        m.mem += 20
+        if m.mem > _MEM_LIMIT:
+            m.alloc(0)
+        m.g -= 1 + n // BPG
+        if m.g < 0:
+            m.fail()
+        m.mem += n
+        if m.mem > _MEM_LIMIT:
+            m.alloc(0)
+
     def str_prepaid(self, x="", *a, **kw):
         """A call written ``str(...)`` that the rewriter did not do inline: its block prepaid
         ``str_call`` gas (v6), refunded here before ``str()`` charges as it always did, so the

@@ -180,6 +180,18 @@ def test_str_of_a_bounded_int_is_converted_inline_untested():
     assert big.result == f"{10**20},{10**20 + 1}"
 
 
+def test_str_of_a_proven_int_name_holding_a_bool_costs_what_str_of_a_bool_costs():
+    # a bool is an int to the int facts but not to str(): the inline conversion (which keeps
+    # the prepaid str_call) is for exact ints only; True through an unproven name agrees
+    body = "    b = {z}\n    n = b + 1\n    return [str(b), str(n), str(b)]\n"
+    proven = contract("@public\ndef main(z: bool) -> list:\n" + body.format(z="True"))
+    unproven = contract("@public\ndef main(z: bool) -> list:\n" + body.format(z="z"))
+    a, b = run(proven, z=True), run(unproven, z=True)
+    assert a.result == b.result == ["True", "2", "True"]
+    assert a.gas_used == b.gas_used, (a.gas_used, b.gas_used)
+    assert "_pc_S(n)" in rewritten(proven.split("\n", 1)[1])  # n = b + 1: an exact int
+
+
 def test_bounded_and_unproven_paths_agree_in_results_errors_and_gas():
     # the same loop with proven, bounded locals and with the values laundered through a
     # parameter (unproven: type and range tested, helpers) must agree exactly
