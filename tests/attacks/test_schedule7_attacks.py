@@ -146,3 +146,24 @@ def test_parameter_facts_of_a_long_call_chain_are_linear():
         return min(out)
     small, big = best(200), best(1600)
     assert big < 20 * small, (small, big)
+
+
+def test_exact_int_list_and_dict_facts_of_a_chain_of_names_are_linear(monkeypatch):
+    """``exact_int_locals`` (session 4's str paths), ``list_locals`` and ``dict_locals``
+    checked every name until a whole round changed nothing: a chain ``a0 = True``,
+    ``a_i = a_(i-1)`` drops one name per round from each, n**2 / 2 checks: 8,000 lines
+    (141 KB, within the 256 KiB limit) took 20 s CPU to rewrite and compile for 77M gas
+    (265 ns/gas). Counted, not timed: the checks of names must grow linearly."""
+    calls = [0]
+    real = gas_rewriter._is_exact_int
+
+    def counting(*a):
+        calls[0] += 1
+        return real(*a)
+    monkeypatch.setattr(gas_rewriter, "_is_exact_int", counting)
+    for n in (200, 800):
+        body = "    a0 = True\n" + "".join(f"    a{i} = a{i - 1}\n" for i in range(1, n))
+        calls[0] = 0
+        paid, _written = _rewritten_nodes("@public\ndef main(s: int) -> int:\n" + body
+                                          + f"    return a{n - 1}\n")
+        assert calls[0] <= 2 * paid, (n, paid, calls[0])
