@@ -1543,11 +1543,13 @@ class ExprRewriter(ast.NodeTransformer):
             m = getattr(o, "int_bound", None)
             if m is not None and m <= bound and _small_tree(o) and (
                     i == len(operands) - 1 or all(
-                        isinstance(x, ast.Name) or _is_int_const(x) or self._within(x, bound)
+                        isinstance(x, ast.Name) or _is_int_const(x)
+                        or self._within(x, bound) and _small_tree(x)
                         for x in operands[i + 1:])):
                 # a proven int within the free range whatever its operands' sizes (x & 7,
                 # x % 10), small enough to be written twice (``_small_tree``): no test and
-                # no temporary; it is evaluated in the branch taken,
+                # no temporary; it is evaluated in the branch taken, (a later operand too big
+                # to be written twice is tested in a temporary first: then this one is too)
                 # after the other operand's test, which keeps the helper's order because the
                 # other operands after it are names or literals
                 uses.append(o)
