@@ -229,3 +229,33 @@ def test_a_bounded_operand_is_evaluated_before_a_later_big_one(chain):
     assert r.status == "reverted" and r.error.endswith("A first"), (r.status, r.error)
     r = chain.call(name, "main", {"x": 3, "y": 5}, sender="alice", gas_limit=100_000)
     assert (r.status, r.result) == ("success", 3 * 3 - 3), (r.status, r.error)
+
+
+def test_schedule7_receipts_are_the_same_on_every_interpreter_and_seed():
+    """Recursive copies (prepaid, bounded, self-charging), the depth limit, out of gas inside
+    a recursion, the session-4 str/dict paths and the shapes above: the same receipts and
+    state root on CPython 3.11/3.12/3.13 (``attack_support.INTERPRETERS``) under two worker
+    hash seeds."""
+    import random
+
+    from attack_support import assert_same_everywhere
+    rec = ("def f(n, m):\n    if n <= 0:\n        return m % 5\n    k = 0\n"
+           "    try:\n        k = f(n - 1, 3 * m + 1) * 3 - f(n - 2, m % 4)\n"
+           "    finally:\n        k = k + (10 // (m - 97))\n"
+           "    return (k + f(n // 2, m - n)) % 1000003\n\n"
+           "@public\ndef main(n: int, m: int) -> int:\n    return f(n, m)\n")
+    strs = ("@public\ndef main(n: int, p: str) -> list:\n    d = {'acct': 1}\n    k = 'a1'\n"
+            "    for i in range(n):\n        k = 'acct' + str(i % 10)\n"
+            "        if k in d:\n            d[k] += i % 13\n        else:\n            d[k] = 1\n"
+            "    d[p] = 5\n    return [len(d), k, d.get('acct3', 0)]\n")
+    cases = []
+    for n, m, gas in ((8, 3, 1_000_000), (8, 97, 1_000_000), (12, 5, 3_000), (250, 1, 2_000_000),
+                      (6, 2**70, 1_000_000)):
+        cases.append((_src(rec), "main", {"n": n, "m": m}, gas))
+    for n, p in ((0, "x"), (25, "acct4"), (40, "w" * 1500)):
+        cases.append((_src(strs), "main", {"n": n, "p": p}, 1_000_000))
+    cases.append((_src(ORDER), "main", {"x": 1, "y": 2}, 100_000))
+    rng = random.Random(3)
+    x, y = rng.randint(-2**80, 2**80), rng.randint(-2**80, 2**80)
+    cases.append((_src(_nested_mod_add(8)), "main", {"x": x, "y": y}, 100_000))
+    assert_same_everywhere(cases, seeds=(0, 4242))
