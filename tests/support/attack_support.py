@@ -17,10 +17,15 @@ from pathlib import Path
 HEADER = "from pycontract import public, view, constructor, Map, Value, ctx, emit, call, require, revert\n"
 _names = itertools.count()
 
-INTERPRETERS = [
-    p for p in (sys.executable, "/work/venv312/bin/python", "/work/venv313/bin/python")
-    if os.path.exists(p)
+INTERPRETERS = [sys.executable] + [
+    next(p for p in group if os.path.exists(p))
+    for group in (("/work/venv312/bin/python", "/tmp/venv3.12/bin/python"),
+                  ("/work/venv313/bin/python", "/tmp/venv3.13/bin/python"))
+    if any(os.path.exists(p) for p in group)
 ]
+#: the checkout the interpreters above import pycontract from (a venv that has no pycontract
+#: installed, such as /tmp/venv3.12, finds it through PYTHONPATH)
+_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def src(body: str, header: bool = True) -> str:
@@ -102,9 +107,11 @@ def receipts_everywhere(cases, seeds=(0,)):
     results = {}
     for py in INTERPRETERS:
         for seed in seeds:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                [_ROOT] + [x for x in [os.environ.get("PYTHONPATH")] if x]))
             p = subprocess.run([py, "-c", _RUNNER, str(seed)], input=json.dumps(cases),
                                capture_output=True, text=True, timeout=300,
-                               cwd=str(Path(__file__).parent))
+                               cwd=str(Path(__file__).parent), env=env)
             assert p.returncode == 0, p.stderr[-2000:]
             results[f"{py} seed={seed}"] = json.loads(p.stdout)
     return results
