@@ -166,12 +166,7 @@ class Ops:
         m.mem += 20
         if m.mem > _MEM_LIMIT:
             m.alloc(0)
-        m.g -= 1 + n // BPG
-        if m.g < 0:
-            m.fail()
-        m.mem += n
-        if m.mem > _MEM_LIMIT:
-            m.alloc(0)
+        m.bytes(n)  # the add, as add_str makes it
 
     def str_prepaid(self, x="", *a, **kw):
         """A call written ``str(...)`` that the rewriter did not do inline: its block prepaid

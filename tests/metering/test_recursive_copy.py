@@ -158,21 +158,8 @@ def test_out_of_gas_inside_copies_is_unchanged(monkeypatch):
 # ---- schedule 7: self-calls prepaid at the call site, bounded copies (issue 12)
 
 def variants(monkeypatch, src, **kw):
-    """Outcomes of one source under: everything (prepaid, bounded copies), prepaid without
-    bounded copies, the schedule 6 copy (the callee charges its own entry), no copy."""
-    out = {}
-    flags = {"full": {}, "unbounded": {"BOUNDED_COPIES": False},
-             "s6": {"PREPAY_SELF_CALLS": False}, "none": {"RECURSIVE_COPIES": False}}
-    for key, fl in flags.items():
-        with monkeypatch.context() as mp:
-            for k, v in fl.items():
-                mp.setattr(gas_rewriter.GasRewriter, k, v)
-            compiler.clear_cache()
-            try:
-                out[key] = outcome(src, **kw)
-            finally:
-                compiler.clear_cache()
-    return out
+    """Outcomes of one source under each recursion variant (``RECURSION_VARIANTS``)."""
+    return _h.recursion_variants(monkeypatch, src, **kw)
 
 
 FIB = contract(

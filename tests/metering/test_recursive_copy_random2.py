@@ -17,28 +17,11 @@ import random
 
 import pytest
 
-from pycontract.metering import compiler
-from pycontract.metering import rewriter as gas_rewriter
 
 import language_harness as _h
 
-FLAGS = {"full": {}, "unbounded": {"BOUNDED_COPIES": False},
-         "s6": {"PREPAY_SELF_CALLS": False}, "none": {"RECURSIVE_COPIES": False}}
-
-
 def _variants(monkeypatch, src, **kw):
-    out = {}
-    for key, fl in FLAGS.items():
-        with monkeypatch.context() as mp:
-            for k, v in fl.items():
-                mp.setattr(gas_rewriter.GasRewriter, k, v)
-            compiler.clear_cache()
-            try:
-                o = _h.run(src, **kw)
-                out[key] = (o.status, o.result, o.error, o.gas_used)
-            finally:
-                compiler.clear_cache()
-    return out
+    return _h.recursion_variants(monkeypatch, src, **kw)
 
 
 def _program(rng) -> str:

@@ -101,3 +101,29 @@ HEADER = "from pycontract import public, view, constructor, Map, Value, ctx, req
 def contract(body: str) -> str:
     """Prefix the standard import line to a contract body."""
     return HEADER + body
+
+
+#: the rewriter's switches for the recursion variants: everything (prepaid self-calls, bounded
+#: copies), prepaid without bounded copies, the schedule 6 copy (the callee charges its own
+#: entry), no copy at all
+RECURSION_VARIANTS = {"full": {}, "unbounded": {"BOUNDED_COPIES": False},
+                      "s6": {"PREPAY_SELF_CALLS": False}, "none": {"RECURSIVE_COPIES": False}}
+
+
+def recursion_variants(monkeypatch, src, **kw) -> dict:
+    """(status, result, error, gas_used) of one source run under each RECURSION_VARIANTS."""
+    from pycontract.metering import compiler
+    from pycontract.metering import rewriter as gas_rewriter
+
+    out = {}
+    for key, flags in RECURSION_VARIANTS.items():
+        with monkeypatch.context() as mp:
+            for k, v in flags.items():
+                mp.setattr(gas_rewriter.GasRewriter, k, v)
+            compiler.clear_cache()
+            try:
+                o = run(src, **kw)
+                out[key] = (o.status, o.result, o.error, o.gas_used)
+            finally:
+                compiler.clear_cache()
+    return out
