@@ -88,8 +88,9 @@ class GasSchedule:
     deploy_byte: int = 200
     # a deploy, while the rewriter works: per node of the code it writes and compiles (v7):
     # the module's nodes, then a function's again for each further version it writes of it
-    # (``rewriter.node_count``; a function counts ``deploy_function_nodes`` more); 28-46 us each
-    deploy_node: int = 2_000
+    # (``rewriter.node_count``; a function counts ``deploy_function_nodes`` more); 28-46 us each,
+    # up to ~70 us for the densest shape found (``dd[s] += c`` repeated: 19 nodes written per node)
+    deploy_node: int = 3_000
     deploy_function_nodes: int = 7
     # a value crossing to another contract or to the host (result, event fields, call
     # arguments) is walked, copied and encoded several times in Python by the worker and the
