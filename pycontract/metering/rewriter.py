@@ -624,6 +624,34 @@ def int_str_len(u: int) -> int:
 _STR_ROUNDS = 64
 
 
+def _widen(U, bound_of, max_rounds=None) -> dict:
+    """The least bounds from 0 up: ``U`` (name -> bound, in the order to visit; updated in
+    place, so ``bound_of(name)`` reads the others' current bounds) rises to what
+    ``bound_of`` gives until nothing changes; a name whose bound rises more than
+    ``_WIDEN_AFTER`` times, or that ``bound_of`` cannot bound (None), is dropped for good.
+    Past ``max_rounds`` rounds: no bound at all ({}). Returns the names left, bounded."""
+    rises = dict.fromkeys(U, 0)
+    changed, rounds = True, 0
+    while changed:
+        changed = False
+        rounds += 1
+        if max_rounds is not None and rounds > max_rounds:
+            return {}
+        for k in list(U):
+            if U[k] is None:
+                continue
+            new = bound_of(k)
+            if new is not None and new <= U[k]:
+                continue
+            if new is not None:
+                rises[k] += 1
+                if rises[k] > _WIDEN_AFTER:
+                    new = None
+            U[k] = new
+            changed = True
+    return {k: u for k, u in U.items() if u is not None}
+
+
 def str_locals(good, bad, int_ub, str_ok) -> dict:
     """``name -> L``: locals of a function that can only ever hold a str of at most
     ``L <= long_key`` characters, from its bindings ``good`` / ``bad`` (``_local_bindings``):
@@ -643,7 +671,6 @@ def str_locals(good, bad, int_ub, str_ok) -> dict:
     (``long_key``, schedule 6): the rewriter drops its key tests."""
     names = sorted(k for k in good if k not in bad and all(kind == "=" for kind, _ in good[k]))
     L = dict.fromkeys(names, 0)  # sorted: the same widening on every hash seed
-    rises = dict.fromkeys(names, 0)
 
     def slen(n):
         if isinstance(n, ast.Constant):
@@ -677,31 +704,17 @@ def str_locals(good, bad, int_ub, str_ok) -> dict:
         u = int_ub(x)
         return int_str_len(u) if u is not None else slen(x)
 
-    changed, rounds = True, 0
-    while changed:
-        changed = False
-        rounds += 1
-        if rounds > _STR_ROUNDS:
-            return {}  # a long chain of names: give up (each round walks the function)
-        for k in list(L):
-            if L[k] is None:
-                continue
-            new = 0
-            for _kind, v in good[k]:
-                u = slen(v)
-                if u is None or u > _LONG_KEY:
-                    new = None
-                    break
-                new = max(new, u)
-            if new is not None and new <= L[k]:
-                continue
-            if new is not None:
-                rises[k] += 1
-                if rises[k] > _WIDEN_AFTER:
-                    new = None
-            L[k] = new
-            changed = True
-    return {k: u for k, u in L.items() if u is not None}
+    def bound_of(k):
+        new = 0
+        for _kind, v in good[k]:
+            u = slen(v)
+            if u is None or u > _LONG_KEY:
+                return None
+            new = max(new, u)
+        return new
+
+    # a long chain of names: give up after _STR_ROUNDS (each round walks the function)
+    return _widen(L, bound_of, _STR_ROUNDS)
 
 
 def _is_call_of(n, fname, nargs) -> bool:
@@ -965,7 +978,6 @@ def int_bounds(good, ints, funcs=frozenset(), rbounds=None) -> dict:
     # a set's order: that follows PYTHONHASHSEED, and the widening below depends on the
     # order, so the code written would too
     U = {k: 0 for k in reversed(list(good)) if k in ints}
-    rises = dict.fromkeys(U, 0)
     rbounds = rbounds or {}
 
     def ub(n):
@@ -1013,22 +1025,7 @@ def int_bounds(good, ints, funcs=frozenset(), rbounds=None) -> dict:
         total = base + EXEC_MAX * step
         return total if total < _BOUND_CAP else None
 
-    changed = True
-    while changed:
-        changed = False
-        for k in list(U):
-            if U[k] is None:
-                continue
-            new = bound_of(k)
-            if new is not None and new <= U[k]:
-                continue
-            if new is not None:
-                rises[k] += 1
-                if rises[k] > _WIDEN_AFTER:
-                    new = None
-            U[k] = new
-            changed = True
-    return {k: u for k, u in U.items() if u is not None}
+    return _widen(U, bound_of)
 
 
 def int_facts(fn, range_ok: bool, funcs=frozenset(), params=frozenset(), rbounds=None,
