@@ -381,13 +381,13 @@ def _admit(executor, ov, kind, name, function, tx, kwargs):
     return cc, ep, ep.kind == "view"
 
 
-def _compile_deploy(executor, name, source, kwargs, meter):
+def _compile_deploy(executor, name, source, source_bytes, kwargs, meter):
     """(compiled contract, constructor or None) of a deploy, paid for before the work: the
     source bytes (``deploy_byte``: vetting; the host admits no gas limit below them with the
     intrinsic cost), then ``deploy_node`` per node of the code the rewriter writes (as it
     goes). A source that fails vetting, or constructor arguments that do not fit, are
     Rejected before any node is paid."""
-    meter.charge(len(source.encode("utf-8", "surrogatepass")) * SCHEDULE.deploy_byte)
+    meter.charge(source_bytes * SCHEDULE.deploy_byte)
     found = []
 
     def admit(entry_points):
@@ -426,12 +426,11 @@ def _deploy(ov, cc, name, source, sender):
     }
 
 
-def _intrinsic(args_blob, source, query=False) -> int:
-    """The intrinsic cost (schedule.intrinsic_gas) of the payload as the host sent it."""
+def _intrinsic(args_blob, source_bytes=0, query=False) -> int:
+    """The intrinsic cost (schedule.intrinsic_gas) of the payload as the host sent it: the
+    encoded arguments and, for a deploy, its source's UTF-8 length."""
     payload = len(args_blob) if type(args_blob) is bytes else 0
-    if type(source) is str:
-        payload += len(source.encode("utf-8", "surrogatepass"))
-    return intrinsic_gas(payload, query)
+    return intrinsic_gas(payload + source_bytes, query)
 
 
 def run_tx(executor, ov, tx, height, time, budget=None):
@@ -462,10 +461,14 @@ def run_tx(executor, ov, tx, height, time, budget=None):
     deployed = None
     ov.begin_tx()
     try:
-        meter.charge(_intrinsic(tx.get("args"), tx.get("source") if kind == "deploy" else None))
+        # a deploy's source is a str (``_admit``); its UTF-8 length prices it twice
+        source_bytes = (len(tx["source"].encode("utf-8", "surrogatepass")) if kind == "deploy"
+                        else 0)
+        meter.charge(_intrinsic(tx.get("args"), source_bytes))
         if kind == "deploy":
             try:
-                cc, ep = _compile_deploy(executor, name, tx["source"], kwargs, meter)
+                cc, ep = _compile_deploy(executor, name, tx["source"], source_bytes, kwargs,
+                                         meter)
             except Rejected as e:
                 ov.revert_tx()  # nothing written, no gas: as when refused before the meter
                 return _result("rejected", error=str(e))
@@ -605,7 +608,7 @@ def _run_query(executor, ov, msg):
             if msg.get("profile") is True else None)
     ov.begin_tx()
     try:
-        meter.charge(_intrinsic(msg.get("args"), None, query=True))
+        meter.charge(_intrinsic(msg.get("args"), query=True))
         value = host.run(cc, function, kwargs, frame)
         result = encode_result(value)
         status, error = "success", None
