@@ -40,6 +40,8 @@ _TX_KINDS = ("deploy", "call")
 
 _BLOCK_COLS = "height, hash, parent_hash, state_root, time, tx_count"
 _CONTRACT_COLS = "name, code_hash, source, deployer, height, entry_points"
+_PUT_COMPILED = ("INSERT OR REPLACE INTO compiled (contract, engine, code_hash, code) "
+                 "VALUES (?, ?, ?, ?)")
 _TX_COLS = (
     "tx_hash, kind, sender, contract, function, args, gas_limit, status, gas_used, result, "
     "error, height, idx, nonce"
@@ -83,6 +85,12 @@ def _get_contract(conn: sqlite3.Connection, name: str) -> ContractRecord | None:
     return _contract(
         conn.execute(f"SELECT {_CONTRACT_COLS} FROM contracts WHERE name=?", (name,)).fetchone()
     )
+
+
+def _get_compiled(conn: sqlite3.Connection, name: str) -> tuple[str, str, bytes] | None:
+    row = conn.execute("SELECT engine, code_hash, code FROM compiled WHERE contract=?",
+                       (name,)).fetchone()
+    return None if row is None else (row[0], row[1], bytes(row[2]))
 
 
 def _iter_storage(conn: sqlite3.Connection, contract: str) -> Iterator[tuple[bytes, bytes]]:
@@ -254,6 +262,8 @@ class BlockOverlay:
         self._prepared: dict[tuple[str, bytes], tuple] = {}
         self._dirty: set[tuple[str, bytes]] = set()
         self._txs: list[_PreparedTx] = []
+        #: contract name -> (engine, code hash, code) to store in the ``compiled`` cache
+        self._compiled: dict[str, tuple[str, str, bytes]] = {}
 
     # ------------------------------------------------------------------ state
     @property
@@ -387,6 +397,37 @@ class BlockOverlay:
             raise LedgerError(f"ContractRecord.entry_points must be JSON-able: {e}") from None
         layer = self._tx_contracts if self._tx_contracts is not None else self._block_contracts
         layer[rec.name] = rec
+
+    # ------------------------------------------------------------------ compiled code
+    def compiled(self, name: str) -> tuple[str, str, bytes] | None:
+        """(engine, code hash, code) cached for contract ``name`` (schema version 5,
+        ``compiled``): what this block adds, else the committed row as of the snapshot."""
+        self._live()
+        got = self._compiled.get(name)
+        if got is not None:
+            return got
+        if self._ledger._inflight is not None:
+            self._ledger._settle_below(self)
+        return _get_compiled(self._conn, name)
+
+    def add_compiled(self, name: str, engine: str, code_hash: str, code: bytes) -> None:
+        """Store ``code`` (opaque bytes) as contract ``name``'s compiled code with the block:
+        a node-local cache, in no state root. The contract must exist in this overlay (or be
+        committed) with that very code hash; a later row for the same contract replaces it."""
+        self._live()
+        if type(name) is not str or type(engine) is not str or type(code_hash) is not str \
+                or type(code) is not bytes:
+            raise LedgerError("add_compiled needs (str, str, str, bytes)")
+        rec = self.contract(name)
+        if rec is None:
+            raise LedgerError(f"compiled code for {name!r}, which is not a contract")
+        if rec.code_hash != code_hash:
+            raise LedgerError(f"compiled code for {name!r} is of another code hash")
+        self._compiled[name] = (engine, code_hash, code)
+
+    def compiled_added(self) -> list[tuple[str, str, str, bytes]]:
+        """(name, engine, code hash, code) of every ``add_compiled`` of this block."""
+        return [(n, *row) for n, row in self._compiled.items()]
 
     # ------------------------------------------------------------------ transactions
     def begin_tx(self) -> None:
@@ -525,6 +566,7 @@ class BlockOverlay:
         self._closed = True
         self._block = {}
         self._tx = None
+        self._compiled = {}
         self._ledger._release_snapshot(self._conn, self._owned_conn)
 
     def __enter__(self) -> "BlockOverlay":
@@ -901,6 +943,37 @@ class Ledger:
         return ContractRecord(rec.name, rec.code_hash, rec.source, rec.deployer, rec.height,
                               rec.entry_points)
 
+    def compiled(self, name: str) -> tuple[str, str, bytes] | None:
+        """(engine, code hash, code) cached for contract ``name``, or None (see
+        ``BlockOverlay.add_compiled``)."""
+        return _get_compiled(self._reader, name)
+
+    def put_compiled(self, rows) -> None:
+        """Store compiled code outside a block: ``rows`` of (name, engine, code hash, code),
+        each for a committed contract of that code hash (one SQLite transaction; a node-local
+        cache, in no state root). Not while a block is staged."""
+        self._writable()
+        rows = list(rows)
+        for r in rows:
+            if type(r) is not tuple or len(r) != 4 or not all(type(x) is str for x in r[:3]) \
+                    or type(r[3]) is not bytes:
+                raise LedgerError("put_compiled needs rows of (str, str, str, bytes)")
+            rec = self.contract(r[0])
+            if rec is None or rec.code_hash != r[2]:
+                raise LedgerError(f"compiled code for {r[0]!r}, which is not a committed "
+                                  "contract of that code hash")
+        if not rows:
+            return
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_PUT_COMPILED, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
     def contracts(self) -> list[ContractRecord]:
         rows = self._reader.execute(f"SELECT {_CONTRACT_COLS} FROM contracts ORDER BY name")
         return [_contract(r) for r in rows.fetchall()]
@@ -1105,6 +1178,7 @@ class Ledger:
             rows.leaf_up.append(
                 sr.leaf_of(sr.code_leaf_key(rec.name), sr.code_leaf_value(rec.code_hash))
             )
+        rows.compiled_rows = [(n, *ov._compiled[n]) for n in sorted(ov._compiled)]
         rows.tx_rows = [p.tx_row for p in prepared_txs]
         rows.event_rows = [row for p in prepared_txs for row in p.event_rows]
         rows.receipt_digests = [p.receipt_digest for p in prepared_txs]
@@ -1139,6 +1213,8 @@ class Ledger:
                     )
                 except sqlite3.IntegrityError:
                     raise LedgerError("a contract in this block already exists") from None
+            if rows.compiled_rows:
+                conn.executemany(_PUT_COMPILED, rows.compiled_rows)
             t_storage = _time.perf_counter()
             # ---- state root: leaves, touched buckets, tree preview
             root, pending = self._update_state(conn, tree, rows.leaf_up, rows.leaf_del)
@@ -1302,6 +1378,7 @@ class _BlockRows:
         self.leaf_del: list[tuple[int, bytes]] = []
         self.contracts: list[ContractRecord] = []
         self.contract_rows: list[tuple] = []
+        self.compiled_rows: list[tuple] = []
         self.tx_rows: list[tuple] = []
         self.event_rows: list[tuple] = []
         self.receipt_digests: list[bytes] = []

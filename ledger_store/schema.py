@@ -23,6 +23,11 @@ Version history:
   (``TX_HASH_PREFIX``; lookups compare the whole hash too). Each of those indexes took a random
   insert per transaction: together about a third of a 500-transfer block's SQLite work and
   WAL pages. Migration 3 -> 4 drops the columns and indexes and builds the prefix index.
+* 5 - adds ``compiled``: one opaque blob per contract, its code as compiled by the engine named
+  in ``engine`` (kept so that a new worker process loads a contract instead of compiling it
+  again for a call's gas). A cache of this node, derived from ``contracts``: no part of the
+  state root or of any block hash, written with the block that deploys the contract (or with
+  any later one), and any row may be deleted at any time. Migration 4 -> 5 creates it empty.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from .errors import SchemaVersionError
 
 __all__ = ["SCHEMA_VERSION", "TX_HASH_PREFIX", "create_schema", "read_version", "migrate", "MIGRATIONS"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: ``transactions`` rows are found by hash through an index on this expression (the first 12
 #: hex digits: short keys, so few index pages per block); queries repeat it verbatim so SQLite
@@ -176,8 +181,19 @@ def _migrate_3_to_4(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX idx_transactions_tx_hash_prefix ON transactions ({TX_HASH_PREFIX})")
 
 
+def _migrate_4_to_5(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE compiled ("
+        " contract TEXT PRIMARY KEY,"
+        " engine TEXT NOT NULL,"
+        " code_hash TEXT NOT NULL,"
+        " code BLOB NOT NULL"
+        ")"
+    )
+
+
 #: MIGRATIONS[n] upgrades a version-n file to version n+1 (run inside one transaction)
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
 
 
 def create_schema(conn: sqlite3.Connection, chain_id: str) -> None:

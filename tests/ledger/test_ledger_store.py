@@ -388,9 +388,16 @@ def test_second_writer_refused_readers_not_blocked(path):
     Ledger(path).close()
 
 
+def _as_version_4(conn) -> None:
+    """Turn a current file into the version-4 layout: no ``compiled`` table."""
+    conn.execute("DROP TABLE compiled")
+    conn.execute("UPDATE meta SET value='4' WHERE key='schema_version'")
+
+
 def _as_version_3(conn) -> None:
     """Turn a current file into the version-3 layout: the readable text columns (filled, as
     version 3 wrote them) and the indexes version 4 dropped, without the hash-prefix index."""
+    _as_version_4(conn)
     conn.execute("DROP INDEX idx_transactions_tx_hash_prefix")
     for table, column, source in (("storage", "key_text", "key"), ("storage", "value_text", "value"),
                                   ("transactions", "args_json", "args"),
@@ -428,7 +435,7 @@ def test_schema_3_migrates_to_4_without_text_columns(tmp_path):
         _as_version_3(led.conn)
         assert "key_text" in _columns(led.conn, "storage")
     with Ledger(path) as led:
-        assert led.meta["schema_version"] == SCHEMA_VERSION == 4
+        assert led.meta["schema_version"] == SCHEMA_VERSION == 5
         assert _columns(led.conn, "storage") == ["contract", "key", "value"]
         assert "args_json" not in _columns(led.conn, "transactions")
         assert "fields_json" not in _columns(led.conn, "events")
@@ -506,7 +513,7 @@ def test_schema_2_migrates_to_3_with_null_nonces(tmp_path):
         led.conn.execute("ALTER TABLE transactions DROP COLUMN nonce")
         led.conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
     with Ledger(path) as led:
-        assert led.meta["schema_version"] == SCHEMA_VERSION == 4
+        assert led.meta["schema_version"] == SCHEMA_VERSION == 5
         (got,) = led.transactions(1)
         assert got.nonce is None and got.receipt_digest() == tx.receipt_digest()
         assert led.has_sender("alice") and not led.has_sender("bob")
