@@ -1,9 +1,22 @@
-"""``compile_contract``: vet -> gas rewrite -> ``compile()``, cached by code hash (LRU)."""
+"""``compile_contract``: vet -> gas rewrite -> ``compile()``, cached by code hash (LRU).
+
+``dump``/``load`` turn a compiled contract into bytes and back, for the ledger's ``compiled``
+cache: a new worker process loads a contract in about a millisecond instead of vetting,
+rewriting and compiling it again (1.4 s for 52 KB of source) for the gas of a call. Only the
+very engine that wrote the bytes (``engine_tag``) loads them back.
+"""
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
+import importlib.metadata
+import io
+import marshal
+import os
+import pickle
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,7 +27,8 @@ from pycontract.errors import VetError
 from pycontract.metering import rewriter as gas_rewriter
 from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
-__all__ = ["CompiledContract", "compile_contract", "CACHE_SIZE", "clear_cache"]
+__all__ = ["CompiledContract", "compile_contract", "CACHE_SIZE", "clear_cache", "dump", "load",
+           "engine_tag"]
 
 CACHE_SIZE = 256
 
@@ -116,3 +130,77 @@ def _compile(source, filename, code_hash, key, pay, admit) -> CompiledContract:
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return cc
+
+
+# ------------------------------------------------------------------ the compiled form as bytes
+
+_MAGIC = b"pycontract-compiled-1\n"
+_DIGEST = 32
+
+
+@functools.lru_cache(maxsize=1)
+def engine_tag() -> str:
+    """Names the engine that compiles: the interpreter's bytecode and marshal format, the
+    versions of the libraries whose output is in the code (RestrictedPython, asttokens) and a
+    digest of pycontract's own source files. Compiled code is loaded back only under the very
+    same tag, so an upgrade of any of them compiles each contract once more. Reads files: a
+    worker calls it before its sandbox closes the filesystem."""
+    h = hashlib.sha256()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for f in sorted(filenames):
+            if f.endswith(".py"):
+                path = os.path.join(dirpath, f)
+                h.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as fh:
+                    h.update(hashlib.sha256(fh.read()).digest())
+    libs = []
+    for dist in ("RestrictedPython", "asttokens"):
+        try:
+            libs.append(f"{dist}={importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            libs.append(f"{dist}=?")
+    return (f"{sys.implementation.cache_tag}-m{marshal.version}-s{GAS_SCHEDULE_VERSION}-"
+            f"{','.join(libs)}-{h.hexdigest()[:24]}")
+
+
+def dump(cc: CompiledContract) -> bytes:
+    """``cc`` as bytes for ``load`` (the code marshaled, the vetted facts pickled)."""
+    payload = pickle.dumps((marshal.dumps(cc.code), cc.entry_points, cc.storage, cc.imports,
+                            cc.deploy_units), protocol=5)
+    return _MAGIC + hashlib.sha256(payload).digest() + payload
+
+
+#: the only classes a compiled form holds besides builtin values
+_LOADABLE = {("pycontract.vetting.entry_points", n) for n in ("EntryPoint", "Param", "StorageDecl")}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in _LOADABLE:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a compiled contract")
+        return super().find_class(module, name)
+
+
+def load(blob: bytes, source: str, filename: str, code_hash: str) -> CompiledContract | None:
+    """The compiled contract ``dump`` wrote, or None if ``blob`` is not one intact (the caller
+    then compiles ``source``). ``source``, ``filename`` and ``code_hash``: those of the contract
+    record the blob was stored for (the ledger stores it only for that code hash)."""
+    if type(blob) is not bytes or not blob.startswith(_MAGIC):
+        return None
+    digest, payload = blob[len(_MAGIC):len(_MAGIC) + _DIGEST], blob[len(_MAGIC) + _DIGEST:]
+    if hashlib.sha256(payload).digest() != digest:
+        return None
+    try:
+        code, entry_points, storage, imports, units = _Unpickler(io.BytesIO(payload)).load()
+        code = marshal.loads(code)
+    except Exception:  # noqa: BLE001 - anything unreadable is a cache miss
+        return None
+    if type(code).__name__ != "code" or code.co_filename != filename \
+            or type(entry_points) is not dict or type(storage) is not dict \
+            or type(imports) is not dict or type(units) is not int:
+        return None
+    return CompiledContract(code=code, code_hash=code_hash, entry_points=entry_points,
+                            storage=storage, imports=imports, source=source, filename=filename,
+                            deploy_units=units)

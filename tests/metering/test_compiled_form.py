@@ -1,0 +1,69 @@
+"""``compiler.dump``/``load``: the compiled form a worker stores in the ledger's ``compiled``
+cache and a new worker loads instead of compiling again."""
+
+import hashlib
+import os
+import pickle
+import sys
+
+from pycontract.metering import compiler
+from pycontract.runtime import CallFrame, Meter
+from support.language_harness import DictHost
+
+TOKEN = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "token.py")
+
+
+def _token():
+    with open(TOKEN) as f:
+        return compiler.compile_contract(f.read(), "token")
+
+
+def _run(cc):
+    """Gas and storage of the constructor and a transfer of ``cc``."""
+    host = DictHost()
+    host.contracts["token"] = cc
+    host.meter = meter = Meter(10**6)
+    frame = CallFrame("token", "alice", "alice", 7, 1_700_000_000, False, 0)
+    host.run(cc, "init", {"supply": 1000}, frame)
+    host.run(cc, "transfer", {"to": "bob", "amount": 7}, frame)
+    return meter.used, sorted(host.storage.items())
+
+
+def test_a_loaded_contract_is_the_compiled_one_and_runs_alike():
+    cc = _token()
+    blob = compiler.dump(cc)
+    got = compiler.load(blob, cc.source, "token", cc.code_hash)
+    assert got == cc  # code objects compare by content
+    assert got.deploy_units == cc.deploy_units and got.storage == cc.storage
+    assert _run(got) == _run(cc)
+
+
+def test_anything_but_an_intact_form_of_that_contract_is_a_miss():
+    cc = _token()
+    blob = compiler.dump(cc)
+    for bad in (b"", b"junk", blob[:-1], blob[:-1] + bytes([blob[-1] ^ 1]),
+                b"X" + blob[1:], "text"):
+        assert compiler.load(bad, cc.source, "token", cc.code_hash) is None
+    # the code was compiled for another contract name (its line positions say so)
+    assert compiler.load(blob, cc.source, "coin", cc.code_hash) is None
+
+
+def test_a_form_naming_any_other_class_is_refused_unrun(tmp_path):
+    """The pickled facts may name only the vetting dataclasses: a stored form is never a way
+    to call anything else, even in the sandboxed worker."""
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    payload = pickle.dumps((b"", Evil(), {}, {}, 0), protocol=5)
+    blob = compiler._MAGIC + hashlib.sha256(payload).digest() + payload
+    assert compiler.load(blob, "", "token", "0" * 64) is None
+    assert not marker.exists()
+
+
+def test_the_engine_tag_names_the_interpreter_and_this_engine():
+    tag = compiler.engine_tag()
+    assert tag == compiler.engine_tag()
+    assert tag.startswith(sys.implementation.cache_tag + "-")
+    assert "-s%d-" % compiler.GAS_SCHEDULE_VERSION in tag and len(tag) <= 256
