@@ -44,6 +44,7 @@ from pycontract.host.records import (
 from pycontract.host.validate import (
     STATUSES,
     _Checked,
+    _check_compiled,
     _fault,
     _is_int,
     _precheck,
@@ -143,6 +144,9 @@ class Chain:
         self._closed = False
         self._ledger = None
         self._pending: PendingBlock | None = None
+        #: name -> (name, engine, code hash, bytes): compiled code a query's worker offered
+        #: while a block was staged, stored with the next block instead
+        self._compiled_later: dict = {}
         try:
             if self.readonly:
                 self._ledger = Ledger(self.path, readonly=True)
@@ -401,6 +405,7 @@ class Chain:
                     if committing is not None:
                         out.append(self._committed(*committing))
                     if not records:
+                        self._carry_compiled(ov.compiled_added())
                         ov.close()
                         out.append(receipts)
                         continue
@@ -490,13 +495,16 @@ class Chain:
                 self._attach_profiles(led, txs, receipts, send, self._profiling)
             if not records and not always:
                 return receipts, None  # only rejections: no block
+            compiled = ov.compiled_added()
             staged = led.stage_block(ov, time=time, txs=None)  # the records added to ov
             done = True
         finally:
             self._profiling = None
             if not done:
+                self._carry_compiled(ov.compiled_added())
                 ov.close()
         self._pending = PendingBlock(self, staged, time, receipts, records)
+        self._pending._compiled = compiled
         return receipts, self._pending
 
     def _block_time(self, led, time):
@@ -615,7 +623,8 @@ class Chain:
         # rows and state leaves of what was applied so far (also in parallel)
         return self._block_results(w, deadline, timeout, len(send), led.height,
                                    before_wait=lambda: ov_box and ov_box[0].prepare(),
-                                   idle=idle)
+                                   idle=idle,
+                                   final=lambda reply: self._take_compiled(ov_box[0], reply))
 
     def _consume(self, led, ov, txs, receipts, send: dict, blobs, consumed: set, height: int,
                  stream):
@@ -733,12 +742,13 @@ class Chain:
         return rec
 
     def _block_results(self, w: _Worker, deadline: float, timeout: float, n: int, height: int,
-                       before_wait=None, idle=None):
+                       before_wait=None, idle=None, final=None):
         """Yield the ``n`` results of a block request, frame by frame (``block_part`` frames,
         then one final ``block`` frame); anything else is a node fault. ``before_wait()`` runs
         before each frame after the first is read (work to overlap with the worker's);
         ``idle()`` runs, a step at a time, only while the next frame has not arrived (work the
-        host would otherwise do while the worker waits for it); it returns false when done."""
+        host would otherwise do while the worker waits for it); it returns false when done.
+        ``final(reply)`` runs on the final frame once its results have been taken."""
         got = 0
         while True:
             if got and before_wait is not None:
@@ -760,7 +770,49 @@ class Chain:
                 self._profiling.extend(results)
             yield from results
             if op == "block":
+                if final is not None:
+                    final(reply)
                 return
+
+    def _take_compiled(self, ov, reply: dict) -> None:
+        """Store the compiled code a block's final frame offers (the contracts it deployed,
+        and any it had to compile again) with the block, as ``ledger.compiled`` rows: a new
+        worker then loads them instead of compiling for the gas of a call. A malformed row is
+        a node fault; one for no contract of that code hash (a deploy in a block that was then
+        dropped) is left out."""
+        try:
+            rows = _check_compiled(reply.get("compiled"))
+        except NodeFault as e:
+            self._drop_worker()
+            raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
+                            f"{self._ledger.height})") from None
+        later, self._compiled_later = self._compiled_later, {}
+        for r in (*later.values(), *rows):
+            rec = ov.contract(r[0])
+            if rec is not None and rec.code_hash == r[2]:
+                ov.add_compiled(*r)
+
+    def _carry_compiled(self, rows) -> None:
+        """Keep the compiled code of a block that is not committed for the next one (the
+        worker reports a contract once; those the block deployed are dropped then)."""
+        self._compiled_later.update((r[0], r) for r in rows)
+
+    def _keep_compiled(self, led, reply: dict) -> None:
+        """Store the compiled code a query's worker offers (contracts it compiled again: a new
+        worker, an older ledger): now, or with the next block while one is staged; not at all
+        on a read-only Chain."""
+        try:
+            rows = _check_compiled(reply.get("compiled"))
+        except NodeFault:
+            self._drop_worker()
+            raise
+        if self.readonly or not (rows or self._compiled_later):
+            return
+        self._carry_compiled(rows)
+        if led._staged is None:
+            later, self._compiled_later = self._compiled_later, {}
+            led.put_compiled([r for r in later.values()
+                              if getattr(led.contract(r[0]), "code_hash", None) == r[2]])
 
     def _drop_worker(self):
         if self._worker is not None:
@@ -823,6 +875,7 @@ class Chain:
                     not 0 <= used <= gas_limit:
                 self._drop_worker()
                 raise NodeFault("the sandbox worker sent an invalid query reply")
+            self._keep_compiled(led, reply)
             if status == "rejected":
                 raise InvalidTransaction(error or "invalid query")
             if profile:
@@ -1030,6 +1083,8 @@ class PendingBlock:
         self.time: int = time
         self.state_root: str = staged.block.state_root
         self.receipts: list[Receipt] = receipts
+        #: the block's ``compiled`` rows: kept for the next block if this one is dropped
+        self._compiled: list = []
 
     def _end(self) -> None:
         if self._chain._pending is not self:
@@ -1053,6 +1108,7 @@ class PendingBlock:
             self._end()
             if not self._chain._closed:
                 self._staged.drop()
+                self._chain._carry_compiled(self._compiled)
 
     def __repr__(self) -> str:
         return (f"PendingBlock(height={self.height}, txs={len(self.receipts)}, "

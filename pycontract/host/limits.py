@@ -32,3 +32,5 @@ MAX_TX_OUTPUT_BYTES = 32 * 1024 * 1024
 MAX_BLOCK_OUTPUT_BYTES = 128 * 1024 * 1024
 #: the worker sends a block_part frame once its pending results reach this many bytes
 PART_FLUSH_BYTES = 16 * 1024 * 1024
+#: compiled code (for the ledger's ``compiled`` cache) in one reply; more waits for the next
+MAX_COMPILED_REPLY_BYTES = 32 * 1024 * 1024

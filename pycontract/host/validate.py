@@ -119,6 +119,30 @@ def _fault(msg: str):
     raise NodeFault(f"the sandbox worker sent an invalid reply: {msg}")
 
 
+#: longest engine name a worker may give its compiled code (``compiler.engine_tag``)
+MAX_ENGINE_CHARS = 256
+
+
+def _check_compiled(rows) -> list:
+    """The compiled code a worker reply offers for the ledger's ``compiled`` cache:
+    [(name, engine, code hash, bytes), ...], checked for shape only (the bytes are opaque to
+    the host: only a worker ever loads them; the ledger checks each name and code hash against
+    its contract records)."""
+    if rows is None:
+        return []
+    if type(rows) is not list:
+        _fault("compiled code must be a list")
+    out = []
+    for r in rows:
+        if type(r) is not list or len(r) != 4 or type(r[0]) is not str \
+                or not NAME_RE.match(r[0]) or type(r[1]) is not str or not r[1] \
+                or len(r[1]) > MAX_ENGINE_CHARS or type(r[2]) is not str \
+                or not _HASH_RE.match(r[2]) or type(r[3]) is not bytes:
+            _fault("compiled code must be [contract, engine, code hash, bytes]")
+        out.append(tuple(r))
+    return out
+
+
 class _Checked:
     """A validated per-transaction result from the worker."""
 

@@ -144,27 +144,59 @@ def entry_points_json(cc) -> dict:
 
 
 class Executor:
-    """Holds the read-only ledger and the compile cache; runs blocks and queries."""
+    """Holds the read-only ledger and the compile cache; runs blocks and queries.
+
+    A contract missing from the in-memory cache (a new worker) is loaded from the ledger's
+    ``compiled`` cache, where the host stores what a deploy compiled: compiling it again would
+    cost the node up to seconds for the gas of a call. One that is not there either (a ledger
+    older than schema 5, another engine: ``compiler.engine_tag``) is compiled once and
+    reported in the reply (``"compiled"``) for the host to store."""
 
     def __init__(self, ledger):
         self.ledger = ledger
         self.cache = {}
+        self.engine = _compiler.engine_tag()
+        #: name -> compiled contract of a committed contract compiled here, not yet reported
+        self.unsaved = {}
         # (height, {contract: {key: value | None}}, {name: ContractRecord}) of the last block
         # run: its own writes, which a block sent with ``parent_pending`` runs on top of
         self.last_block = None
 
     def compiled(self, name: str, source: str, code_hash: str | None = None, pay=None,
-                 admit=None):
-        """The compiled contract (``pay``/``admit``: a deploy's, see ``compile_contract``)."""
+                 admit=None, ov=None):
+        """The compiled contract (``pay``/``admit``: a deploy's, see ``compile_contract``);
+        ``code_hash`` and ``ov``: those of a contract record, to find it compiled already."""
         key = (name, code_hash)
         cc = self.cache.get(key) if code_hash else None
+        if cc is None and code_hash and ov is not None:
+            row = ov.compiled(name)
+            if row is not None and row[0] == self.engine and row[1] == code_hash:
+                cc = _compiler.load(row[2], source, name, code_hash)
+            if cc is None:
+                cc = _compiler.compile_contract(source, name)
+                self.unsaved[name] = cc
         if cc is None:
             cc = _compiler.compile_contract(source, name, pay=pay, admit=admit)
-            self.cache[(name, cc.code_hash)] = cc
+        self.cache[(name, cc.code_hash)] = cc
         return cc
 
-    def compiled_record(self, rec):
-        return self.compiled(rec.name, rec.source, rec.code_hash)
+    def compiled_record(self, rec, ov):
+        return self.compiled(rec.name, rec.source, rec.code_hash, ov=ov)
+
+    def to_store(self, deployed=None) -> list:
+        """[[name, engine, code hash, compiled bytes], ...] for the host's ``compiled`` cache:
+        the contracts ``deployed`` ({name: record}) and those compiled anew, up to
+        ``limits.MAX_COMPILED_REPLY_BYTES`` a reply (the rest goes with the next replies)."""
+        for n, rec in (deployed or {}).items():
+            self.unsaved[n] = self.cache[(n, rec.code_hash)]
+        out, size = [], 0
+        for n in list(self.unsaved):
+            blob = _compiler.dump(self.unsaved[n])
+            if out and size + len(blob) > limits.MAX_COMPILED_REPLY_BYTES:
+                break
+            out.append([n, self.engine, self.unsaved.pop(n).code_hash, blob])
+            size += len(blob)
+        return out
 
 
 class TxHost:
@@ -257,7 +289,7 @@ class TxHost:
         rec = self.ov.contract(contract)
         if rec is None:
             raise RawRevert(f"{where}: no such contract")
-        cc = self.executor.compiled_record(rec)
+        cc = self.executor.compiled_record(rec, self.ov)
         ep = cc.entry_points.get(function)
         if ep is None:
             raise RawRevert(f"{where}: no public or view function of that name")
@@ -351,7 +383,7 @@ def _entry_point(executor, ov, name, function):
     rec = ov.contract(name) if type(name) is str else None
     if rec is None:
         raise Rejected(f"unknown contract {name!r}")
-    cc = executor.compiled_record(rec)
+    cc = executor.compiled_record(rec, ov)
     if type(function) is not str:
         raise Rejected("function name must be a str")
     ep = cc.entry_points.get(function)
@@ -555,7 +587,11 @@ def run_block(executor, msg, send_part=None):
         executor.last_block = (height, own, contracts)
     finally:
         ov.close()
-    return {"op": "block", "results": results}
+    reply = {"op": "block", "results": results}
+    compiled = executor.to_store(contracts)
+    if compiled:
+        reply["compiled"] = compiled
+    return reply
 
 
 def _carry_parent(ov, height, last):
@@ -578,9 +614,13 @@ def _carry_parent(ov, height, last):
 def run_query(executor, msg):
     ov = executor.ledger.begin_block()
     try:
-        return _run_query(executor, ov, msg)
+        reply = _run_query(executor, ov, msg)
     finally:
         ov.close()
+    compiled = executor.to_store()
+    if compiled:
+        reply["compiled"] = compiled
+    return reply
 
 
 def _run_query(executor, ov, msg):
@@ -670,6 +710,7 @@ def main(argv=None) -> int:
         ledger.height  # noqa: B018 - opens the database, WAL and shm files before the sandbox
         with ledger.begin_block() as ov:  # opens the snapshot connection, reused later
             ov.get("", b"")
+        executor = Executor(ledger)  # names its engine: reads pycontract's files
         read_paths = sandbox.default_read_paths([os.path.dirname(os.path.abspath(ledger_path))])
         report = sandbox.apply(limits, read_paths=read_paths)
     except BaseException as e:  # noqa: BLE001
@@ -680,5 +721,5 @@ def main(argv=None) -> int:
         {"op": "hello", "pid": os.getpid(), "sandbox": report,
          "python": list(sys.version_info[:3]), "hash_seed": os.environ.get("PYTHONHASHSEED")},
     )
-    return serve(req_fd, resp_fd, Executor(ledger), int(limits.get("cpu_seconds", 120)))
+    return serve(req_fd, resp_fd, executor, int(limits.get("cpu_seconds", 120)))
 

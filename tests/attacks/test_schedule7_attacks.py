@@ -171,9 +171,6 @@ def test_exact_int_list_and_dict_facts_of_a_chain_of_names_are_linear(monkeypatc
         assert calls[0] <= 2 * paid, (n, paid, calls[0])
 
 
-@pytest.mark.xfail(strict=True, reason="open (R4-6): a contract missing from the worker's "
-                   "compile cache (a new worker after a restart) is compiled again, unpaid, by "
-                   "the first transaction or query that uses it")
 def test_the_first_call_after_a_worker_restart_is_not_an_unpaid_compile(tmp_path, monkeypatch):
     """Schedule 7 prices a deploy's vetting and compiling (``deploy_byte``/``deploy_node``;
     cached compiles of a deploy pay the same), but the worker's compile cache
@@ -181,7 +178,9 @@ def test_the_first_call_after_a_worker_restart_is_not_an_unpaid_compile(tmp_path
     every contract compiles it again for the 2,000-odd gas of the call (measured: a 52 KB
     contract, 45.5M gas to deploy, took 1.4 s of node time for a 2,651-gas call). Checked
     without timing: a new worker's executor, on the restarted ledger, looking up the entry
-    point of a deployed contract, must not run the compiler."""
+    point of a deployed contract, must not run the compiler. Fixed: the deploy's compiled code
+    is stored with its block (the ledger's ``compiled`` cache, schema 5) and a new worker loads
+    it (tests/host/test_compiled_cache.py)."""
     from ledger_store import Ledger
     from pycontract import Chain
     from pycontract.metering import compiler
@@ -263,3 +262,33 @@ def test_schedule7_receipts_are_the_same_on_every_interpreter_and_seed():
     x, y = rng.randint(-2**80, 2**80), rng.randint(-2**80, 2**80)
     cases.append((_src(_nested_mod_add(8)), "main", {"x": x, "y": y}, 100_000))
     assert_same_everywhere(cases, seeds=(0, 4242))
+
+
+def test_compiled_code_for_the_cache_is_sent_in_bounded_replies(tmp_path, monkeypatch):
+    """Every deploy of a block sends its compiled code back with the block's final frame; a
+    block of many deploys must not make that frame pass the protocol's limit (a worker fault
+    stops the node): past ``MAX_COMPILED_REPLY_BYTES`` the rest waits for the next replies."""
+    from ledger_store import Ledger
+    from pycontract import Chain
+    from pycontract.host import limits
+    from pycontract.worker import process as worker
+
+    path = tmp_path / "ledger.db"
+    with Chain(path) as c:
+        for n in ("a", "b", "d"):
+            assert c.deploy(n, _src("@public\ndef ping() -> int:\n    return 1\n"),
+                            sender="alice").status == "success"
+    led = Ledger(path, readonly=True)
+    try:
+        executor = worker.Executor(led)
+        with led.begin_block() as ov:
+            recs = {n: ov.contract(n) for n in ("a", "b", "d")}
+            for n in recs:
+                executor.compiled_record(recs[n], ov)
+        assert executor.unsaved == {}  # all three were loaded from the ledger
+        one = len(executor.to_store({"a": recs["a"]})[0][3])
+        monkeypatch.setattr(limits, "MAX_COMPILED_REPLY_BYTES", 2 * one + 1)
+        sent = [executor.to_store(recs), executor.to_store(), executor.to_store()]
+        assert [[r[0] for r in rows] for rows in sent] == [["a", "b"], ["d"], []]
+    finally:
+        led.close()

@@ -32,7 +32,7 @@ class _DictOverlay:
 
 
 class _DictExecutor:
-    def compiled_record(self, cc):
+    def compiled_record(self, cc, ov):
         return cc
 
 
