@@ -948,6 +948,13 @@ class Ledger:
         ``BlockOverlay.add_compiled``)."""
         return _get_compiled(self._reader, name)
 
+    def uncompiled(self, engine: str) -> list[str]:
+        """Names of the contracts without compiled code of ``engine`` for their code hash."""
+        return [r[0] for r in self._reader.execute(
+            "SELECT c.name FROM contracts c LEFT JOIN compiled k ON k.contract = c.name "
+            "WHERE k.contract IS NULL OR k.engine != ? OR k.code_hash != c.code_hash "
+            "ORDER BY c.name", (engine,))]
+
     def put_compiled(self, rows) -> None:
         """Store compiled code outside a block: ``rows`` of (name, engine, code hash, code),
         each for a committed contract of that code hash (one SQLite transaction; a node-local

@@ -62,6 +62,9 @@ from pycontract.worker import protocol
 
 #: the ledger meta key of the block gas limit (shared with pycontract.node.app's InitChain)
 META_BLOCK_GAS_LIMIT = "block_max_gas"
+#: seconds the worker may take to compile one contract ahead (``compile_contracts``; the
+#: largest source allowed compiles in a few seconds)
+COMPILE_TIMEOUT = 300.0
 
 
 _gc_lock = threading.Lock()
@@ -231,8 +234,29 @@ class Chain:
             w.kill()
             raise NodeFault(f"the sandbox worker could not start: {hello.get('message', hello.get('op'))}")
         w.sandbox = hello.get("sandbox") if type(hello.get("sandbox")) is dict else {}
+        w.engine = hello.get("engine") if type(hello.get("engine")) is str else ""
         self._worker = w
         return w
+
+    def compile_contracts(self) -> int:
+        """Compile, in the worker and outside any block, every contract that has no compiled
+        code of the worker's engine stored (a ledger older than schema 5, or the first start
+        after an upgrade of the interpreter or of pycontract), and store it: otherwise the
+        first transaction or query to use each such contract compiles it for the gas of a
+        call. A node runs this before it answers CometBFT's handshake. Returns how many."""
+        with self._lock:
+            led = self._writable()
+            if self._pending is not None:
+                raise PycontractError("a pending block is open: commit or drop it first")
+            names = led.uncompiled(self._ensure_worker().engine)
+            for name in names:
+                reply = self._request({"op": "compile", "contract": name,
+                                       "cpu_seconds": int(COMPILE_TIMEOUT) + 1}, COMPILE_TIMEOUT)
+                if reply.get("op") != "compile":
+                    self._drop_worker()
+                    raise NodeFault("the sandbox worker sent an invalid compile reply")
+                self._keep_compiled(led, reply)
+            return len(names)
 
     @property
     def worker_pid(self) -> int:

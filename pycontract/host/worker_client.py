@@ -30,6 +30,9 @@ def _signal_name(n: int) -> str:
 class _Worker:
     """One sandbox worker process and its two pipes."""
 
+    #: the worker's ``compiler.engine_tag`` (from its hello): whose compiled code it loads
+    engine = ""
+
     def __init__(self, ledger_path: str, chain_id: str, limits: dict, hash_seed: int = 0):
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()

@@ -89,6 +89,7 @@ class PycontractApp(Application):
         self._fault_at = _fault_height()
         self._verified: OrderedDict[bytes, tuple] = OrderedDict()  # digest -> (stx, tx, refusal)
         self._max_gas = int(self.chain.meta.get(META_MAX_GAS, -1))
+        self._compiled_ahead = False
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -131,6 +132,13 @@ class PycontractApp(Application):
     # -- connection: info / init -----------------------------------------------------------
 
     def info(self, req):
+        if not self._compiled_ahead:
+            # before CometBFT's handshake replays or runs any block: contracts without compiled
+            # code of this engine (after an upgrade) are compiled now, not by a block's call
+            n = self.chain.compile_contracts()
+            if n:
+                self._log(f"pycontract: compiled {n} contract(s) for this engine")
+            self._compiled_ahead = True
         return abci.ResponseInfo(
             data="pycontract", version=_package_version(), app_version=APP_VERSION,
             last_block_height=self.chain.height, last_block_app_hash=self._committed_app_hash())

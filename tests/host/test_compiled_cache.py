@@ -189,3 +189,25 @@ def test_compiled_code_for_no_contract_of_that_code_hash_is_left_out(deployed):
             c._keep_compiled(c._ledger, {"compiled": [row]})
         assert _row(deployed)[1] == code_hash and _row(deployed)[0] != "e"
         assert _row(deployed, "nobody") is None
+
+
+def test_compile_contracts_fills_the_cache_ahead_of_any_block(tmp_path):
+    """After an upgrade (here: rows of another engine, one missing, one damaged), a node
+    compiles every contract before it serves blocks; blocks then only load."""
+    path = str(tmp_path / "l.db")
+    with Chain(path) as c:
+        for n in ("a", "b", "d", "e"):
+            assert c.deploy(n, ONE, sender="alice").status == "success"
+        assert c.compile_contracts() == 0  # every deploy stored its code
+        c._drop_worker()
+        c._ledger.conn.execute("UPDATE compiled SET engine='cpython-399-elsewhere' "
+                               "WHERE contract IN ('a', 'b')")
+        c._ledger.conn.execute("DELETE FROM compiled WHERE contract='d'")
+        assert c._ledger.uncompiled(compiler.engine_tag()) == ["a", "b", "d"]
+        assert c.compile_contracts() == 3
+        assert c._ledger.uncompiled(compiler.engine_tag()) == []
+        assert c.compile_contracts() == 0
+    for n in ("a", "b", "d", "e"):
+        _forge(path, n)
+    with Chain(path) as c:
+        assert [c.query(n, "v") for n in ("a", "b", "d", "e")] == [2, 2, 2, 2]

@@ -320,3 +320,26 @@ def test_remembered_verification_vouches_only_for_the_same_bytes(make_app):
     resp = finalize(app, 1, [good[:-1] + bytes([good[-1] ^ 1]), good])
     assert [r.code for r in resp.tx_results] == [CODE_REJECTED, CODE_REJECTED]  # no contract
     assert "bad signature" in resp.tx_results[0].log
+
+
+def test_info_compiles_contracts_missing_from_the_cache_before_any_block(make_app):
+    """After an upgrade (compiled code of another engine in the ledger) a restarted node
+    compiles its contracts when CometBFT's handshake asks for Info, before it replays or runs
+    a block: no block's call pays node time to compile (issue 12, R4-6)."""
+    from pycontract.metering import compiler
+
+    app = make_app("a")
+    run_block(app, 1, BLOCKS[0])
+    app.chain._ledger.conn.execute("UPDATE compiled SET engine='cpython-399-elsewhere'")
+    app.close()
+    logged = []
+    app2 = PycontractApp(app.chain.path, CHAIN, log=logged.append)
+    try:
+        assert app2.chain._ledger.uncompiled(compiler.engine_tag()) == ["counter"]
+        assert app2.info(abci.RequestInfo()).last_block_height == 1
+        assert app2.chain._ledger.uncompiled(compiler.engine_tag()) == []
+        assert logged == ["pycontract: compiled 1 contract(s) for this engine"]
+        app2.info(abci.RequestInfo())  # once per start
+        assert len(logged) == 1
+    finally:
+        app2.close()
