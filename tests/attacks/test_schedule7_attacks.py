@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import ast
 
-import pytest
-
 from pycontract import vetting
 from pycontract.metering import rewriter as gas_rewriter
 
