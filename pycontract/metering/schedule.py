@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pycontract.vetting.nodes import NODE_WEIGHTS as _NODE_WEIGHTS
 
-GAS_SCHEDULE_VERSION = 7
+GAS_SCHEDULE_VERSION = 8
 
 #: the largest gas limit the engine runs anything with: ``Meter`` refuses more, and so do the
 #: host (``Chain(max_gas_per_tx=...)``, whose default is 100,000,000) and the worker. The
@@ -92,6 +92,12 @@ class GasSchedule:
     # up to ~70 us for the densest shape found (``dd[s] += c`` repeated: 19 nodes written per node)
     deploy_node: int = 3_000
     deploy_function_nodes: int = 7
+    # the first entry of a transaction (or query) into each contract, before its code runs:
+    # per unit its deploy paid ``deploy_node`` for (v8). A worker that does not hold the
+    # contract's code loads it from the ledger's ``compiled`` cache (a new worker, after a
+    # restart): 50-110 ns per unit measured (docs/gas.md, "Schedule 8"); whether it holds it is
+    # node-dependent, so every entry pays, as the EVM's cold account access does
+    code_load: int = 4
     # a value crossing to another contract or to the host (result, event fields, call
     # arguments) is walked, copied and encoded several times in Python by the worker and the
     # host: charged per node of its tree (shared structure counts every time it is reached)

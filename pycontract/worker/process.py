@@ -213,6 +213,8 @@ class TxHost:
         self.origin = origin
         self.stack = []  # CallFrames, innermost last
         self.touched = []
+        #: contracts whose code this transaction has paid ``code_load`` for
+        self.loaded = set()
         self.events = []
         self.meter = None
         self.max_depth = SCHEDULE.call_depth_limit
@@ -225,6 +227,19 @@ class TxHost:
         if not self.stack:
             raise Reverted("storage accessed outside a contract call")
         return self.stack[-1]
+
+    def load(self, contract, cc):
+        """The first entry of the transaction into ``contract`` pays for its code (schedule 8:
+        ``code_load`` per deploy unit; a new worker loads it from the ledger's cache), whether
+        or not this worker holds it already: gas never depends on a node's cache."""
+        if contract not in self.loaded:
+            self.loaded.add(contract)
+            cost = cc.deploy_units * SCHEDULE.code_load
+            if self.meter.g < cost:
+                self.meter.g = -1  # the whole limit is used, as for any out of gas
+                raise OutOfGas(f"{contract}: out of gas paying for the contract's code ({cost} "
+                               "gas: code_load per unit of it; see docs/gas.md)")
+            self.meter.g -= cost
 
     def run(self, cc, function, kwargs, frame):
         self.stack.append(frame)
@@ -311,6 +326,7 @@ class TxHost:
         depth = caller.depth + 1
         if depth > self.max_depth:
             raise RawRevert(f"{where}: call depth limit of {self.max_depth} reached")
+        self.load(contract, cc)
         callee = _runtime.CallFrame(
             contract=contract,
             sender=caller.contract,
@@ -505,6 +521,9 @@ def run_tx(executor, ov, tx, height, time, budget=None):
                 ov.revert_tx()  # nothing written, no gas: as when refused before the meter
                 return _result("rejected", error=str(e))
             deployed = _deploy(ov, cc, name, tx["source"], sender)
+            host.loaded.add(name)  # its code was just paid for, per unit (``deploy_node``)
+        else:
+            host.load(name, cc)
         host._touch(name)
         result = None
         if ep is not None:
@@ -664,6 +683,7 @@ def _run_query(executor, ov, msg):
     ov.begin_tx()
     try:
         meter.charge(_intrinsic(msg.get("args"), query=True))
+        host.load(name, cc)
         value = host.run(cc, function, kwargs, frame)
         result = encode_result(value)
         status, error = "success", None

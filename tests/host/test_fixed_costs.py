@@ -122,11 +122,64 @@ def test_queries_pay_the_intrinsic_cost(chain):
         chain.query("counter", "get", gas_limit=need - 1)
     with pytest.raises(InvalidTransaction, match="below the intrinsic cost"):
         chain.query("counter", "get", gas_limit=intrinsic_gas(payload({})) + 1_000)
-    receipt = chain.query("counter", "get", gas_limit=need + 1_000, profile=True)
-    assert receipt.status == "success" and need < receipt.gas_used <= need + 1_000
+    load = SCHEDULE.code_load * compile_contract(COUNTER, "counter").deploy_units
+    receipt = chain.query("counter", "get", gas_limit=need + load + 1_000, profile=True)
+    assert receipt.status == "success" and need + load < receipt.gas_used <= need + load + 1_000
     with pytest.raises(QueryError):  # admitted, but nothing left for the view's code
-        chain.query("counter", "get", gas_limit=need)
-    assert chain.query("counter", "get", gas_limit=need + 1_000) == 3
+        chain.query("counter", "get", gas_limit=need + load)
+    assert chain.query("counter", "get", gas_limit=need + load + 1_000) == 3
+
+
+CALLER = """from pycontract import public, call
+
+@public
+def twice(by: int) -> int:
+    call("counter", "bump", by=by)
+    return call("counter", "bump", by=by)
+
+@public
+def nothing() -> int:
+    return 0
+"""
+
+
+def test_each_contract_entered_pays_for_its_code_once_a_transaction(chain):
+    """Schedule 8 (``code_load``): the first entry of a transaction into each contract pays per
+    unit of its code (a new worker loads it from the ledger's cache); more entries into the same
+    contract in the transaction pay nothing more; a deploy's constructor pays nothing more (the
+    deploy paid ``deploy_node`` per unit)."""
+    assert chain.deploy("caller", CALLER, sender="deployer").status == "success"
+    counter = compile_contract(COUNTER, "counter").deploy_units
+    caller = compile_contract(CALLER, "caller").deploy_units
+    assert counter > 50 and caller > 10 and SCHEDULE.code_load > 0
+    low = chain.call("caller", "nothing", sender="bob")
+    assert low.status == "success"
+    # the first block of `nothing` runs only once its code is paid: a limit one short of it
+    # stops with nothing run
+    need = intrinsic_gas(payload({})) + SCHEDULE.code_load * caller
+    r = chain.call("caller", "nothing", sender="bob", gas_limit=need)
+    assert r.status == "out_of_gas" and r.gas_used == need
+    one = chain.call("counter", "bump", {"by": 1}, sender="bob")
+    two = chain.call("caller", "twice", {"by": 1}, sender="bob")
+    assert one.status == two.status == "success"
+    # twice = its own code + counter's code once + two bumps' work; bump alone = counter's
+    # code + one bump's work: the second bump pays no code_load again
+    bump_work = one.gas_used - intrinsic_gas(payload({"by": 1})) - SCHEDULE.code_load * counter
+    call_overhead = two.gas_used - low.gas_used - SCHEDULE.code_load * counter \
+        - 2 * bump_work
+    # what is left: the two calls' charges and twice's own few blocks (1,258 gas); a second
+    # code_load of counter (1,220) would take it below the calls' charges alone
+    assert 2 * SCHEDULE.cross_call_base <= call_overhead < 2 * SCHEDULE.cross_call_base + 400, \
+        call_overhead
+    assert SCHEDULE.code_load * counter > 400
+    # a call that cannot pay the callee's code: out of gas there, the whole limit used
+    start = intrinsic_gas(payload({"by": 1})) + SCHEDULE.code_load * caller
+    seen = set()
+    for limit in range(start, two.gas_used, 25):
+        r = chain.call("caller", "twice", {"by": 1}, sender="bob", gas_limit=limit)
+        assert r.status == "out_of_gas" and r.gas_used == limit
+        seen.add(r.error.split(" (")[0])
+    assert "counter: out of gas paying for the contract's code" in seen, seen
 
 
 def test_block_gas_limit_takes_what_fits(tmp_path):

@@ -105,6 +105,7 @@ def mutator_host():
 def call(h, contract_name, function, sender="alice", gas=1_000_000, **kwargs):
     m = Meter(gas)
     h.meter = m
+    h.loaded = set()  # a transaction of its own: it pays each contract's code_load once
     f = CallFrame(contract_name, sender, sender, 7, 1_700_000_000, False, 0)
     return h.run(h.contracts[contract_name], function, kwargs, f), m.used
 

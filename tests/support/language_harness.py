@@ -87,6 +87,7 @@ def run(source, function="main", gas=1_000_000, host=None, name="c", readonly=Fa
     host.contracts[name] = cc
     meter = Meter(gas)
     host.meter = meter
+    host.loaded = {name}  # a transaction of its own; its own code's code_load is the worker's
     frame = CallFrame(name, sender, sender, 7, 1_700_000_000, readonly, 0)
     try:
         result = host.run(cc, function, kwargs, frame)
