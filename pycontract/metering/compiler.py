@@ -27,10 +27,14 @@ from pycontract.errors import VetError
 from pycontract.metering import rewriter as gas_rewriter
 from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
 
-__all__ = ["CompiledContract", "compile_contract", "CACHE_SIZE", "clear_cache", "dump", "load",
-           "engine_tag"]
+__all__ = ["CompiledContract", "compile_contract", "CACHE_SIZE", "CACHE_UNITS", "CompiledCache",
+           "clear_cache", "dump", "load", "engine_tag"]
 
 CACHE_SIZE = 256
+#: ... and at most this many deploy units in all: a compiled contract holds 40-135 bytes of
+#: code objects per unit (more while compiling), and the largest source is ~100,000 units, so
+#: 256 of those would be gigabytes in a worker limited to 2 GiB
+CACHE_UNITS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,42 @@ class CompiledContract:
     storage_defaults: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-_cache: OrderedDict = OrderedDict()
+class CompiledCache:
+    """Compiled contracts by key, least recently used out first: at most ``size`` of them and
+    ``units`` deploy units in all (the newest is kept whatever its size)."""
+
+    def __init__(self, size: int = CACHE_SIZE, units: int = CACHE_UNITS):
+        self.size, self.units = size, units
+        self._items: OrderedDict = OrderedDict()
+        self._units = 0
+
+    def get(self, key):
+        cc = self._items.get(key)
+        if cc is not None:
+            self._items.move_to_end(key)
+        return cc
+
+    def put(self, key, cc: "CompiledContract") -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._units -= old.deploy_units
+        self._items[key] = cc
+        self._units += cc.deploy_units
+        while len(self._items) > 1 and (len(self._items) > self.size or self._units > self.units):
+            self._units -= self._items.popitem(last=False)[1].deploy_units
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._units = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key) -> bool:
+        return key in self._items
+
+
+_cache = CompiledCache()
 _lock = threading.Lock()
 
 
@@ -79,8 +118,6 @@ def compile_contract(source: str, filename: str = "<contract>", pay=None,
     key = (code_hash, filename)
     with _lock:
         cc = _cache.get(key)
-        if cc is not None:
-            _cache.move_to_end(key)
     if cc is not None:
         if admit is not None:
             admit(cc.entry_points)
@@ -125,10 +162,7 @@ def _compile(source, filename, code_hash, key, pay, admit) -> CompiledContract:
         deploy_units=tree.pc_units,
     )
     with _lock:
-        _cache[key] = cc
-        _cache.move_to_end(key)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+        _cache.put(key, cc)
     return cc
 
 

@@ -154,10 +154,13 @@ class Executor:
 
     def __init__(self, ledger):
         self.ledger = ledger
-        self.cache = {}
+        #: (name, code hash) -> compiled contract, bounded (an evicted one is loaded again)
+        self.cache = _compiler.CompiledCache()
         self.engine = _compiler.engine_tag()
         #: name -> compiled contract of a committed contract compiled here, not yet reported
         self.unsaved = {}
+        #: name -> compiled contract of each deploy compiled in the current block
+        self.fresh = {}
         # (height, {contract: {key: value | None}}, {name: ContractRecord}) of the last block
         # run: its own writes, which a block sent with ``parent_pending`` runs on top of
         self.last_block = None
@@ -177,7 +180,9 @@ class Executor:
                 self.unsaved[name] = cc
         if cc is None:
             cc = _compiler.compile_contract(source, name, pay=pay, admit=admit)
-        self.cache[(name, cc.code_hash)] = cc
+            if code_hash is None:
+                self.fresh[name] = cc
+        self.cache.put((name, cc.code_hash), cc)
         return cc
 
     def compiled_record(self, rec, ov):
@@ -188,7 +193,8 @@ class Executor:
         the contracts ``deployed`` ({name: record}) and those compiled anew, up to
         ``limits.MAX_COMPILED_REPLY_BYTES`` a reply (the rest goes with the next replies)."""
         for n, rec in (deployed or {}).items():
-            self.unsaved[n] = self.cache[(n, rec.code_hash)]
+            self.unsaved[n] = self.fresh[n]
+        self.fresh = {}
         out, size = [], 0
         for n in list(self.unsaved):
             blob = _compiler.dump(self.unsaved[n])

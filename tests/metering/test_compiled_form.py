@@ -67,3 +67,24 @@ def test_the_engine_tag_names_the_interpreter_and_this_engine():
     assert tag == compiler.engine_tag()
     assert tag.startswith(sys.implementation.cache_tag + "-")
     assert "-s%d-" % compiler.GAS_SCHEDULE_VERSION in tag and len(tag) <= 256
+
+
+def test_the_compiled_cache_is_bounded_by_count_and_by_units():
+    """A worker keeps compiled contracts in a CompiledCache: a block that touches many big
+    contracts must not hold them all (40-135 bytes per unit loaded; the worker has 2 GiB)."""
+    cc = _token()
+    units = cc.deploy_units
+    cache = compiler.CompiledCache(size=3, units=2 * units)
+    for k in "abc":
+        cache.put(k, cc)
+    assert len(cache) == 2 and "a" not in cache  # two fit the units
+    assert cache.get("b") is cc  # b is now the most recent: c goes first
+    cache.put("d", cc)
+    assert "c" not in cache and "b" in cache and "d" in cache
+    big = compiler.CompiledCache(size=3, units=units - 1)
+    big.put("x", cc)  # the newest is kept, even alone over the budget
+    assert big.get("x") is cc
+    many = compiler.CompiledCache(size=3, units=10**9)
+    for k in "abcde":
+        many.put(k, cc)
+    assert len(many) == 3 and "c" in many and "b" not in many
