@@ -56,8 +56,10 @@ class CompiledContract:
 
 
 class CompiledCache:
-    """Compiled contracts by key, least recently used out first: at most ``size`` of them and
-    ``units`` deploy units in all (the newest is kept whatever its size)."""
+    """Compiled contracts by key, least recently used out first: ``trim`` leaves at most
+    ``size`` of them and ``units`` deploy units in all (the newest is kept whatever its size).
+    A worker trims between transactions only: within one, a contract it entered is never
+    evicted and loaded again (a transaction pays ``code_load`` once per contract)."""
 
     def __init__(self, size: int = CACHE_SIZE, units: int = CACHE_UNITS):
         self.size, self.units = size, units
@@ -76,6 +78,8 @@ class CompiledCache:
             self._units -= old.deploy_units
         self._items[key] = cc
         self._units += cc.deploy_units
+
+    def trim(self) -> None:
         while len(self._items) > 1 and (len(self._items) > self.size or self._units > self.units):
             self._units -= self._items.popitem(last=False)[1].deploy_units
 
@@ -163,6 +167,7 @@ def _compile(source, filename, code_hash, key, pay, admit) -> CompiledContract:
     )
     with _lock:
         _cache.put(key, cc)
+        _cache.trim()
     return cc
 
 

@@ -98,6 +98,10 @@ class GasSchedule:
     # restart): 50-110 ns per unit measured (docs/gas.md, "Schedule 8"); whether it holds it is
     # node-dependent, so every entry pays, as the EVM's cold account access does
     code_load: int = 4
+    # ... and accounted as this many bytes of the transaction's memory (v8): loaded code holds
+    # 40-135 bytes per unit, and a worker keeps every contract a transaction entered until it
+    # ends, so the memory limit bounds how much code one transaction may enter (~1M units)
+    code_memory: int = 128
     # a value crossing to another contract or to the host (result, event fields, call
     # arguments) is walked, copied and encoded several times in Python by the worker and the
     # host: charged per node of its tree (shared structure counts every time it is reached)

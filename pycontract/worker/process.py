@@ -246,6 +246,7 @@ class TxHost:
                 raise OutOfGas(f"{contract}: out of gas paying for the contract's code ({cost} "
                                "gas: code_load per unit of it; see docs/gas.md)")
             self.meter.g -= cost
+            self.meter.alloc(cc.deploy_units * SCHEDULE.code_memory)
 
     def run(self, cc, function, kwargs, frame):
         self.stack.append(frame)
@@ -592,6 +593,7 @@ def run_block(executor, msg, send_part=None):
         part = BLOCK_PART_TXS if tail_from > 0 else BLOCK_TAIL_PART_TXS
         for done, tx in enumerate(txs, 1):
             r = run_tx(executor, ov, tx, height, time, budget)
+            executor.cache.trim()  # between transactions only (CompiledCache)
             w = r[protocol.R_WRITES]
             for j in range(0, len(w), 3):
                 c = w[j]
@@ -648,6 +650,7 @@ def run_compile(executor, msg):
                 executor.compiled_record(rec, ov)
             except VetError:
                 pass  # deployed under another engine, refused by this one: a call says so
+    executor.cache.trim()
     return {"op": "compile", "compiled": executor.to_store()}
 
 
@@ -657,6 +660,7 @@ def run_query(executor, msg):
         reply = _run_query(executor, ov, msg)
     finally:
         ov.close()
+        executor.cache.trim()
     compiled = executor.to_store()
     if compiled:
         reply["compiled"] = compiled

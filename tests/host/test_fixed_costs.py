@@ -250,3 +250,29 @@ def test_compiling_leaves_the_collector_as_it_found_it():
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+HOG = """from pycontract import public, call
+
+@public
+def hog(n: int) -> int:
+    s = "x" * n
+    call("counter", "bump", by=1)
+    return len(s)
+"""
+
+
+def test_code_entered_counts_against_the_transactions_memory(chain):
+    """``code_memory`` (schedule 8): each contract a transaction enters is accounted as 128
+    bytes of its memory per unit (its code stays loaded until the transaction ends), so the
+    memory limit bounds how much code one transaction can make a worker hold."""
+    assert chain.deploy("hog", HOG, sender="deployer").status == "success"
+    counter = compile_contract(COUNTER, "counter").deploy_units * SCHEDULE.code_memory
+    hog = compile_contract(HOG, "hog").deploy_units * SCHEDULE.code_memory
+    room = SCHEDULE.memory_limit - hog  # what the string may take (hog's own code is entered)
+    ok = chain.call("hog", "hog", {"n": room - counter - 1_000_000}, sender="bob",
+                    gas_limit=20_000_000)
+    assert ok.status == "success", ok.error
+    r = chain.call("hog", "hog", {"n": room - counter // 2}, sender="bob", gas_limit=20_000_000)
+    assert r.status == "reverted" and r.error.startswith("hog:6: memory limit exceeded"), r.error
+    assert chain.query("counter", "get") == 1  # the reverted bump wrote nothing

@@ -70,21 +70,27 @@ def test_the_engine_tag_names_the_interpreter_and_this_engine():
 
 
 def test_the_compiled_cache_is_bounded_by_count_and_by_units():
-    """A worker keeps compiled contracts in a CompiledCache: a block that touches many big
-    contracts must not hold them all (40-135 bytes per unit loaded; the worker has 2 GiB)."""
+    """A worker keeps compiled contracts in a CompiledCache: its life may touch many big
+    contracts, which must not all stay (40-135 bytes per unit loaded; the worker has 2 GiB).
+    It trims between transactions only, so nothing a transaction entered is loaded twice."""
     cc = _token()
     units = cc.deploy_units
     cache = compiler.CompiledCache(size=3, units=2 * units)
     for k in "abc":
         cache.put(k, cc)
+    assert len(cache) == 3  # nothing goes before trim()
+    cache.trim()
     assert len(cache) == 2 and "a" not in cache  # two fit the units
     assert cache.get("b") is cc  # b is now the most recent: c goes first
     cache.put("d", cc)
+    cache.trim()
     assert "c" not in cache and "b" in cache and "d" in cache
     big = compiler.CompiledCache(size=3, units=units - 1)
     big.put("x", cc)  # the newest is kept, even alone over the budget
+    big.trim()
     assert big.get("x") is cc
     many = compiler.CompiledCache(size=3, units=10**9)
     for k in "abcde":
         many.put(k, cc)
+    many.trim()
     assert len(many) == 3 and "c" in many and "b" not in many
