@@ -15,6 +15,7 @@ contract storage and the state commitment.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -91,6 +92,19 @@ def _get_compiled(conn: sqlite3.Connection, name: str) -> tuple[str, str, bytes]
     row = conn.execute("SELECT engine, code_hash, code FROM compiled WHERE contract=?",
                        (name,)).fetchone()
     return None if row is None else (row[0], row[1], bytes(row[2]))
+
+
+@contextlib.contextmanager
+def _write_txn(conn: sqlite3.Connection):
+    """One write transaction: COMMIT at the end, ROLLBACK on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _iter_storage(conn: sqlite3.Connection, contract: str) -> Iterator[tuple[bytes, bytes]]:
@@ -682,8 +696,7 @@ class Ledger:
                     raise LedgerError(f"{self.path}: cannot switch the file to WAL mode ({mode})")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA cache_size=-32000")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _write_txn(conn):
                 version = schema.read_version(conn, self.path)
                 if version is None:
                     schema.create_schema(conn, chain_id or "pycontract-local")
@@ -691,11 +704,6 @@ class Ledger:
                     schema.check_version(version, self.path, readonly=False)
                     if version < schema.SCHEMA_VERSION:
                         schema.migrate(conn, version)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         except sqlite3.DatabaseError as e:
             raise LedgerError(f"{self.path}: cannot open as a ledger: {e}") from None
 
@@ -971,15 +979,8 @@ class Ledger:
                                   "contract of that code hash")
         if not rows:
             return
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _write_txn(self.conn) as conn:
             conn.executemany(_PUT_COMPILED, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def contracts(self) -> list[ContractRecord]:
         rows = self._reader.execute(f"SELECT {_CONTRACT_COLS} FROM contracts ORDER BY name")

@@ -39,12 +39,17 @@ def _row(path, name="c"):
         return led.compiled(name)
 
 
-def _set(path, name="c", **cols):
+def _sql(path, statement, *params):
+    """One statement on the ledger file, as another program (or a disk) could change it."""
     conn = sqlite3.connect(path)
     with conn:
-        for col, value in cols.items():
-            conn.execute(f"UPDATE compiled SET {col}=? WHERE contract=?", (value, name))
+        conn.execute(statement, params)
     conn.close()
+
+
+def _set(path, name="c", **cols):
+    for col, value in cols.items():
+        _sql(path, f"UPDATE compiled SET {col}=? WHERE contract=?", value, name)
 
 
 def _forge(path, name="c"):
@@ -86,10 +91,7 @@ def test_a_reverted_deploy_stores_nothing(tmp_path):
 @pytest.mark.parametrize("damage", ["missing", "other engine", "damaged"])
 def test_code_missing_from_the_cache_is_compiled_once_and_stored_again(deployed, use, damage):
     if damage == "missing":  # a ledger written before schema 5
-        conn = sqlite3.connect(deployed)
-        with conn:
-            conn.execute("DELETE FROM compiled")
-        conn.close()
+        _sql(deployed, "DELETE FROM compiled")
     elif damage == "other engine":  # another interpreter, or pycontract upgraded
         _forge(deployed)
         _set(deployed, engine="cpython-399-elsewhere")
@@ -109,10 +111,7 @@ def test_code_missing_from_the_cache_is_compiled_once_and_stored_again(deployed,
 
 
 def test_a_query_while_a_block_is_staged_stores_with_the_next_block(deployed):
-    conn = sqlite3.connect(deployed)
-    with conn:
-        conn.execute("DELETE FROM compiled")
-    conn.close()
+    _sql(deployed, "DELETE FROM compiled")
     with Chain(deployed) as c:
         pending = c.begin_block([Tx(sender="bob", contract="c", function="f", args={})])
         # the block's worker compiled the contract again: its row is staged with the block
@@ -124,10 +123,7 @@ def test_a_query_while_a_block_is_staged_stores_with_the_next_block(deployed):
 
 
 def test_compiled_code_of_a_dropped_block_is_stored_by_the_next_query(deployed):
-    conn = sqlite3.connect(deployed)
-    with conn:
-        conn.execute("DELETE FROM compiled")
-    conn.close()
+    _sql(deployed, "DELETE FROM compiled")
     with Chain(deployed) as c:
         c.begin_block([Tx(sender="bob", contract="c", function="f", args={})]).drop()
         c.begin_block([Tx(sender="bob", contract="n", function="f", args={}, gas_limit=10**6,
