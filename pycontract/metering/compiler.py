@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
-import importlib.metadata
 import io
 import marshal
 import os
@@ -179,29 +178,28 @@ _DIGEST = 32
 
 @functools.lru_cache(maxsize=1)
 def engine_tag() -> str:
-    """Names the engine that compiles: the interpreter's bytecode and marshal format, the
-    versions of the libraries whose output is in the code (RestrictedPython, asttokens) and a
-    digest of pycontract's own source files. Compiled code is loaded back only under the very
-    same tag, so an upgrade of any of them compiles each contract once more. Reads files: a
-    worker calls it before its sandbox closes the filesystem."""
+    """Names the engine that compiles: the interpreter's bytecode and marshal format, the gas
+    schedule, and a digest of the source files of pycontract and of the libraries whose output
+    is in the code (RestrictedPython, asttokens). Compiled code is loaded back only under the
+    very same tag, so an upgrade of any of them compiles each contract once more. Reads files:
+    a worker calls it before its sandbox closes the filesystem."""
+    import asttokens
+    import RestrictedPython
+
     h = hashlib.sha256()
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for f in sorted(filenames):
-            if f.endswith(".py"):
-                path = os.path.join(dirpath, f)
-                h.update(os.path.relpath(path, root).encode() + b"\0")
-                with open(path, "rb") as fh:
-                    h.update(hashlib.sha256(fh.read()).digest())
-    libs = []
-    for dist in ("RestrictedPython", "asttokens"):
-        try:
-            libs.append(f"{dist}={importlib.metadata.version(dist)}")
-        except importlib.metadata.PackageNotFoundError:
-            libs.append(f"{dist}=?")
+    for mod in (sys.modules["pycontract"], RestrictedPython, asttokens):
+        root = os.path.dirname(os.path.abspath(mod.__file__))
+        h.update(mod.__name__.encode() + b"\0")
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for f in sorted(filenames):
+                if f.endswith(".py"):
+                    path = os.path.join(dirpath, f)
+                    h.update(os.path.relpath(path, root).encode() + b"\0")
+                    with open(path, "rb") as fh:
+                        h.update(hashlib.sha256(fh.read()).digest())
     return (f"{sys.implementation.cache_tag}-m{marshal.version}-s{GAS_SCHEDULE_VERSION}-"
-            f"{','.join(libs)}-{h.hexdigest()[:24]}")
+            f"{h.hexdigest()[:32]}")
 
 
 def dump(cc: CompiledContract) -> bytes:
