@@ -79,6 +79,40 @@ def deploy_cases(quick: bool):
             ("10 self-recursive functions", "\n".join(rec), {}, n)]
 
 
+def cold_source(functions: int) -> str:
+    """A contract of ``functions`` loop-and-storage functions (~48 deploy units each) and a
+    cheap ``ping``: the first call of ``ping`` loads all of its code."""
+    out = ["from pycontract import public, Map\n\nstore = Map(default=0)\n\n"
+           "@public\ndef ping() -> int:\n    return 1\n\n"]
+    for i in range(functions):
+        out.append(f"@public\ndef f{i}(x: int) -> int:\n    total = 0\n    for j in range(x):\n"
+                   f"        if j % 3 == {i % 3}:\n            total += j * {i}\n        else:\n"
+                   f"            total -= store[j] + {i}\n    store[x] = total\n    return total\n\n")
+    return "".join(out)
+
+
+def _cold_ns_per_gas(chain, names: list, repeats: int):
+    """(ns per gas, us per tx, gas per tx) of one block calling ``ping`` of each contract in
+    ``names`` right after a worker restart: every contract is loaded from the ledger's
+    ``compiled`` cache (paid by ``code_load``). A new worker for each repeat, started (and
+    given a query) before the block is timed."""
+    from pycontract import Tx
+
+    samples, gas = [], 0
+    for _ in range(repeats):
+        chain._drop_worker()
+        chain.query("cheap", "peek", {}, gas_limit=10_000)
+        block = [Tx(sender="bench", contract=n, function="ping", gas_limit=1_000_000)
+                 for n in names]
+        t0 = time.perf_counter()
+        receipts = chain.execute_block(block)
+        samples.append(time.perf_counter() - t0)
+        gas = sum(r.gas_used for r in receipts)
+        assert all(r.status == "success" for r in receipts), receipts[0].error
+    t = statistics.median(samples)
+    return t * 1e9 / gas, t * 1e6 / len(names), gas / len(names)
+
+
 def _block_ns_per_gas(chain, txs, repeats: int):
     """(ns per gas, us per tx, gas per tx) of ``txs`` (or of a fresh list from calling it) as
     one committed block (median)."""
@@ -129,6 +163,18 @@ def bench_fixedcost(quick: bool, repeats: int) -> dict:
             rows.append([f"block of {count} x deploy of {name}", gas, us, ns, ns / med])
             out[f"deploy {name}"] = {"gas_per_tx": gas, "us_per_tx": us, "ns_per_gas": ns,
                                      "x_compute_median": ns / med}
+        # first calls after a restart (schedule 8): each contract is loaded, not compiled
+        for functions, count in ((20, 20 if quick else 100), (180, 2 if quick else 10)):
+            source = cold_source(functions)
+            names = [f"cold{functions}x{i}" for i in range(count)]
+            for r in chain.execute_block([Tx(sender="bench", contract=n, source=source,
+                                             gas_limit=100_000_000) for n in names]):
+                assert r.status == "success", r.error
+            name = f"first call after a restart, {len(source) // 1000} KB contracts"
+            ns, us, gas = _cold_ns_per_gas(chain, names, repeats)
+            rows.append([f"block of {count} x {name}", gas, us, ns, ns / med])
+            out[name] = {"gas_per_tx": gas, "us_per_tx": us, "ns_per_gas": ns,
+                         "x_compute_median": ns / med}
         # the cheapest query: the view ``peek`` (a query's node time has no commit); its gas
         # is the query's own (``query_base``, not a transaction's)
         gas_q = chain.query("cheap", "peek", {}, gas_limit=10_000, profile=True).gas_used

@@ -956,6 +956,9 @@ class Ledger:
         ``BlockOverlay.add_compiled``)."""
         return _get_compiled(self._reader, name)
 
+    def has_contracts(self) -> bool:
+        return self._reader.execute("SELECT 1 FROM contracts LIMIT 1").fetchone() is not None
+
     def uncompiled(self, engine: str) -> list[str]:
         """Names of the contracts without compiled code of ``engine`` for their code hash."""
         return [r[0] for r in self._reader.execute(

@@ -248,6 +248,8 @@ class Chain:
             led = self._writable()
             if self._pending is not None:
                 raise PycontractError("a pending block is open: commit or drop it first")
+            if not led.has_contracts():
+                return 0  # nothing to compile: no worker started for it
             names = led.uncompiled(self._ensure_worker().engine)
             for name in names:
                 reply = self._request({"op": "compile", "contract": name,

@@ -198,6 +198,9 @@ class Executor:
         out, size = [], 0
         for n in list(self.unsaved):
             blob = _compiler.dump(self.unsaved[n])
+            if blob is None:  # not storable: compiled again after a restart, same gas
+                del self.unsaved[n]
+                continue
             if out and size + len(blob) > limits.MAX_COMPILED_REPLY_BYTES:
                 break
             out.append([n, self.engine, self.unsaved.pop(n).code_hash, blob])

@@ -187,6 +187,11 @@ def test_compiled_code_for_no_contract_of_that_code_hash_is_left_out(deployed):
         assert _row(deployed, "nobody") is None
 
 
+def test_compile_contracts_starts_no_worker_for_a_ledger_without_contracts(tmp_path):
+    with Chain(tmp_path / "l.db") as c:
+        assert c.compile_contracts() == 0 and c._worker is None
+
+
 def test_compile_contracts_fills_the_cache_ahead_of_any_block(tmp_path):
     """After an upgrade (here: rows of another engine, one missing, one damaged), a node
     compiles every contract before it serves blocks; blocks then only load."""
