@@ -95,9 +95,9 @@ class GasSchedule:
     # the first entry of a transaction (or query) into each contract, before its code runs:
     # per unit its deploy paid ``deploy_node`` for (v8). A worker that does not hold the
     # contract's code loads it from the ledger's ``compiled`` cache (a new worker, after a
-    # restart): 50-110 ns per unit measured (docs/gas.md, "Schedule 8"); whether it holds it is
+    # restart): 105-120 ns per unit measured through a worker (docs/gas.md, "Schedule 8"); whether it holds it is
     # node-dependent, so every entry pays, as the EVM's cold account access does
-    code_load: int = 4
+    code_load: int = 6
     # ... and accounted as this many bytes of the transaction's memory (v8): loaded code holds
     # 40-135 bytes per unit, and a worker keeps every contract a transaction entered until it
     # ends, so the memory limit bounds how much code one transaction may enter (~1M units)

@@ -168,7 +168,7 @@ def test_each_contract_entered_pays_for_its_code_once_a_transaction(chain):
     call_overhead = two.gas_used - low.gas_used - SCHEDULE.code_load * counter \
         - 2 * bump_work
     # what is left: the two calls' charges and twice's own few blocks (1,258 gas); a second
-    # code_load of counter (1,220) would take it below the calls' charges alone
+    # code_load of counter (1,830) would take it below the calls' charges alone
     assert 2 * SCHEDULE.cross_call_base <= call_overhead < 2 * SCHEDULE.cross_call_base + 400, \
         call_overhead
     assert SCHEDULE.code_load * counter > 400
