@@ -143,6 +143,11 @@ def entry_points_json(cc) -> dict:
 # ------------------------------------------------------------------------------- execution
 
 
+class Refused(Exception):
+    """A committed contract the running engine refuses to compile (an upgrade tightened
+    vetting): calls are rejected, cross-contract calls revert, never a node fault (R5-4)."""
+
+
 class Executor:
     """Holds the read-only ledger and the compile cache; runs blocks and queries.
 
@@ -161,6 +166,8 @@ class Executor:
         self.unsaved = {}
         #: name -> compiled contract of each deploy compiled in the current block
         self.fresh = {}
+        #: (name, code hash) -> why this engine refuses a committed contract (``Refused``)
+        self.refused = {}
         # (height, {contract: {key: value | None}}, {name: ContractRecord}) of the last block
         # run: its own writes, which a block sent with ``parent_pending`` runs on top of
         self.last_block = None
@@ -172,11 +179,21 @@ class Executor:
         key = (name, code_hash)
         cc = self.cache.get(key) if code_hash else None
         if cc is None and code_hash and ov is not None:
+            refused = self.refused.get(key)
+            if refused is not None:
+                raise Refused(refused)
             row = ov.compiled(name)
             if row is not None and row[0] == self.engine and row[1] == code_hash:
                 cc = _compiler.load(row[2], source, name, code_hash)
             if cc is None:
-                cc = _compiler.compile_contract(source, name)
+                try:
+                    cc = _compiler.compile_contract(source, name)
+                except VetError as e:
+                    # a committed contract this engine refuses (an upgrade tightened vetting):
+                    # remembered, so each entry does not vet it again for a call's gas (R5-4)
+                    self.refused[key] = refused = \
+                        f"this node's engine refuses {name}'s code: {vet_text(e)}"
+                    raise Refused(refused) from None
                 self.unsaved[name] = cc
         if cc is None:
             cc = _compiler.compile_contract(source, name, pay=pay, admit=admit)
@@ -314,7 +331,10 @@ class TxHost:
         rec = self.ov.contract(contract)
         if rec is None:
             raise RawRevert(f"{where}: no such contract")
-        cc = self.executor.compiled_record(rec, self.ov)
+        try:
+            cc = self.executor.compiled_record(rec, self.ov)
+        except Refused as e:
+            raise RawRevert(f"{where}: {e}") from None
         ep = cc.entry_points.get(function)
         if ep is None:
             raise RawRevert(f"{where}: no public or view function of that name")
@@ -409,7 +429,10 @@ def _entry_point(executor, ov, name, function):
     rec = ov.contract(name) if type(name) is str else None
     if rec is None:
         raise Rejected(f"unknown contract {name!r}")
-    cc = executor.compiled_record(rec, ov)
+    try:
+        cc = executor.compiled_record(rec, ov)
+    except Refused as e:
+        raise Rejected(str(e)) from None
     if type(function) is not str:
         raise Rejected("function name must be a str")
     ep = cc.entry_points.get(function)
@@ -651,7 +674,7 @@ def run_compile(executor, msg):
         if rec is not None:
             try:
                 executor.compiled_record(rec, ov)
-            except VetError:
+            except Refused:
                 pass  # deployed under another engine, refused by this one: a call says so
     executor.cache.trim()
     return {"op": "compile", "compiled": executor.to_store()}
