@@ -242,3 +242,49 @@ def test_a_refused_contract_is_vetted_once_per_worker_not_at_every_entry(tmp_pat
     assert max(spent[1:]) < spent[0] / 4, spent
     with Ledger(path, readonly=True) as led:
         assert led.compiled("t") is None
+
+
+def test_a_call_rejected_at_admission_does_not_make_a_new_worker_load_the_code(tmp_path):
+    """A call refused before any code runs (no such function, the constructor, arguments
+    that do not fit) costs no gas, but a new worker loaded (or, without a row, compiled) the
+    contract's code before checking: 39 such rejections to 200 KB-literal contracts took
+    20-30 ms of worker CPU for 0 gas. The checks now use the contract record's
+    ``entry_points`` first (R5-5). Observed without timing: with the contract's row removed
+    (a ledger older than schema 5), a worker that compiled it would report it and the host
+    would store it again; the rejections must leave it missing, with the same texts as a
+    worker that holds the code."""
+    import sqlite3
+
+    path = tmp_path / "l.db"
+    target = HDR + """from pycontract import constructor
+@constructor
+def init() -> None:
+    pass
+
+@public
+def v(n: int, s: str = 'x') -> int:
+    return n
+"""
+    bad = [("v", {"x": 1}), ("nope", None), ("init", None), ("v", {}), ("v", {"n": "1"}),
+           ("v", {"n": 1 << 70_000}), ("v", {"n": 1, "s": 2})]
+    with Chain(path) as c:
+        _deploy(c, "caller", CALLER)
+        _deploy(c, "t", target)
+        held = [c.call("t", f, a, sender="bob") for f, a in bad]
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM compiled WHERE contract='t'")
+    conn.close()
+    with Chain(path) as c:
+        cold = [c.call("t", f, a, sender="bob") for f, a in bad]
+        assert c.call("caller", "two", {"a": "caller", "b": "caller"},
+                      sender="bob").status == "reverted"  # a block after the rejections
+        with Ledger(path, readonly=True) as led:
+            assert led.compiled("t") is None
+        ok = c.call("t", "v", {"n": 5}, sender="bob")
+        assert ok.status == "success" and ok.result == 5
+    assert [(r.status, r.gas_used, r.error) for r in cold] \
+        == [(r.status, r.gas_used, r.error) for r in held]
+    assert {r.status for r in held} == {"rejected"}
+    with Ledger(path, readonly=True) as led:
+        assert led.compiled("t") is not None  # the accepted call compiled and stored it
