@@ -66,6 +66,17 @@ def check_args(contract: str, ep, kwargs) -> None:
         if len(_PARAMS) >= 4096:
             _PARAMS.clear()
         _PARAMS[id(ep)] = (ep, params)  # the entry point is kept: its id stays its own
+    _check_params(contract, ep, kwargs, params)
+
+
+def _check_args_uncached(contract: str, ep, kwargs) -> None:
+    """``check_args`` for a transient entry point (not memoised)."""
+    if type(kwargs) is not dict:
+        raise Rejected("arguments must be a map of parameter names to values")
+    _check_params(contract, ep, kwargs, {p.name: p for p in ep.params})
+
+
+def _check_params(contract: str, ep, kwargs, params) -> None:
     for name in kwargs:
         if name not in params:
             expected = ", ".join(params) or "no arguments"
@@ -455,11 +466,54 @@ def _admit(executor, ov, kind, name, function, tx, kwargs):
         if ov.contract(name) is not None:
             raise Rejected(f"contract {name!r} already exists")
         return None, None, False
+    _admit_from_record(executor, ov, name, function, kwargs)
     cc, ep = _entry_point(executor, ov, name, function)
     if ep.kind == "constructor":
         raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
     check_args(name, ep, kwargs)
     return cc, ep, ep.kind == "view"
+
+
+class _RecordParam:
+    __slots__ = ("name", "annotation", "has_default")
+
+    def __init__(self, name, annotation, has_default):
+        self.name, self.annotation, self.has_default = name, annotation, has_default
+
+
+class _RecordEntryPoint:
+    __slots__ = ("name", "kind", "params")
+
+    def __init__(self, name, kind, params):
+        self.name, self.kind, self.params = name, kind, params
+
+
+def _admit_from_record(executor, ov, name, function, kwargs):
+    """The admission checks of ``_entry_point``/``check_args``, same order and texts, on the
+    contract record's ``entry_points`` when this worker does not hold the code: a rejected
+    call costs no gas, so a new worker must not load (or compile) the code to refuse it
+    (R5-5). Records without a usable description are left to the checks after the load."""
+    rec = ov.contract(name) if type(name) is str else None
+    if rec is None or type(function) is not str \
+            or (name, rec.code_hash) in executor.cache or executor.refused.get(
+                (name, rec.code_hash)) is not None:
+        return  # the checks after the load say so (or the code is at hand)
+    eps = rec.entry_points
+    if type(eps) is not dict or not eps:
+        return
+    d = eps.get(function)
+    if d is None:
+        raise Rejected(
+            f"{name} has no public or view function {function!r} "
+            "(undecorated functions are private)"
+        )
+    try:
+        kind, params = d["kind"], [_RecordParam(p[0], p[1], bool(p[2])) for p in d["params"]]
+    except (KeyError, TypeError, IndexError):
+        return
+    if kind == "constructor":
+        raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
+    _check_args_uncached(name, _RecordEntryPoint(function, kind, params), kwargs)
 
 
 def _compile_deploy(executor, name, source, source_bytes, kwargs, meter):
