@@ -99,7 +99,9 @@ def test_gas_and_roots_do_not_depend_on_a_held_loaded_or_compiled_contract(tmp_p
          Tx(sender="bob", contract="caller", function="two", args={"a": "t1", "b": "t0"})],
         [Tx(sender="bob", contract="caller", function="two", args={"a": "t0", "b": "t1"}),
          Tx(sender="bob", contract="caller", function="two", args={"a": "t1", "b": "nope"},
-            gas_limit=50_000)],
+            gas_limit=50_000),
+         Tx(sender="bob", contract="t0", function="v", gas_limit=2_100)],  # out of gas
+
     ]
 
     def run(mode):
@@ -118,6 +120,7 @@ def test_gas_and_roots_do_not_depend_on_a_held_loaded_or_compiled_contract(tmp_p
                 rs = c.execute_block(txs, time=1_700_000_000)
                 out.append([(r.status, r.gas_used, r.result, r.error) for r in rs])
             out.append(c.state_root())
+        assert [r[0] for r in out[2]] == ["success", "reverted", "out_of_gas"], out[2]
         with Ledger(path, readonly=True) as led:
             out.append([led.block(h).hash for h in range(1, led.height + 1)])
         return out
