@@ -494,9 +494,7 @@ def _admit_from_record(executor, ov, name, function, kwargs):
     call costs no gas, so a new worker must not load (or compile) the code to refuse it
     (R5-5). Records without a usable description are left to the checks after the load."""
     rec = ov.contract(name) if type(name) is str else None
-    if rec is None or type(function) is not str \
-            or (name, rec.code_hash) in executor.cache or executor.refused.get(
-                (name, rec.code_hash)) is not None:
+    if rec is None or type(function) is not str or (name, rec.code_hash) in executor.cache:
         return  # the checks after the load say so (or the code is at hand)
     eps = rec.entry_points
     if type(eps) is not dict or not eps:

@@ -293,3 +293,16 @@ def v(n: int, s: str = 'x') -> int:
     assert {r.status for r in held} == {"rejected"}
     with Ledger(path, readonly=True) as led:
         assert led.compiled("t") is not None  # the accepted call compiled and stored it
+
+
+def test_rejections_of_a_refused_contract_do_not_depend_on_the_worker_history(tmp_path):
+    """A call of a function the refused contract does not have is refused for that reason
+    whether or not this worker refused the contract before (the record's checks come first
+    for every contract whose code the worker does not hold)."""
+    path = _refused_after_an_upgrade(tmp_path)
+    with Chain(path) as c:
+        first = c.call("t", "nope", sender="bob")
+        assert c.call("t", "v", sender="bob").error.startswith("this node's engine refuses")
+        again = c.call("t", "nope", sender="bob")
+    assert first.status == again.status == "rejected"
+    assert first.error == again.error and "no public or view function" in first.error
