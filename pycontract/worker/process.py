@@ -434,10 +434,12 @@ def _check_output(name, result, events, ov, budget):
     return out
 
 
-def _entry_point(executor, ov, name, function):
+def _entry_point(executor, ov, name, function, rec=False):
     """(compiled contract, entry point) of ``name.function`` in the overlay's state; Rejected
-    when either is missing (shared by transactions, queries; cross-contract calls revert)."""
-    rec = ov.contract(name) if type(name) is str else None
+    when either is missing (shared by transactions, queries; cross-contract calls revert).
+    ``rec``: the contract's record (or None) when the caller read it already."""
+    if rec is False:
+        rec = ov.contract(name) if type(name) is str else None
     if rec is None:
         raise Rejected(f"unknown contract {name!r}")
     try:
@@ -466,8 +468,9 @@ def _admit(executor, ov, kind, name, function, tx, kwargs):
         if ov.contract(name) is not None:
             raise Rejected(f"contract {name!r} already exists")
         return None, None, False
-    _admit_from_record(executor, ov, name, function, kwargs)
-    cc, ep = _entry_point(executor, ov, name, function)
+    rec = ov.contract(name) if type(name) is str else None
+    _admit_from_record(executor, rec, name, function, kwargs)
+    cc, ep = _entry_point(executor, ov, name, function, rec)
     if ep.kind == "constructor":
         raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
     check_args(name, ep, kwargs)
@@ -488,12 +491,11 @@ class _RecordEntryPoint:
         self.name, self.kind, self.params = name, kind, params
 
 
-def _admit_from_record(executor, ov, name, function, kwargs):
+def _admit_from_record(executor, rec, name, function, kwargs):
     """The admission checks of ``_entry_point``/``check_args``, same order and texts, on the
     contract record's ``entry_points`` when this worker does not hold the code: a rejected
     call costs no gas, so a new worker must not load (or compile) the code to refuse it
     (R5-5). Records without a usable description are left to the checks after the load."""
-    rec = ov.contract(name) if type(name) is str else None
     if rec is None or type(function) is not str or (name, rec.code_hash) in executor.cache:
         return  # the checks after the load say so (or the code is at hand)
     eps = rec.entry_points
