@@ -226,8 +226,8 @@ def _worker_cpu(pid: int) -> float:
 
 def test_a_refused_contract_is_vetted_once_per_worker_not_at_every_entry(tmp_path):
     """The refusal was not remembered: every entry into a refused contract vetted its whole
-    source again for the gas of a call (a 1,000-function contract: ~0.2 s of worker CPU for a
-    ~2,600-gas reverted call, ~80,000 ns/gas), and reported nothing. After the first refusal,
+    source again for the gas of a call (a 1,000-function contract: ~70 ms of worker CPU for a
+    ~2,600-gas reverted call, ~27,000 ns/gas), and reported nothing. After the first refusal,
     another entry must cost the worker a small fraction of the first (CPU time of the worker
     process, /proc)."""
     source = HDR + "".join(f"@public\ndef f{i}() -> int:\n    return {i}\n" for i in range(1000))
