@@ -216,6 +216,54 @@ def dump(cc: CompiledContract) -> bytes | None:
     return _MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload
 
 
+class _LazyEntryPoints(dict):
+    """name -> EntryPoint of a loaded contract, each built from its plain values at its first
+    use: building the ``Param`` objects of every entry point cost ~0.3 us per parameter, one
+    unit of ``code_load`` each, and a transaction uses one or a few entry points of a contract
+    that may declare thousands of parameters (docs/security.md, R5-3). Reads go through
+    ``get``/``[]``/``values``/``items``/iteration/``==``; the keys are the contract's, in
+    source order."""
+
+    __slots__ = ()
+
+    def _ep(self, name):
+        v = dict.__getitem__(self, name)
+        if type(v) is tuple:
+            n, kind, params, returns, line = v
+            v = EntryPoint(n, kind, tuple(Param(*p) for p in params), returns, line)
+            dict.__setitem__(self, name, v)
+        return v
+
+    def __getitem__(self, name):
+        return self._ep(name)
+
+    def __iter__(self):  # defined here so that dict(self) and {**self} go through [] too
+        return dict.__iter__(self)
+
+    def get(self, name, default=None):
+        return self._ep(name) if dict.__contains__(self, name) else default
+
+    def values(self):
+        return [self._ep(n) for n in dict.keys(self)]
+
+    def items(self):
+        return [(n, self._ep(n)) for n in dict.keys(self)]
+
+    def copy(self):
+        return dict(self.items())
+
+    def __eq__(self, other):
+        return dict(self.items()) == other
+
+    __hash__ = None
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __reduce__(self):
+        return dict, (self.items(),)
+
+
 def load(blob: bytes, source: str, filename: str, code_hash: str) -> CompiledContract | None:
     """The compiled contract ``dump`` wrote, or None if ``blob`` is not one intact (the caller
     then compiles ``source``). ``source``, ``filename`` and ``code_hash``: those of the contract
@@ -229,8 +277,13 @@ def load(blob: bytes, source: str, filename: str, code_hash: str) -> CompiledCon
         return None
     try:
         code, eps, storage, imports, units = marshal.loads(payload)
-        entry_points = {k: EntryPoint(name, kind, tuple(Param(*p) for p in params), returns, line)
-                        for k, name, kind, params, returns, line in eps}
+        entry_points = _LazyEntryPoints({k: (name, kind, params, returns, line)
+                                         for k, name, kind, params, returns, line in eps})
+        for v in dict.values(entry_points):  # the shape here; the objects at first use
+            params = v[2]
+            if type(params) is not tuple or (params and (set(map(type, params)) != {tuple}
+                                                         or set(map(len, params)) != {4})):
+                return None
         storage = {k: StorageDecl(name, kind, default) for k, name, kind, default in storage}
     except Exception:  # noqa: BLE001 - anything unreadable is a cache miss
         return None

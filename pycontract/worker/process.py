@@ -66,6 +66,17 @@ def check_args(contract: str, ep, kwargs) -> None:
         if len(_PARAMS) >= 4096:
             _PARAMS.clear()
         _PARAMS[id(ep)] = (ep, params)  # the entry point is kept: its id stays its own
+    _check_params(contract, ep, kwargs, params)
+
+
+def _check_args_uncached(contract: str, ep, kwargs) -> None:
+    """``check_args`` for a transient entry point (not memoised)."""
+    if type(kwargs) is not dict:
+        raise Rejected("arguments must be a map of parameter names to values")
+    _check_params(contract, ep, kwargs, {p.name: p for p in ep.params})
+
+
+def _check_params(contract: str, ep, kwargs, params) -> None:
     for name in kwargs:
         if name not in params:
             expected = ", ".join(params) or "no arguments"
@@ -143,6 +154,11 @@ def entry_points_json(cc) -> dict:
 # ------------------------------------------------------------------------------- execution
 
 
+class Refused(Exception):
+    """A committed contract the running engine refuses to compile (an upgrade tightened
+    vetting): calls are rejected, cross-contract calls revert, never a node fault (R5-4)."""
+
+
 class Executor:
     """Holds the read-only ledger and the compile cache; runs blocks and queries.
 
@@ -161,6 +177,8 @@ class Executor:
         self.unsaved = {}
         #: name -> compiled contract of each deploy compiled in the current block
         self.fresh = {}
+        #: (name, code hash) -> why this engine refuses a committed contract (``Refused``)
+        self.refused = {}
         # (height, {contract: {key: value | None}}, {name: ContractRecord}) of the last block
         # run: its own writes, which a block sent with ``parent_pending`` runs on top of
         self.last_block = None
@@ -172,11 +190,21 @@ class Executor:
         key = (name, code_hash)
         cc = self.cache.get(key) if code_hash else None
         if cc is None and code_hash and ov is not None:
+            refused = self.refused.get(key)
+            if refused is not None:
+                raise Refused(refused)
             row = ov.compiled(name)
             if row is not None and row[0] == self.engine and row[1] == code_hash:
                 cc = _compiler.load(row[2], source, name, code_hash)
             if cc is None:
-                cc = _compiler.compile_contract(source, name)
+                try:
+                    cc = _compiler.compile_contract(source, name)
+                except VetError as e:
+                    # a committed contract this engine refuses (an upgrade tightened vetting):
+                    # remembered, so each entry does not vet it again for a call's gas (R5-4)
+                    self.refused[key] = refused = \
+                        f"this node's engine refuses {name}'s code: {vet_text(e)}"
+                    raise Refused(refused) from None
                 self.unsaved[name] = cc
         if cc is None:
             cc = _compiler.compile_contract(source, name, pay=pay, admit=admit)
@@ -314,7 +342,10 @@ class TxHost:
         rec = self.ov.contract(contract)
         if rec is None:
             raise RawRevert(f"{where}: no such contract")
-        cc = self.executor.compiled_record(rec, self.ov)
+        try:
+            cc = self.executor.compiled_record(rec, self.ov)
+        except Refused as e:
+            raise RawRevert(f"{where}: {e}") from None
         ep = cc.entry_points.get(function)
         if ep is None:
             raise RawRevert(f"{where}: no public or view function of that name")
@@ -403,13 +434,18 @@ def _check_output(name, result, events, ov, budget):
     return out
 
 
-def _entry_point(executor, ov, name, function):
+def _entry_point(executor, ov, name, function, rec=False):
     """(compiled contract, entry point) of ``name.function`` in the overlay's state; Rejected
-    when either is missing (shared by transactions, queries; cross-contract calls revert)."""
-    rec = ov.contract(name) if type(name) is str else None
+    when either is missing (shared by transactions, queries; cross-contract calls revert).
+    ``rec``: the contract's record (or None) when the caller read it already."""
+    if rec is False:
+        rec = ov.contract(name) if type(name) is str else None
     if rec is None:
         raise Rejected(f"unknown contract {name!r}")
-    cc = executor.compiled_record(rec, ov)
+    try:
+        cc = executor.compiled_record(rec, ov)
+    except Refused as e:
+        raise Rejected(str(e)) from None
     if type(function) is not str:
         raise Rejected("function name must be a str")
     ep = cc.entry_points.get(function)
@@ -432,11 +468,52 @@ def _admit(executor, ov, kind, name, function, tx, kwargs):
         if ov.contract(name) is not None:
             raise Rejected(f"contract {name!r} already exists")
         return None, None, False
-    cc, ep = _entry_point(executor, ov, name, function)
+    rec = ov.contract(name) if type(name) is str else None
+    _admit_from_record(executor, rec, name, function, kwargs)
+    cc, ep = _entry_point(executor, ov, name, function, rec)
     if ep.kind == "constructor":
         raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
     check_args(name, ep, kwargs)
     return cc, ep, ep.kind == "view"
+
+
+class _RecordParam:
+    __slots__ = ("name", "annotation", "has_default")
+
+    def __init__(self, name, annotation, has_default):
+        self.name, self.annotation, self.has_default = name, annotation, has_default
+
+
+class _RecordEntryPoint:
+    __slots__ = ("name", "kind", "params")
+
+    def __init__(self, name, kind, params):
+        self.name, self.kind, self.params = name, kind, params
+
+
+def _admit_from_record(executor, rec, name, function, kwargs):
+    """The admission checks of ``_entry_point``/``check_args``, same order and texts, on the
+    contract record's ``entry_points`` when this worker does not hold the code: a rejected
+    call costs no gas, so a new worker must not load (or compile) the code to refuse it
+    (R5-5). Records without a usable description are left to the checks after the load."""
+    if rec is None or type(function) is not str or (name, rec.code_hash) in executor.cache:
+        return  # the checks after the load say so (or the code is at hand)
+    eps = rec.entry_points
+    if type(eps) is not dict or not eps:
+        return
+    d = eps.get(function)
+    if d is None:
+        raise Rejected(
+            f"{name} has no public or view function {function!r} "
+            "(undecorated functions are private)"
+        )
+    try:
+        kind, params = d["kind"], [_RecordParam(p[0], p[1], bool(p[2])) for p in d["params"]]
+    except (KeyError, TypeError, IndexError):
+        return
+    if kind == "constructor":
+        raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
+    _check_args_uncached(name, _RecordEntryPoint(function, kind, params), kwargs)
 
 
 def _compile_deploy(executor, name, source, source_bytes, kwargs, meter):
@@ -651,7 +728,7 @@ def run_compile(executor, msg):
         if rec is not None:
             try:
                 executor.compiled_record(rec, ov)
-            except VetError:
+            except Refused:
                 pass  # deployed under another engine, refused by this one: a call says so
     executor.cache.trim()
     return {"op": "compile", "compiled": executor.to_store()}
