@@ -23,17 +23,16 @@ from pycontract import vetting
 from pycontract.diagnostics import SourceMap
 from pycontract.errors import VetError
 from pycontract.metering import rewriter as gas_rewriter
-from pycontract.metering.schedule import GAS_SCHEDULE_VERSION
+from pycontract.metering.schedule import GAS_SCHEDULE_VERSION, code_memory_bytes
 from pycontract.vetting.entry_points import EntryPoint, Param, StorageDecl
 
-__all__ = ["CompiledContract", "compile_contract", "CACHE_SIZE", "CACHE_UNITS", "CompiledCache",
+__all__ = ["CompiledContract", "compile_contract", "CACHE_SIZE", "CACHE_BYTES", "CompiledCache",
            "clear_cache", "dump", "load", "engine_tag"]
 
-CACHE_SIZE = 256
-#: ... and at most this many deploy units in all: a compiled contract holds 40-135 bytes of
-#: code objects per unit (more while compiling), and the largest source is ~100,000 units, so
-#: 256 of those would be gigabytes in a worker limited to 2 GiB
-CACHE_UNITS = 2_000_000
+CACHE_SIZE = 4096
+#: ... and at most this many bytes of them (``schedule.code_memory_bytes``: 40-135 bytes of
+#: code objects per unit, and the source and its literals): a worker is limited to 2 GiB
+CACHE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,8 @@ class CompiledContract:
     #: the node counts a deploy of this source pays ``deploy_node`` for (schedule 7: the module
     #: and every further version the rewriter wrote of a function; ``rewriter.node_count``)
     deploy_units: int = 0
+    #: the UTF-8 length of ``source`` (``code_load`` pays for it, schedule 8)
+    source_bytes: int = 0
     #: storage name -> canonical bytes of its declared default, filled by the runtime on first
     #: use (a pure function of the source; saves re-encoding it in every transaction)
     storage_defaults: dict = field(default_factory=dict, compare=False, repr=False)
@@ -56,14 +57,19 @@ class CompiledContract:
 
 class CompiledCache:
     """Compiled contracts by key, least recently used out first: ``trim`` leaves at most
-    ``size`` of them and ``units`` deploy units in all (the newest is kept whatever its size).
-    A worker trims between transactions only: within one, a contract it entered is never
-    evicted and loaded again (a transaction pays ``code_load`` once per contract)."""
+    ``size`` of them and ``nbytes`` bytes in all (``schedule.code_memory_bytes``; the newest is
+    kept whatever its size). A worker trims between transactions only: within one, a contract
+    it entered is never evicted and loaded again (a transaction pays ``code_load`` once per
+    contract)."""
 
-    def __init__(self, size: int = CACHE_SIZE, units: int = CACHE_UNITS):
-        self.size, self.units = size, units
+    def __init__(self, size: int = CACHE_SIZE, nbytes: int = CACHE_BYTES):
+        self.size, self.nbytes = size, nbytes
         self._items: OrderedDict = OrderedDict()
-        self._units = 0
+        self._bytes = 0
+
+    @staticmethod
+    def _weight(cc) -> int:
+        return code_memory_bytes(cc.deploy_units, cc.source_bytes)
 
     def get(self, key):
         cc = self._items.get(key)
@@ -74,17 +80,18 @@ class CompiledCache:
     def put(self, key, cc: "CompiledContract") -> None:
         old = self._items.pop(key, None)
         if old is not None:
-            self._units -= old.deploy_units
+            self._bytes -= self._weight(old)
         self._items[key] = cc
-        self._units += cc.deploy_units
+        self._bytes += self._weight(cc)
 
     def trim(self) -> None:
-        while len(self._items) > 1 and (len(self._items) > self.size or self._units > self.units):
-            self._units -= self._items.popitem(last=False)[1].deploy_units
+        while len(self._items) > 1 and (len(self._items) > self.size
+                                        or self._bytes > self.nbytes):
+            self._bytes -= self._weight(self._items.popitem(last=False)[1])
 
     def clear(self) -> None:
         self._items.clear()
-        self._units = 0
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -117,7 +124,8 @@ def compile_contract(source: str, filename: str = "<contract>", pay=None,
     if type(source) is not str:
         # let vetting produce its positioned problem for non-str input
         vetting.vet(source, filename)
-    code_hash = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    encoded = source.encode("utf-8", "surrogatepass")
+    code_hash = hashlib.sha256(encoded).hexdigest()
     key = (code_hash, filename)
     with _lock:
         cc = _cache.get(key)
@@ -133,13 +141,13 @@ def compile_contract(source: str, filename: str = "<contract>", pay=None,
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _compile(source, filename, code_hash, key, pay, admit)
+        return _compile(source, filename, code_hash, key, pay, admit, len(encoded))
     finally:
         if collecting:
             gc.enable()
 
 
-def _compile(source, filename, code_hash, key, pay, admit) -> CompiledContract:
+def _compile(source, filename, code_hash, key, pay, admit, source_bytes) -> CompiledContract:
     vetted = vetting.vet(source, filename)
     if admit is not None:
         admit(dict(vetted.entry_points))
@@ -163,6 +171,7 @@ def _compile(source, filename, code_hash, key, pay, admit) -> CompiledContract:
         source=source,
         filename=filename,
         deploy_units=tree.pc_units,
+        source_bytes=source_bytes,
     )
     with _lock:
         _cache.put(key, cc)
@@ -292,4 +301,5 @@ def load(blob: bytes, source: str, filename: str, code_hash: str) -> CompiledCon
         return None
     return CompiledContract(code=code, code_hash=code_hash, entry_points=entry_points,
                             storage=storage, imports=imports, source=source, filename=filename,
-                            deploy_units=units)
+                            deploy_units=units,
+                            source_bytes=len(source.encode("utf-8", "surrogatepass")))

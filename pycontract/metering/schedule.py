@@ -92,16 +92,21 @@ class GasSchedule:
     # up to ~70 us for the densest shape found (``dd[s] += c`` repeated: 19 nodes written per node)
     deploy_node: int = 3_000
     deploy_function_nodes: int = 7
-    # the first entry of a transaction (or query) into each contract, before its code runs:
-    # per unit its deploy paid ``deploy_node`` for (v8). A worker that does not hold the
-    # contract's code loads it from the ledger's ``compiled`` cache (a new worker, after a
-    # restart): 105-120 ns per unit measured through a worker (docs/gas.md, "Schedule 8"); whether it holds it is
-    # node-dependent, so every entry pays, as the EVM's cold account access does
-    code_load: int = 6
-    # ... and accounted as this many bytes of the transaction's memory (v8): loaded code holds
-    # 40-135 bytes per unit, and a worker keeps every contract a transaction entered until it
-    # ends, so the memory limit bounds how much code one transaction may enter (~1M units)
-    code_memory: int = 128
+    # the first entry of a transaction (or query) into each contract, before its code runs
+    # (v8; ``code_load_gas``): a worker that does not hold the contract's code loads it from
+    # the ledger's ``compiled`` cache (a new worker after a restart, or one that evicted it);
+    # whether it holds it is node-dependent, so every first entry pays, as the EVM's cold
+    # account access does. Measured through a worker (docs/gas.md, "Schedule 8"): 35-80 us fixed
+    # (record and row read, checks), 105-160 ns per unit of code, ~1.2 ns per byte of literals
+    code_load_base: int = 2_000
+    code_load: int = 6  # per unit its deploy paid ``deploy_node`` for
+    code_bytes_per_gas: int = 8  # per byte of its source (UTF-8): literals load byte for byte
+    # ... and accounted as memory of the transaction (``code_memory_bytes``): loaded code holds
+    # 40-135 bytes per unit and about two copies of the source's bytes (the source and the
+    # literals), and a worker keeps every contract a transaction entered until it ends, so the
+    # memory limit bounds how much code one transaction may enter
+    code_memory: int = 128  # per unit
+    code_source_memory: int = 2  # per byte of source
     # a value crossing to another contract or to the host (result, event fields, call
     # arguments) is walked, copied and encoded several times in Python by the worker and the
     # host: charged per node of its tree (shared structure counts every time it is reached)
@@ -129,6 +134,19 @@ def intrinsic_gas(payload_bytes: int, query: bool = False) -> int:
     and the worker."""
     base = SCHEDULE.query_base if query else SCHEDULE.tx_base
     return base + SCHEDULE.tx_payload_byte * payload_bytes
+
+
+def code_load_gas(units: int, source_bytes: int) -> int:
+    """Gas of a transaction's first entry into a contract of ``units`` deploy units and
+    ``source_bytes`` bytes of UTF-8 source (schedule 8)."""
+    return (SCHEDULE.code_load_base + SCHEDULE.code_load * units
+            + source_bytes // SCHEDULE.code_bytes_per_gas)
+
+
+def code_memory_bytes(units: int, source_bytes: int) -> int:
+    """Bytes of memory a contract's loaded code is accounted as (per entering transaction,
+    and in a worker's ``CompiledCache``)."""
+    return SCHEDULE.code_memory * units + SCHEDULE.code_source_memory * source_bytes
 
 
 def node_weight(name: str) -> int:

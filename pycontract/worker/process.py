@@ -37,7 +37,8 @@ from pycontract.runtime.meter import RawRevert
 # imported before the sandbox closes the filesystem
 from pycontract import runtime as _runtime  # noqa: E402
 from pycontract.metering import compiler as _compiler  # noqa: E402
-from pycontract.metering.schedule import MAX_GAS_LIMIT, SCHEDULE, intrinsic_gas  # noqa: E402
+from pycontract.metering.schedule import (  # noqa: E402
+    MAX_GAS_LIMIT, SCHEDULE, code_load_gas, code_memory_bytes, intrinsic_gas)
 
 ANNOTATION_TYPES = {"int": int, "str": str, "bool": bool, "bytes": bytes, "list": list, "dict": dict}
 
@@ -267,17 +268,17 @@ class TxHost:
 
     def load(self, contract, cc):
         """The first entry of the transaction into ``contract`` pays for its code (schedule 8:
-        ``code_load`` per deploy unit; a new worker loads it from the ledger's cache), whether
-        or not this worker holds it already: gas never depends on a node's cache."""
+        ``code_load_gas``; a new worker loads it from the ledger's cache), whether or not this
+        worker holds it already: gas never depends on a node's cache."""
         if contract not in self.loaded:
             self.loaded.add(contract)
-            cost = cc.deploy_units * SCHEDULE.code_load
+            cost = code_load_gas(cc.deploy_units, cc.source_bytes)
             if self.meter.g < cost:
                 self.meter.g = -1  # the whole limit is used, as for any out of gas
                 raise OutOfGas(f"{contract}: out of gas paying for the contract's code ({cost} "
-                               "gas: code_load per unit of it; see docs/gas.md)")
+                               "gas: code_load; see docs/gas.md)")
             self.meter.g -= cost
-            self.meter.alloc(cc.deploy_units * SCHEDULE.code_memory)
+            self.meter.alloc(code_memory_bytes(cc.deploy_units, cc.source_bytes))
 
     def run(self, cc, function, kwargs, frame):
         self.stack.append(frame)

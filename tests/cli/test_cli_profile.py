@@ -67,8 +67,8 @@ def test_profile_changes_no_receipt(tmp_path):
 def test_failed_call_still_profiles_and_exits_1(tmp_path):
     db = _deployed(tmp_path)
     p = run("call", "--db", db, "token", "transfer", '{"to": "bob", "amount": 5}',
-            "--sender", "alice", "--gas", "4130", "--profile")  # above the intrinsic cost
-    # and the token's code_load (305 units x 6, schedule 8)
+            "--sender", "alice", "--gas", "6392", "--profile")  # above the intrinsic cost
+    # and the token's code_load (4,092: 2,000 + 305 units x 6 + 2,096 bytes / 8, schedule 8)
     assert p.returncode == 1
     assert "status:   out_of_gas" in p.stdout and "gas per line" in p.stdout
     assert one_error_line(p).startswith("error: transaction out_of_gas: token:")
@@ -82,12 +82,12 @@ def test_query_profile(tmp_path):
     assert lines[0] == "1000" and lines[1].startswith("gas used: ")
     assert "return balances[owner]" in p.stdout
     p = run("query", "--db", db, "token", "balance_of", '{"owner": "alice"}', "--profile",
-            "--json", "--gas", "7880")  # just above a query's intrinsic cost (6,000 + payload)
-    # and the token's code_load (1,830)
+            "--json", "--gas", "10142")  # just above a query's intrinsic cost (6,000 + payload)
+    # and the token's code_load (4,092)
     assert p.returncode == 1
     r = json.loads(p.stdout)
-    assert r["status"] == "out_of_gas" and r["gas_used"] == 7880
-    assert sum(row["gas"] for row in r["profile"]) == 7880
+    assert r["status"] == "out_of_gas" and r["gas_used"] == 10142
+    assert sum(row["gas"] for row in r["profile"]) == 10142
     assert one_error_line(p).startswith("error: query out_of_gas: token:")
 
 

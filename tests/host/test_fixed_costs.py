@@ -14,7 +14,8 @@ from pycontract import vetting
 from pycontract.errors import InvalidTransaction
 from pycontract.metering import rewriter
 from pycontract.metering.compiler import compile_contract
-from pycontract.metering.schedule import SCHEDULE, intrinsic_gas
+from pycontract.metering.schedule import (SCHEDULE, code_load_gas, code_memory_bytes,
+                                          intrinsic_gas)
 
 ALICE = "0x" + "a1" * 20
 
@@ -122,7 +123,7 @@ def test_queries_pay_the_intrinsic_cost(chain):
         chain.query("counter", "get", gas_limit=need - 1)
     with pytest.raises(InvalidTransaction, match="below the intrinsic cost"):
         chain.query("counter", "get", gas_limit=intrinsic_gas(payload({})) + 1_000)
-    load = SCHEDULE.code_load * compile_contract(COUNTER, "counter").deploy_units
+    load = _load(COUNTER)
     receipt = chain.query("counter", "get", gas_limit=need + load + 1_000, profile=True)
     assert receipt.status == "success" and need + load < receipt.gas_used <= need + load + 1_000
     with pytest.raises(QueryError):  # admitted, but nothing left for the view's code
@@ -143,20 +144,33 @@ def nothing() -> int:
 """
 
 
+def _load(source: str) -> int:
+    """code_load of a contract of this source (schedule 8)."""
+    cc = compile_contract(source, "x")
+    return code_load_gas(cc.deploy_units, cc.source_bytes)
+
+
+def _memory(source: str) -> int:
+    cc = compile_contract(source, "x")
+    return code_memory_bytes(cc.deploy_units, cc.source_bytes)
+
+
 def test_each_contract_entered_pays_for_its_code_once_a_transaction(chain):
     """Schedule 8 (``code_load``): the first entry of a transaction into each contract pays per
     unit of its code (a new worker loads it from the ledger's cache); more entries into the same
     contract in the transaction pay nothing more; a deploy's constructor pays nothing more (the
     deploy paid ``deploy_node`` per unit)."""
     assert chain.deploy("caller", CALLER, sender="deployer").status == "success"
-    counter = compile_contract(COUNTER, "counter").deploy_units
-    caller = compile_contract(CALLER, "caller").deploy_units
-    assert counter > 50 and caller > 10 and SCHEDULE.code_load > 0
+    counter, caller = _load(COUNTER), _load(CALLER)
+    units = compile_contract(COUNTER, "counter").deploy_units
+    assert counter == SCHEDULE.code_load_base + SCHEDULE.code_load * units \
+        + len(COUNTER.encode()) // SCHEDULE.code_bytes_per_gas
+    assert units > 50 and caller > SCHEDULE.code_load_base
     low = chain.call("caller", "nothing", sender="bob")
     assert low.status == "success"
     # the first block of `nothing` runs only once its code is paid: a limit one short of it
     # stops with nothing run
-    need = intrinsic_gas(payload({})) + SCHEDULE.code_load * caller
+    need = intrinsic_gas(payload({})) + caller
     r = chain.call("caller", "nothing", sender="bob", gas_limit=need)
     assert r.status == "out_of_gas" and r.gas_used == need
     one = chain.call("counter", "bump", {"by": 1}, sender="bob")
@@ -164,16 +178,16 @@ def test_each_contract_entered_pays_for_its_code_once_a_transaction(chain):
     assert one.status == two.status == "success"
     # twice = its own code + counter's code once + two bumps' work; bump alone = counter's
     # code + one bump's work: the second bump pays no code_load again
-    bump_work = one.gas_used - intrinsic_gas(payload({"by": 1})) - SCHEDULE.code_load * counter
-    call_overhead = two.gas_used - low.gas_used - SCHEDULE.code_load * counter \
+    bump_work = one.gas_used - intrinsic_gas(payload({"by": 1})) - counter
+    call_overhead = two.gas_used - low.gas_used - counter \
         - 2 * bump_work
     # what is left: the two calls' charges and twice's own few blocks (1,258 gas); a second
-    # code_load of counter (1,830) would take it below the calls' charges alone
+    # code_load of counter (3,000-odd) would take it below the calls' charges alone
     assert 2 * SCHEDULE.cross_call_base <= call_overhead < 2 * SCHEDULE.cross_call_base + 400, \
         call_overhead
-    assert SCHEDULE.code_load * counter > 400
+    assert counter > 400
     # a call that cannot pay the callee's code: out of gas there, the whole limit used
-    start = intrinsic_gas(payload({"by": 1})) + SCHEDULE.code_load * caller
+    start = intrinsic_gas(payload({"by": 1})) + caller
     seen = set()
     for limit in range(start, two.gas_used, 25):
         r = chain.call("caller", "twice", {"by": 1}, sender="bob", gas_limit=limit)
@@ -264,11 +278,11 @@ def hog(n: int) -> int:
 
 def test_code_entered_counts_against_the_transactions_memory(chain):
     """``code_memory`` (schedule 8): each contract a transaction enters is accounted as 128
-    bytes of its memory per unit (its code stays loaded until the transaction ends), so the
-    memory limit bounds how much code one transaction can make a worker hold."""
+    bytes of its memory per unit and 2 per byte of source (its code stays loaded until the
+    transaction ends), so the memory limit bounds how much code one transaction can make a
+    worker hold."""
     assert chain.deploy("hog", HOG, sender="deployer").status == "success"
-    counter = compile_contract(COUNTER, "counter").deploy_units * SCHEDULE.code_memory
-    hog = compile_contract(HOG, "hog").deploy_units * SCHEDULE.code_memory
+    counter, hog = _memory(COUNTER), _memory(HOG)
     room = SCHEDULE.memory_limit - hog  # what the string may take (hog's own code is entered)
     ok = chain.call("hog", "hog", {"n": room - counter - 1_000_000}, sender="bob",
                     gas_limit=20_000_000)

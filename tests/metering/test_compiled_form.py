@@ -8,6 +8,7 @@ import sys
 import zlib
 
 from pycontract.metering import compiler
+from pycontract.metering.schedule import code_memory_bytes
 from pycontract.vetting import StorageDecl
 from pycontract.runtime import CallFrame, Meter
 from support.language_harness import DictHost
@@ -37,6 +38,7 @@ def test_a_loaded_contract_is_the_compiled_one_and_runs_alike():
     got = compiler.load(blob, cc.source, "token", cc.code_hash)
     assert got == cc  # code objects compare by content
     assert got.deploy_units == cc.deploy_units and got.storage == cc.storage
+    assert got.source_bytes == cc.source_bytes
     assert _run(got) == _run(cc)
 
 
@@ -74,27 +76,28 @@ def test_the_engine_tag_names_the_interpreter_and_this_engine():
     assert "-s%d-" % compiler.GAS_SCHEDULE_VERSION in tag and len(tag) <= 256
 
 
-def test_the_compiled_cache_is_bounded_by_count_and_by_units():
+def test_the_compiled_cache_is_bounded_by_count_and_by_bytes():
     """A worker keeps compiled contracts in a CompiledCache: its life may touch many big
-    contracts, which must not all stay (40-135 bytes per unit loaded; the worker has 2 GiB).
+    contracts, which must not all stay (``code_memory_bytes`` each; the worker has 2 GiB).
     It trims between transactions only, so nothing a transaction entered is loaded twice."""
     cc = _token()
-    units = cc.deploy_units
-    cache = compiler.CompiledCache(size=3, units=2 * units)
+    size = code_memory_bytes(cc.deploy_units, cc.source_bytes)
+    assert cc.source_bytes == len(cc.source.encode()) > 0
+    cache = compiler.CompiledCache(size=3, nbytes=2 * size)
     for k in "abc":
         cache.put(k, cc)
     assert len(cache) == 3  # nothing goes before trim()
     cache.trim()
-    assert len(cache) == 2 and "a" not in cache  # two fit the units
+    assert len(cache) == 2 and "a" not in cache  # two fit the bytes
     assert cache.get("b") is cc  # b is now the most recent: c goes first
     cache.put("d", cc)
     cache.trim()
     assert "c" not in cache and "b" in cache and "d" in cache
-    big = compiler.CompiledCache(size=3, units=units - 1)
+    big = compiler.CompiledCache(size=3, nbytes=size - 1)
     big.put("x", cc)  # the newest is kept, even alone over the budget
     big.trim()
     assert big.get("x") is cc
-    many = compiler.CompiledCache(size=3, units=10**9)
+    many = compiler.CompiledCache(size=3, nbytes=10**12)
     for k in "abcde":
         many.put(k, cc)
     many.trim()

@@ -87,10 +87,14 @@ def test_schedule_version_and_table():
     # v7: a query pays query_base (6,000) instead of tx_base (its own worker round trip); a
     # self-call that its statement always evaluates pays the callee's entry charge in the
     # caller's block, before its arguments (docs/gas.md, "Schedule 7"); v8: the first entry of
-    # a transaction or query into each contract pays code_load (6) per unit of its code
+    # a transaction or query into each contract pays code_load_base (2,000) + code_load (6)
+    # per unit of its code + 1 per code_bytes_per_gas (8) bytes of its source, and
+    # code_memory (128) per unit + code_source_memory (2) per byte of its memory
     # (docs/gas.md, "Schedule 8")
     assert GAS_SCHEDULE_VERSION == 8 == SCHEDULE.version
-    assert SCHEDULE.code_load == 6
+    assert (SCHEDULE.code_load_base, SCHEDULE.code_load, SCHEDULE.code_bytes_per_gas) == \
+        (2_000, 6, 8)
+    assert (SCHEDULE.code_memory, SCHEDULE.code_source_memory) == (128, 2)
     assert SCHEDULE.query_base == 6_000
     assert SCHEDULE.str_call == 2
     assert (SCHEDULE.tx_base, SCHEDULE.tx_payload_byte) == (2_000, 2)
