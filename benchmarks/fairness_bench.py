@@ -33,7 +33,7 @@ def bench_fairness(quick: bool, repeats: int, gas_limit: int | None = None) -> d
     rows, out, refused = [], {}, {}
     for fn in fairness_functions():
         with tempfile.TemporaryDirectory() as tmp, new_chain(tmp) as chain:
-            r = chain.deploy("fair", source, sender="bench", gas_limit=5_000_000)
+            r = chain.deploy("fair", source, sender="bench", gas_limit=100_000_000)
             assert r.status == "success", r.error
             base = median_time(
                 lambda: chain.call("fair", "noop", {}, sender="bench", gas_limit=gas_limit),
