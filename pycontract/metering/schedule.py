@@ -67,7 +67,7 @@ class GasSchedule:
     div_word_per_gas: int = 2  # big-int division: words(q)*words(b) per gas (v1: 16; measured)
     int_str_per_gas: int = 8  # int<->decimal text: words(x)**2 per gas (quadratic algorithms)
     sort_factor: int = 1  # multiplier on n*ceil(log2 n) comparisons
-    wide_int_key: int = 10  # dict insert of an int key outside +-2**32: keys sharing their low
+    wide_int_key: int = 20  # dict insert of an int key outside +-2**32: keys sharing their low
     # 32 bits collide on ~7 probes (measured: dict_collisions in the fairness benchmark)
     long_key: int = 1024  # a str/bytes dict key longer than this pays 1 + len/bytes_per_gas per
     # lookup, membership test or store (v6): hashing it, and comparing it byte by byte with an
