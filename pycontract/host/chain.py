@@ -529,8 +529,7 @@ class Chain:
             if not done:
                 self._carry_compiled(ov.compiled_added())
                 ov.close()
-        self._pending = PendingBlock(self, staged, time, receipts, records)
-        self._pending._compiled = compiled
+        self._pending = PendingBlock(self, staged, time, receipts, records, compiled)
         return receipts, self._pending
 
     def _block_time(self, led, time):
@@ -813,10 +812,8 @@ class Chain:
             raise NodeFault(f"{e}; nothing was committed (the ledger stays at block "
                             f"{self._ledger.height})") from None
         later, self._compiled_later = self._compiled_later, {}
-        for r in (*later.values(), *rows):
-            rec = ov.contract(r[0])
-            if rec is not None and rec.code_hash == r[2]:
-                ov.add_compiled(*r)
+        for r in _of_contracts(ov, (*later.values(), *rows)):
+            ov.add_compiled(*r)
 
     def _carry_compiled(self, rows) -> None:
         """Keep the compiled code of a block that is not committed for the next one (the
@@ -837,8 +834,7 @@ class Chain:
         self._carry_compiled(rows)
         if led._staged is None:
             later, self._compiled_later = self._compiled_later, {}
-            led.put_compiled([r for r in later.values()
-                              if getattr(led.contract(r[0]), "code_hash", None) == r[2]])
+            led.put_compiled(_of_contracts(led, later.values()))
 
     def _drop_worker(self):
         if self._worker is not None:
@@ -1000,6 +996,12 @@ class Chain:
         return f"Chain({self.path!r}, height={self.height if not self._closed else 'closed'})"
 
 
+def _of_contracts(reader, rows) -> list:
+    """The compiled-code rows (name, engine, code hash, bytes) whose contract exists in
+    ``reader`` (a ledger or an overlay) with that code hash: the others stay out."""
+    return [r for r in rows if getattr(reader.contract(r[0]), "code_hash", None) == r[2]]
+
+
 def _readable(fd: int) -> bool:
     """Whether ``fd`` has data (or EOF) to read now."""
     return bool(select.select((fd,), (), (), 0)[0])
@@ -1103,14 +1105,15 @@ class PendingBlock:
     included ones are filled by ``commit``) and ``state_root`` (hex; equal to the root after
     ``commit``). Call ``commit()`` or ``drop()`` exactly once."""
 
-    def __init__(self, chain: Chain, staged, time: int, receipts: list, records: list):
+    def __init__(self, chain: Chain, staged, time: int, receipts: list, records: list,
+                 compiled: list = ()):
         self._chain, self._staged, self._records = chain, staged, records
         self.height: int = staged.block.height
         self.time: int = time
         self.state_root: str = staged.block.state_root
         self.receipts: list[Receipt] = receipts
         #: the block's ``compiled`` rows: kept for the next block if this one is dropped
-        self._compiled: list = []
+        self._compiled = list(compiled)
 
     def _end(self) -> None:
         if self._chain._pending is not self:

@@ -33,6 +33,7 @@ from pycontract.worker import protocol, sandbox
 from pycontract.errors import ContractAbort, OutOfGas, Reverted, VetError
 from pycontract import profiler as _profiler
 from pycontract.runtime.meter import RawRevert
+from pycontract.vetting.entry_points import EntryPoint, Param
 
 # imported before the sandbox closes the filesystem
 from pycontract import runtime as _runtime  # noqa: E402
@@ -190,7 +191,9 @@ class Executor:
         ``code_hash`` and ``ov``: those of a contract record, to find it compiled already."""
         key = (name, code_hash)
         cc = self.cache.get(key) if code_hash else None
-        if cc is None and code_hash and ov is not None:
+        if cc is not None:
+            return cc
+        if code_hash and ov is not None:
             refused = self.refused.get(key)
             if refused is not None:
                 raise Refused(refused)
@@ -451,11 +454,17 @@ def _entry_point(executor, ov, name, function, rec=False):
         raise Rejected("function name must be a str")
     ep = cc.entry_points.get(function)
     if ep is None:
-        raise Rejected(
-            f"{name} has no public or view function {function!r} "
-            "(undecorated functions are private)"
-        )
+        raise _no_function(name, function)
     return cc, ep
+
+
+def _no_function(name, function) -> Rejected:
+    return Rejected(f"{name} has no public or view function {function!r} "
+                    "(undecorated functions are private)")
+
+
+def _constructor_called(name, function) -> Rejected:
+    return Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
 
 
 def _admit(executor, ov, kind, name, function, tx, kwargs):
@@ -473,23 +482,9 @@ def _admit(executor, ov, kind, name, function, tx, kwargs):
     _admit_from_record(executor, rec, name, function, kwargs)
     cc, ep = _entry_point(executor, ov, name, function, rec)
     if ep.kind == "constructor":
-        raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
+        raise _constructor_called(name, function)
     check_args(name, ep, kwargs)
     return cc, ep, ep.kind == "view"
-
-
-class _RecordParam:
-    __slots__ = ("name", "annotation", "has_default")
-
-    def __init__(self, name, annotation, has_default):
-        self.name, self.annotation, self.has_default = name, annotation, has_default
-
-
-class _RecordEntryPoint:
-    __slots__ = ("name", "kind", "params")
-
-    def __init__(self, name, kind, params):
-        self.name, self.kind, self.params = name, kind, params
 
 
 def _admit_from_record(executor, rec, name, function, kwargs):
@@ -504,17 +499,14 @@ def _admit_from_record(executor, rec, name, function, kwargs):
         return
     d = eps.get(function)
     if d is None:
-        raise Rejected(
-            f"{name} has no public or view function {function!r} "
-            "(undecorated functions are private)"
-        )
+        raise _no_function(name, function)
     try:
-        kind, params = d["kind"], [_RecordParam(p[0], p[1], bool(p[2])) for p in d["params"]]
+        kind, params = d["kind"], tuple(Param(p[0], p[1], bool(p[2])) for p in d["params"])
     except (KeyError, TypeError, IndexError):
         return
     if kind == "constructor":
-        raise Rejected(f"{name}.{function} is the constructor; it runs only at deploy")
-    _check_args_uncached(name, _RecordEntryPoint(function, kind, params), kwargs)
+        raise _constructor_called(name, function)
+    _check_args_uncached(name, EntryPoint(function, kind, params, None, 0), kwargs)
 
 
 def _compile_deploy(executor, name, source, source_bytes, kwargs, meter):
